@@ -1,0 +1,1 @@
+"""Claimflow coding service."""

@@ -1,0 +1,1 @@
+"""Claimflow intake service."""

@@ -1,0 +1,1 @@
+"""Claimflow remittance service."""

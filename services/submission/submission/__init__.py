@@ -1,0 +1,1 @@
+"""Claimflow submission service."""

@@ -1,0 +1,134 @@
+"""The FastAPI application frame every service uses: lifespan, problem+json, metrics, health, dead-letter admin."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+from prometheus_client import make_asgi_app
+from pydantic import BaseModel
+from sqlalchemy import select, update
+
+from shared.auth import ApiKeyVerifier, require_operator
+from shared.clock import BusinessClock
+from shared.db import create_engine, create_sessionmaker
+from shared.health import database_reachable, kafka_reachable
+from shared.infra_tables import InfraTables
+from shared.observability import READY, configure_logging, http_metrics_middleware
+from shared.problems import Problem, install_problem_handlers
+from shared.settings import ServiceSettings
+
+StartupHook = Callable[[FastAPI], Any]
+
+
+def create_service_app(
+    *,
+    settings: ServiceSettings,
+    infra: InfraTables,
+    routers: Sequence[APIRouter],
+    title: str,
+    description: str,
+    on_startup: StartupHook | None = None,
+) -> FastAPI:
+    """A service's HTTP application; engines are built in the lifespan, never at import."""
+    configure_logging(settings.service_name, settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings)
+        app.state.engine = engine
+        app.state.sessions = create_sessionmaker(engine)
+        if on_startup is not None:
+            await on_startup(app)
+        yield
+        await engine.dispose()
+
+    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.infra = infra
+    app.state.verifier = ApiKeyVerifier()
+    app.state.clock = BusinessClock(settable=settings.clock_settable)
+    install_problem_handlers(app)
+    app.middleware("http")(http_metrics_middleware(settings.service_name))
+    for router in routers:
+        app.include_router(router)
+    app.include_router(health_router(settings))
+    app.include_router(dead_letter_router())
+    app.mount("/metrics", make_asgi_app())
+    return app
+
+
+def health_router(settings: ServiceSettings) -> APIRouter:
+    """/healthz (the process is alive) and /readyz (database and Kafka reachable)."""
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/healthz", summary="Liveness")
+    async def healthz() -> dict[str, str]:
+        return {"status": "alive"}
+
+    @router.get("/readyz", summary="Readiness: database and Kafka reachable",
+                responses={503: {"description": "A dependency is unreachable"}})
+    async def readyz(request: Request) -> JSONResponse:
+        database = await database_reachable(request.app.state.engine)
+        kafka = await kafka_reachable(settings.kafka_bootstrap)
+        ready = database and kafka
+        READY.labels(settings.service_name, "api").set(1 if ready else 0)
+        return JSONResponse({"ready": ready, "database": database, "kafka": kafka}, status_code=200 if ready else 503)
+
+    return router
+
+
+class DeadLetterView(BaseModel):
+    """A dead-lettered message as an operator sees it (no payload: it may carry PHI)."""
+
+    id: int
+    consumer: str
+    topic: str
+    partition: int
+    offset: int
+    key: str
+    event_id: str | None
+    event_type: str | None
+    error: str
+    status: str
+
+
+def dead_letter_router() -> APIRouter:
+    """Operator endpoints: list dead letters, request a replay or a discard (the worker carries it out)."""
+    router = APIRouter(prefix="/admin/dead-letters", tags=["operations"], dependencies=[Depends(require_operator)])
+
+    @router.get("", summary="List dead letters")
+    async def list_dead_letters(request: Request, status: str | None = None) -> list[DeadLetterView]:
+        table = request.app.state.infra.dead_letters
+        query = select(table).order_by(table.c.id).limit(500)
+        if status:
+            query = query.where(table.c.status == status)
+        async with request.app.state.sessions() as session:
+            rows = (await session.execute(query)).all()
+        return [DeadLetterView(id=r.id, consumer=r.consumer, topic=r.topic, partition=r.kafka_partition,
+                               offset=r.kafka_offset, key=r.message_key, event_id=r.event_id,
+                               event_type=r.event_type, error=r.error, status=r.status) for r in rows]
+
+    async def request_action(request: Request, dead_letter_id: int, action: str) -> dict[str, Any]:
+        table = request.app.state.infra.dead_letters
+        async with request.app.state.sessions() as session, session.begin():
+            changed = await session.scalar(
+                update(table).where(table.c.id == dead_letter_id, table.c.status == "open")
+                .values(status=action).returning(table.c.id)
+            )
+        if changed is None:
+            raise Problem(404, "Not Found", f"no open dead letter {dead_letter_id}")
+        return {"id": dead_letter_id, "status": action}
+
+    @router.post("/{dead_letter_id}/replay", summary="Replay a dead letter, then release the messages parked behind it")
+    async def replay(request: Request, dead_letter_id: int) -> dict[str, Any]:
+        return await request_action(request, dead_letter_id, "replay_requested")
+
+    @router.post("/{dead_letter_id}/discard", summary="Discard a dead letter, then release the messages parked behind it")
+    async def discard(request: Request, dead_letter_id: int) -> dict[str, Any]:
+        return await request_action(request, dead_letter_id, "discard_requested")
+
+    return router

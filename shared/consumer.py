@@ -1,0 +1,424 @@
+"""Idempotent consumer: inbox dedup, offsets committed after the database commit, transient retry, dead letters."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import traceback
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import structlog
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import KafkaError
+from pydantic import ValidationError
+from sqlalchemy import func, select, update
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.db import set_tenant
+from shared.events.catalogue import UnknownEventType, parse_event, peek_type
+from shared.infra_tables import InfraTables
+from shared.kafka import create_consumer
+from shared.observability import (
+    CONSUMER_LAG,
+    DEAD_LETTERS,
+    EVENTS_CONSUMED,
+    EVENTS_FAILED,
+    HANDLER_LATENCY,
+    PARKED,
+    correlation_id_var,
+)
+from shared.outbox import HealthReporter, _sleep_or_stop, add_message
+from shared.settings import ServiceSettings
+
+log = structlog.get_logger()
+
+Handler = Callable[[AsyncSession, Any], Awaitable[None]]
+UNRESOLVED = ("open", "replay_requested", "discard_requested")
+
+
+class PermanentError(Exception):
+    """A message that can never be processed as it is (violates an invariant); it is dead-lettered."""
+
+
+_TRANSIENT_TYPES: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.InsufficientResourcesError,
+    asyncpg.exceptions.SerializationError,
+    asyncpg.exceptions.DeadlockDetectedError,
+    sa_exc.TimeoutError,
+    KafkaError,
+)
+
+
+def is_transient(error: BaseException) -> bool:
+    """True for failures of the database or broker that go away by themselves (retried, never dead-lettered)."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, _TRANSIENT_TYPES):
+            return True
+        if isinstance(current, sa_exc.DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, sa_exc.InterfaceError | sa_exc.OperationalError):
+            return True
+        orig = getattr(current, "orig", None)
+        current = orig if isinstance(orig, BaseException) else (current.__cause__ or current.__context__)
+    return False
+
+
+def describe_error(error: BaseException) -> str:
+    """An error description safe for headers and logs: field paths and rule text, never input values."""
+    if isinstance(error, ValidationError):
+        parts = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors(include_input=False)]
+        return f"schema-invalid: {'; '.join(parts)[:900]}"
+    if isinstance(error, PermanentError):
+        return f"invariant: {str(error)[:900]}"
+    if isinstance(error, ValueError) and type(error).__module__.startswith("pydantic"):
+        return "unparseable: not a JSON event"
+    frames = traceback.extract_tb(error.__traceback__)[-3:]
+    where = " <- ".join(f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno}" for frame in reversed(frames))
+    return f"{type(error).__name__} at {where}"
+
+
+@dataclass(frozen=True)
+class RawMessage:
+    """A message as it came from Kafka (or from the parked table)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: str
+    value: bytes
+
+
+class EventConsumer:
+    """Consumes catalogue topics for one service and applies its handlers exactly once per event id."""
+
+    def __init__(
+        self,
+        *,
+        settings: ServiceSettings,
+        name: str,
+        topics: tuple[str, ...],
+        handlers: Mapping[str, Handler],
+        sessions: async_sessionmaker[AsyncSession],
+        tables: InfraTables,
+        health: HealthReporter,
+    ) -> None:
+        self.settings = settings
+        self.service = settings.service_name
+        self.name = name
+        self.topics = topics
+        self.handlers = handlers
+        self.sessions = sessions
+        self.tables = tables
+        self.health = health
+        self.group_id = f"claimflow-{self.service}-{name}"
+        self._consumer: AIOKafkaConsumer | None = None
+        self._stop = asyncio.Event()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Consume until stopped."""
+        self._stop = stop
+        consumer = await self._start_consumer()
+        self._consumer = consumer
+        last_housekeeping = 0.0
+        try:
+            while not stop.is_set():
+                batches = await consumer.getmany(timeout_ms=300)
+                for partition, messages in batches.items():
+                    for message in messages:
+                        raw = RawMessage(message.topic, message.partition, message.offset,
+                                         (message.key or b"").decode(errors="replace"), message.value or b"")
+                        if not await self.handle(raw):
+                            return
+                    await self._commit(consumer, {partition: messages[-1].offset + 1})
+                if time.monotonic() - last_housekeeping > 2:
+                    last_housekeeping = time.monotonic()
+                    await self._operator_requests()
+                    await self._report_lag(consumer)
+                if not batches:
+                    self.health.report(f"consumer:{self.name}", True)
+        finally:
+            await consumer.stop()
+
+    async def _start_consumer(self) -> AIOKafkaConsumer:
+        """Start the Kafka consumer, retrying while the broker is unreachable or the group is loading."""
+        backoff = 0.5
+        while True:
+            consumer = create_consumer(self.settings, group_id=self.group_id)
+            consumer.subscribe(list(self.topics), listener=_CommitOnRevoke())
+            try:
+                await consumer.start()
+                return consumer
+            except KafkaError as error:
+                self.health.report(f"consumer:{self.name}", False)
+                log.warning("kafka not reachable, retrying", error_type=type(error).__name__)
+                await consumer.stop()
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5)
+
+    async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
+        """Commit offsets after the database commit; a failed commit only means harmless redelivery."""
+        try:
+            await consumer.commit(offsets)
+        except KafkaError as error:
+            log.warning("offset commit failed; messages will be redelivered and deduplicated",
+                        error_type=type(error).__name__)
+
+    async def handle(self, raw: RawMessage, *, parked_id: int | None = None) -> bool:
+        """Process one message, retrying transient failures; False only when asked to stop meanwhile."""
+        event_type = peek_type(raw.value) or "unparseable"
+        backoff = 0.2
+        while True:
+            started = time.perf_counter()
+            try:
+                outcome = await self._process_once(raw, parked_id=parked_id)
+                self.health.report(f"consumer:{self.name}", True)
+                EVENTS_CONSUMED.labels(self.service, self.name, event_type, outcome).inc()
+                HANDLER_LATENCY.labels(self.service, self.name, event_type).observe(time.perf_counter() - started)
+                return True
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                if is_transient(error):
+                    self.health.report(f"consumer:{self.name}", False)
+                    EVENTS_FAILED.labels(self.service, self.name, event_type, "transient").inc()
+                    log.warning("transient failure, retrying", consumer=self.name, event_type=event_type,
+                                error_type=type(error).__name__, backoff=backoff)
+                    if self._stop.is_set():
+                        return False
+                    await _sleep_or_stop(self._stop, backoff)
+                    backoff = min(backoff * 2, 5.0)
+                    continue
+                EVENTS_FAILED.labels(self.service, self.name, event_type, "permanent").inc()
+                return await self._dead_letter_with_retry(raw, error, parked_id=parked_id)
+
+    async def _process_once(self, raw: RawMessage, *, parked_id: int | None) -> str:
+        """One attempt in one transaction: park behind a dead letter, deduplicate, apply the handler."""
+        async with self.sessions() as session, session.begin():
+            await set_tenant(session, None)
+            if parked_id is not None:
+                await session.execute(
+                    self.tables.parked_messages.delete().where(self.tables.parked_messages.c.id == parked_id)
+                )
+            else:
+                blocking = await self._open_dead_letter(session, raw)
+                if blocking is not None:
+                    await self._park(session, raw, blocking)
+                    return "parked"
+            try:
+                event = parse_event(raw.value)
+            except UnknownEventType:
+                return "skipped_unknown_type"
+            handler = self.handlers.get(event.type)
+            if handler is None:
+                return "skipped_unhandled"
+            await set_tenant(session, event.organizationid)
+            inserted = await session.scalar(
+                pg_insert(self.tables.inbox)
+                .values(consumer=self.name, event_id=event.id, topic=raw.topic,
+                        kafka_partition=raw.partition, kafka_offset=raw.offset)
+                .on_conflict_do_nothing()
+                .returning(self.tables.inbox.c.event_id)
+            )
+            if inserted is None:
+                return "duplicate"
+            token = correlation_id_var.set(event.correlationid)
+            try:
+                await handler(session, event)
+            finally:
+                correlation_id_var.reset(token)
+            return "processed"
+
+    async def _open_dead_letter(self, session: AsyncSession, raw: RawMessage) -> int | None:
+        """Id of an unresolved dead letter for the same key, behind which this message must wait."""
+        dead = self.tables.dead_letters
+        return await session.scalar(
+            select(dead.c.id)
+            .where(dead.c.consumer == self.name, dead.c.topic == raw.topic, dead.c.message_key == raw.key,
+                   dead.c.status.in_(UNRESOLVED))
+            .order_by(dead.c.id)
+            .limit(1)
+        )
+
+    async def _park(self, session: AsyncSession, raw: RawMessage, dead_letter_id: int) -> None:
+        """Store a message behind the dead letter of its key, to be processed in order once it is resolved."""
+        await session.execute(
+            self.tables.parked_messages.insert().values(
+                consumer=self.name, dead_letter_id=dead_letter_id, topic=raw.topic, kafka_partition=raw.partition,
+                kafka_offset=raw.offset, message_key=raw.key, value=raw.value,
+            )
+        )
+        PARKED.labels(self.service, self.name, raw.topic).inc()
+
+    async def _dead_letter_with_retry(self, raw: RawMessage, error: BaseException, *, parked_id: int | None) -> bool:
+        """Record a permanent failure and queue the message on the dead-letter topic (retrying transient errors)."""
+        description = describe_error(error)
+        log.error("message dead-lettered", consumer=self.name, topic=raw.topic, partition=raw.partition,
+                  offset=raw.offset, error=description)
+        backoff = 0.2
+        while True:
+            try:
+                await self._dead_letter(raw, description, parked_id=parked_id)
+                DEAD_LETTERS.labels(self.service, self.name, raw.topic).inc()
+                return True
+            except Exception as failure:
+                if not is_transient(failure) or self._stop.is_set():
+                    raise
+                self.health.report(f"consumer:{self.name}", False)
+                await _sleep_or_stop(self._stop, backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    async def _dead_letter(self, raw: RawMessage, description: str, *, parked_id: int | None) -> None:
+        """One transaction: dead-letter row, outbox message to `<topic>.dlq`, and re-parking of followers."""
+        dead = self.tables.dead_letters
+        event_type = peek_type(raw.value)
+        event_id = _peek_id(raw.value)
+        async with self.sessions() as session, session.begin():
+            await set_tenant(session, None)
+            if parked_id is not None:
+                previous = await session.scalar(
+                    select(self.tables.parked_messages.c.dead_letter_id)
+                    .where(self.tables.parked_messages.c.id == parked_id)
+                )
+                await session.execute(
+                    self.tables.parked_messages.delete().where(self.tables.parked_messages.c.id == parked_id)
+                )
+            dead_letter_id = await session.scalar(
+                dead.insert().values(
+                    consumer=self.name, topic=raw.topic, kafka_partition=raw.partition, kafka_offset=raw.offset,
+                    message_key=raw.key, event_id=event_id, event_type=event_type, error_kind="permanent",
+                    error=description, value=raw.value, status="open",
+                ).returning(dead.c.id)
+            )
+            if parked_id is not None and previous is not None:
+                await session.execute(
+                    update(self.tables.parked_messages)
+                    .where(self.tables.parked_messages.c.dead_letter_id == previous)
+                    .values(dead_letter_id=dead_letter_id)
+                )
+            await add_message(
+                session, self.tables, topic=f"{raw.topic}.dlq", key=raw.key, value=raw.value,
+                event_type=event_type or "unparseable", event_id=event_id or f"dlq-{uuid.uuid4()}",
+                headers={
+                    "dlq_error": description,
+                    "dlq_origin_topic": raw.topic,
+                    "dlq_origin_partition": str(raw.partition),
+                    "dlq_origin_offset": str(raw.offset),
+                    "dlq_consumer": self.group_id,
+                    "dlq_dead_letter_id": str(dead_letter_id),
+                },
+            )
+
+    async def _operator_requests(self) -> None:
+        """Carry out replays and discards an operator requested, then release the messages parked behind them."""
+        dead = self.tables.dead_letters
+        async with self.sessions() as session:
+            requests = (
+                await session.execute(
+                    select(dead.c.id, dead.c.status, dead.c.topic, dead.c.kafka_partition, dead.c.kafka_offset,
+                           dead.c.message_key, dead.c.value)
+                    .where(dead.c.consumer == self.name, dead.c.status.in_(("replay_requested", "discard_requested")))
+                    .order_by(dead.c.id)
+                )
+            ).all()
+        for request in requests:
+            raw = RawMessage(request.topic, request.kafka_partition, request.kafka_offset, request.message_key,
+                             request.value)
+            if request.status == "replay_requested":
+                try:
+                    await self._replay(raw, request.id)
+                except Exception as error:
+                    if is_transient(error):
+                        return
+                    async with self.sessions() as session, session.begin():
+                        await session.execute(update(dead).where(dead.c.id == request.id)
+                                              .values(status="open", error=describe_error(error)))
+                    continue
+            else:
+                async with self.sessions() as session, session.begin():
+                    await session.execute(update(dead).where(dead.c.id == request.id)
+                                          .values(status="discarded", resolved_at=func.now()))
+            await self._release_parked(request.id)
+
+    async def _replay(self, raw: RawMessage, dead_letter_id: int) -> None:
+        """Apply the handler to a dead-lettered message and mark it replayed, in one transaction."""
+        dead = self.tables.dead_letters
+        async with self.sessions() as session, session.begin():
+            await session.execute(update(dead).where(dead.c.id == dead_letter_id)
+                                  .values(status="replayed", resolved_at=func.now()))
+        try:
+            outcome = await self._process_once(raw, parked_id=None)
+        except Exception:
+            async with self.sessions() as session, session.begin():
+                await session.execute(update(dead).where(dead.c.id == dead_letter_id)
+                                      .values(status="replay_requested", resolved_at=None))
+            raise
+        if outcome == "parked":
+            raise PermanentError("replayed message is still behind an earlier dead letter of its key")
+
+    async def _release_parked(self, dead_letter_id: int) -> None:
+        """Process, in their original order, the messages that waited behind a resolved dead letter."""
+        parked = self.tables.parked_messages
+        while True:
+            async with self.sessions() as session:
+                row = (await session.execute(
+                    select(parked.c.id, parked.c.topic, parked.c.kafka_partition, parked.c.kafka_offset,
+                           parked.c.message_key, parked.c.value)
+                    .where(parked.c.dead_letter_id == dead_letter_id).order_by(parked.c.id).limit(1)
+                )).first()
+            if row is None:
+                return
+            raw = RawMessage(row.topic, row.kafka_partition, row.kafka_offset, row.message_key, row.value)
+            if not await self.handle(raw, parked_id=row.id):
+                return
+
+    async def _report_lag(self, consumer: AIOKafkaConsumer) -> None:
+        """Consumer lag per topic for the metrics endpoint."""
+        lag: dict[str, int] = {}
+        for partition in consumer.assignment():
+            highwater = consumer.highwater(partition)
+            if highwater is None:
+                continue
+            try:
+                position = await consumer.position(partition)
+            except KafkaError:
+                continue
+            lag[partition.topic] = lag.get(partition.topic, 0) + max(highwater - position, 0)
+        for topic, value in lag.items():
+            CONSUMER_LAG.labels(self.service, self.name, topic).set(value)
+
+
+class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Offsets are committed after every processed batch, so nothing is pending at a rebalance."""
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        log.info("partitions revoked", count=len(revoked))
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        log.info("partitions assigned", count=len(assigned))
+
+
+def _peek_id(raw: bytes) -> str | None:
+    """The event id of a raw message when it has one."""
+    import orjson
+
+    try:
+        document = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    value = document.get("id") if isinstance(document, dict) else None
+    return value if isinstance(value, str) else None
+

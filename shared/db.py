@@ -1,0 +1,60 @@
+"""Database plumbing: engines for the runtime role and units of work that set the tenant for row-level security."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from shared.settings import ServiceSettings
+
+TENANT_SETTING = "claimflow.organization_id"
+
+
+def create_engine(settings: ServiceSettings, *, owner: bool = False, pool_size: int | None = None) -> AsyncEngine:
+    """An async engine connecting as the service's runtime role (or its migration role)."""
+    return create_async_engine(
+        settings.database_url(owner=owner),
+        pool_size=pool_size or settings.db_pool_size,
+        max_overflow=5,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+        connect_args={"server_settings": {"application_name": f"claimflow-{settings.service_name}"},
+                      "timeout": 5, "command_timeout": 30},
+    )
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions that never expire objects on commit (the boundary commits once)."""
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+async def set_tenant(session: AsyncSession, organization_id: uuid.UUID | None) -> None:
+    """Scope the current transaction to one organization for row-level security."""
+    await session.execute(
+        text("SELECT set_config(:name, :value, true)"),
+        {"name": TENANT_SETTING, "value": str(organization_id) if organization_id else ""},
+    )
+
+
+@asynccontextmanager
+async def unit_of_work(
+    sessions: async_sessionmaker[AsyncSession], organization_id: uuid.UUID | None
+) -> AsyncIterator[AsyncSession]:
+    """One transaction for the tenant: commits when the block ends normally, rolls back otherwise."""
+    async with sessions() as session, session.begin():
+        await set_tenant(session, organization_id)
+        yield session
+
+
+def tenant_rls_sql(schema: str, table: str) -> list[str]:
+    """DDL that forces row-level security on a tenant table keyed by organization_id."""
+    predicate = f"organization_id = nullif(current_setting('{TENANT_SETTING}', true), '')::uuid"
+    return [
+        f"ALTER TABLE {schema}.{table} ENABLE ROW LEVEL SECURITY",
+        f"ALTER TABLE {schema}.{table} FORCE ROW LEVEL SECURITY",
+        f"CREATE POLICY tenant_isolation ON {schema}.{table} USING ({predicate}) WITH CHECK ({predicate})",
+    ]

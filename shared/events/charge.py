@@ -1,0 +1,84 @@
+"""Payloads of claimflow.charge.v1: coded encounters (or care-management months) ready to bill."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from decimal import Decimal
+
+from pydantic import Field
+
+from shared.events.encounter import (
+    AuthorizationSnapshot,
+    CoverageSnapshot,
+    PatientSnapshot,
+    PracticeSnapshot,
+    ProviderSnapshot,
+)
+from shared.events.envelope import Payload
+
+
+class ChargeLine(Payload):
+    """One service line with the rules that produced it."""
+
+    line_number: int = Field(ge=1)
+    procedure_code: str
+    modifiers: list[str] = Field(default_factory=list, max_length=4)
+    units: int = Field(ge=1)
+    diagnosis_pointers: list[int] = Field(min_length=1, max_length=4)
+    place_of_service: str = Field(min_length=2, max_length=2)
+    amount: Decimal
+    rule_ids: list[str] = Field(default_factory=list)
+    explanation: str = ""
+
+
+class HoldReason(Payload):
+    """Why a charge (or claim) cannot go out without a person's review."""
+
+    rule_id: str
+    reason: str
+
+
+class ChargeFacts(Payload):
+    """Billing facts shared by charge events."""
+
+    charge_id: str = Field(description="The encounter id, or patient + month for a care-management charge")
+    encounter_id: uuid.UUID | None = None
+    date_of_service: date
+    charge_posted_date: date
+    program: str = Field(description="Service line: outpatient_therapy, psychiatry, crisis, ...")
+    practice: PracticeSnapshot
+    provider: ProviderSnapshot
+    patient: PatientSnapshot
+    coverage: CoverageSnapshot | None = None
+    authorization: AuthorizationSnapshot | None = None
+    diagnoses: list[str] = Field(min_length=1, max_length=12)
+    lines: list[ChargeLine] = Field(default_factory=list)
+    total_amount: Decimal = Decimal("0")
+    manually_touched: bool = False
+
+
+class ChargeCreated(ChargeFacts):
+    """Emitted by coding when an encounter is coded into billable lines."""
+
+
+class ChargeHeld(Payload):
+    """Emitted by coding when an encounter cannot be coded safely and waits for review."""
+
+    charge_id: str
+    encounter_id: uuid.UUID | None = None
+    date_of_service: date
+    reasons: list[HoldReason]
+
+
+class ChargeReleased(ChargeFacts):
+    """Emitted by coding when a held charge is resolved by a person (codes overridden or confirmed)."""
+
+    reviewer_note: str | None = None
+
+
+class ChargeVoided(Payload):
+    """Emitted by coding when a charge is withdrawn (encounter cancelled or re-coded differently)."""
+
+    charge_id: str
+    reason: str

@@ -1,0 +1,94 @@
+"""Payloads of claimflow.claim-submitted.v1 and claimflow.claim-acknowledged.v1."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import Field
+
+from shared.events.charge import HoldReason
+from shared.events.envelope import Payload
+
+Frequency = Literal["1", "7", "8"]
+
+
+class ScrubEdit(Payload):
+    """One scrubber finding: rule id, severity and plain-language reason."""
+
+    rule_id: str
+    severity: Literal["error", "warning"]
+    reason: str
+
+
+class ClaimLine(Payload):
+    """A billed service line as it went out on the 837P."""
+
+    line_number: int
+    procedure_code: str
+    modifiers: list[str] = Field(default_factory=list)
+    units: int
+    amount: Decimal
+
+
+class ClaimFacts(Payload):
+    """Ids and amounts every claim event carries so KPIs can slice them."""
+
+    claim_id: str = Field(max_length=20, description="CLM01 patient control number")
+    charge_id: str
+    payer_id: uuid.UUID
+    provider_id: uuid.UUID
+    patient_id: uuid.UUID
+    program: str
+    date_of_service: date
+    charge_posted_date: date
+    billed_amount: Decimal
+    payer_priority: Literal["primary", "secondary", "tertiary"] = "primary"
+
+
+class ClaimSubmitted(ClaimFacts):
+    """Emitted by submission when an attempt of a claim is sent to the clearinghouse."""
+
+    attempt_number: int = Field(ge=1)
+    frequency_code: Frequency
+    submitted_date: date
+    scrub_passed: bool
+    scrub_edits: list[ScrubEdit] = Field(default_factory=list)
+    manually_touched: bool = False
+    rework_of_attempt: int | None = None
+    payer_claim_number: str | None = None
+    batch_control_number: str
+    lines: list[ClaimLine]
+
+
+class ClaimHeld(ClaimFacts):
+    """Emitted by submission when the scrubber holds a claim before it is sent."""
+
+    attempt_number: int = 1
+    held_date: date
+    scrub_edits: list[ScrubEdit]
+    reasons: list[HoldReason] = Field(default_factory=list)
+
+
+class ClaimVoided(Payload):
+    """Emitted by submission when a claim is withdrawn (its charge voided)."""
+
+    claim_id: str
+    charge_id: str
+    voided_date: date
+    reason: str
+
+
+class ClaimAcknowledged(Payload):
+    """Emitted by submission when a 999 or 277CA outcome for an attempt is recorded."""
+
+    claim_id: str
+    attempt_number: int
+    payer_id: uuid.UUID
+    acknowledgement: Literal["999", "277CA"]
+    outcome: Literal["accepted", "accepted_with_errors", "rejected", "received"]
+    status_code: str = Field(description="IK5/AK9 code (A, E, R, ...) or STC01 category (A1, A2, A3, ...)")
+    reason: str | None = None
+    acknowledged_date: date

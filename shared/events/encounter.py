@@ -1,0 +1,143 @@
+"""Payloads of claimflow.patient-intake.v1: encounters as intake accepted them (minimum necessary)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import Field
+
+from shared.events.envelope import Payload
+from shared.events.reference import Address
+
+PlaceOfCare = Literal["in_person", "telehealth_video", "telehealth_audio"]
+Relationship = Literal["self", "spouse", "child", "other"]
+
+
+class PatientSnapshot(Payload):
+    """What the 837P needs of the patient: name, birth date, sex, address."""
+
+    patient_id: uuid.UUID
+    first_name: str
+    last_name: str
+    birth_date: date
+    sex: Literal["F", "M", "U"]
+    address: Address
+
+
+class SubscriberSnapshot(Payload):
+    """The insured person when the patient is a dependent."""
+
+    first_name: str
+    last_name: str
+    birth_date: date
+    sex: Literal["F", "M", "U"]
+    address: Address
+
+
+class CoverageSnapshot(Payload):
+    """The coverage billed for this visit, as of the date of service."""
+
+    coverage_id: uuid.UUID
+    payer_id: uuid.UUID
+    x12_payer_id: str
+    payer_name: str
+    member_id: str
+    group_number: str | None = None
+    priority: Literal["primary", "secondary", "tertiary"] = "primary"
+    relationship: Relationship = "self"
+    subscriber: SubscriberSnapshot | None = None
+    active_on_date_of_service: bool = True
+    copay: Decimal | None = None
+
+
+class AuthorizationSnapshot(Payload):
+    """The prior authorization found for the visit, with its units and dates."""
+
+    authorization_id: uuid.UUID
+    number: str
+    units_approved: int
+    units_used: int
+    start_date: date
+    end_date: date
+    service_codes: list[str] = Field(default_factory=list)
+
+
+class ProviderSnapshot(Payload):
+    """The rendering provider of the visit."""
+
+    provider_id: uuid.UUID
+    npi: str
+    first_name: str
+    last_name: str
+    taxonomy: str
+    license_type: str
+
+
+class PracticeSnapshot(Payload):
+    """The billing provider (practice) of the visit."""
+
+    practice_id: uuid.UUID
+    name: str
+    npi: str
+    tin: str
+    taxonomy: str
+    address: Address
+
+
+class Minutes(Payload):
+    """Documented minutes by kind; each kind is counted separately (psychotherapy excludes E/M time)."""
+
+    psychotherapy: int | None = Field(default=None, ge=0)
+    evaluation_and_management: int | None = Field(default=None, ge=0)
+    crisis: int | None = Field(default=None, ge=0)
+    family: int | None = Field(default=None, ge=0)
+    care_management: int | None = Field(default=None, ge=0)
+
+
+class WorkQueueFlag(Payload):
+    """A business problem found at intake that sends the visit to a work queue (the visit is still billed)."""
+
+    queue: Literal["eligibility", "coding", "authorization"]
+    reason_code: str
+    reason: str
+
+
+class EncounterFacts(Payload):
+    """The visit as the EHR documented it, plus the master data downstream needs to bill it."""
+
+    encounter_id: uuid.UUID
+    ehr_encounter_id: str
+    date_of_service: date
+    service_type: str = Field(description="psychotherapy, diagnostic_evaluation, medication_management, crisis, ...")
+    place_of_care: PlaceOfCare = "in_person"
+    patient_at_home: bool = False
+    minutes: Minutes = Field(default_factory=Minutes)
+    mdm_level: Literal["straightforward", "low", "moderate", "high"] | None = None
+    diagnoses: list[str] = Field(min_length=1, max_length=12, description="ICD-10-CM codes, principal first")
+    flags: list[str] = Field(default_factory=list)
+    practice: PracticeSnapshot
+    provider: ProviderSnapshot
+    patient: PatientSnapshot
+    coverage: CoverageSnapshot | None = None
+    authorization: AuthorizationSnapshot | None = None
+    work_queue_flags: list[WorkQueueFlag] = Field(default_factory=list)
+
+
+class EncounterReceived(EncounterFacts):
+    """Emitted by intake when an encounter is accepted (valid, possibly flagged for a work queue)."""
+
+
+class EncounterAmended(EncounterFacts):
+    """Emitted by intake when the EHR amends an encounter (late minutes, corrected diagnoses)."""
+
+    amendment_number: int = 1
+
+
+class EncounterCancelled(Payload):
+    """Emitted by intake when the EHR cancels an encounter."""
+
+    encounter_id: uuid.UUID
+    reason: str | None = None

@@ -1,0 +1,99 @@
+"""Prometheus metrics, structlog JSON logging without PHI, and the correlation id carried through a request."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+
+import structlog
+from prometheus_client import Counter, Gauge, Histogram
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Match
+
+correlation_id_var: ContextVar[str | None] = ContextVar("correlation_id", default=None)
+
+HTTP_REQUESTS = Counter(
+    "claimflow_http_requests_total", "HTTP requests by route template", ["service", "method", "route", "status"]
+)
+HTTP_LATENCY = Histogram(
+    "claimflow_http_request_seconds", "HTTP request latency by route template", ["service", "method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+EVENTS_PUBLISHED = Counter("claimflow_events_published_total", "Events published by the outbox relay",
+                           ["service", "topic", "type"])
+EVENTS_CONSUMED = Counter("claimflow_events_consumed_total", "Events consumed and processed",
+                          ["service", "consumer", "type", "outcome"])
+EVENTS_FAILED = Counter("claimflow_events_failed_total", "Event handling failures by kind",
+                        ["service", "consumer", "type", "kind"])
+HANDLER_LATENCY = Histogram("claimflow_handler_seconds", "Event handler latency including the database commit",
+                            ["service", "consumer", "type"],
+                            buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5))
+OUTBOX_BACKLOG = Gauge("claimflow_outbox_backlog", "Outbox rows not yet published", ["service"])
+CONSUMER_LAG = Gauge("claimflow_consumer_lag", "Messages behind the end of each topic", ["service", "consumer", "topic"])
+DEAD_LETTERS = Counter("claimflow_dead_letters_total", "Messages sent to a dead-letter topic",
+                       ["service", "consumer", "topic"])
+PARKED = Counter("claimflow_parked_messages_total", "Messages parked behind a dead letter of the same key",
+                 ["service", "consumer", "topic"])
+READY = Gauge("claimflow_ready", "1 when the process can reach its database and Kafka", ["service", "process"])
+
+
+def configure_logging(service: str, level: str = "INFO") -> None:
+    """JSON logs on stderr with service and correlation id; values of requests are never logged."""
+    logging.basicConfig(format="%(message)s", stream=sys.stderr, level=level)
+    for noisy in ("aiokafka", "kafka", "uvicorn.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+    def add_context(_: object, __: str, event_dict: structlog.types.EventDict) -> structlog.types.EventDict:
+        event_dict["service"] = service
+        correlation_id = correlation_id_var.get()
+        if correlation_id:
+            event_dict["correlation_id"] = correlation_id
+        return event_dict
+
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            add_context,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer(),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=True,
+    )
+
+
+def route_template(request: Request) -> str:
+    """The route path template of a request (bounded label), never the raw path."""
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match == Match.FULL:
+            return str(getattr(route, "path", "unmatched"))
+    return "unmatched"
+
+
+def http_metrics_middleware(service: str) -> Callable[[Request, Callable[[Request], Awaitable[Response]]],
+                                                       Awaitable[Response]]:
+    """Middleware recording request counts and latency by route template, and the correlation id."""
+
+    async def middleware(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        started = time.perf_counter()
+        token = correlation_id_var.set(request.headers.get("x-correlation-id"))
+        status = 500
+        try:
+            response = await call_next(request)
+            status = response.status_code
+            return response
+        finally:
+            correlation_id_var.reset(token)
+            route = route_template(request)
+            HTTP_REQUESTS.labels(service, request.method, route, str(status)).inc()
+            HTTP_LATENCY.labels(service, request.method, route).observe(time.perf_counter() - started)
+
+    return middleware

@@ -1,0 +1,181 @@
+"""Transactional outbox: events are written with the state change and published by a relay."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+
+import structlog
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.events.catalogue import serialize_event
+from shared.events.envelope import Envelope
+from shared.infra_tables import InfraTables
+from shared.observability import EVENTS_PUBLISHED, OUTBOX_BACKLOG
+
+log = structlog.get_logger()
+
+
+async def add_event(session: AsyncSession, tables: InfraTables, topic: str, event: Envelope) -> None:
+    """Queue an event for publication in the caller's transaction (keyed by its subject)."""
+    await session.execute(
+        insert(tables.outbox).values(
+            event_id=event.id,
+            topic=topic,
+            message_key=event.subject,
+            event_type=event.type,
+            value=serialize_event(event),
+            headers={"ce_type": event.type, "ce_id": event.id},
+        )
+    )
+
+
+async def add_message(
+    session: AsyncSession,
+    tables: InfraTables,
+    *,
+    topic: str,
+    key: str,
+    value: bytes,
+    event_type: str,
+    event_id: str,
+    headers: Mapping[str, str],
+) -> None:
+    """Queue a raw message (a dead letter, for instance) in the caller's transaction."""
+    await session.execute(
+        insert(tables.outbox).values(
+            event_id=event_id, topic=topic, message_key=key, event_type=event_type, value=value,
+            headers=dict(headers),
+        )
+    )
+
+
+class OutboxRelay:
+    """Publishes outbox rows in id order with the idempotent producer, then marks them sent."""
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        sessions: async_sessionmaker[AsyncSession],
+        tables: InfraTables,
+        producer: AIOKafkaProducer,
+        batch_size: int = 500,
+        poll_seconds: float = 0.05,
+    ) -> None:
+        self.service = service
+        self.sessions = sessions
+        self.tables = tables
+        self.producer = producer
+        self.batch_size = batch_size
+        self.poll_seconds = poll_seconds
+        self._lock_key = f"claimflow.outbox.{service}"
+
+    async def publish_batch(self) -> int:
+        """Publish one batch; returns how many rows were published (0 when idle or another relay leads)."""
+        outbox = self.tables.outbox
+        async with self.sessions() as session, session.begin():
+            leader = await session.scalar(
+                text("SELECT pg_try_advisory_xact_lock(hashtext(:key))"), {"key": self._lock_key}
+            )
+            if not leader:
+                return 0
+            rows = (
+                await session.execute(
+                    select(outbox.c.id, outbox.c.topic, outbox.c.message_key, outbox.c.event_type,
+                           outbox.c.value, outbox.c.headers)
+                    .where(outbox.c.sent_at.is_(None))
+                    .order_by(outbox.c.id)
+                    .limit(self.batch_size)
+                )
+            ).all()
+            if not rows:
+                return 0
+            deliveries = [
+                await self.producer.send(
+                    row.topic,
+                    value=row.value,
+                    key=row.message_key.encode(),
+                    headers=[(name, str(value).encode()) for name, value in (row.headers or {}).items()],
+                )
+                for row in rows
+            ]
+            await asyncio.gather(*deliveries)
+            await session.execute(
+                update(outbox).where(outbox.c.id.in_([row.id for row in rows])).values(sent_at=func.now())
+            )
+        for row in rows:
+            EVENTS_PUBLISHED.labels(self.service, row.topic, row.event_type).inc()
+        return len(rows)
+
+    async def backlog(self) -> int:
+        """Rows waiting for publication."""
+        outbox = self.tables.outbox
+        async with self.sessions() as session:
+            count = await session.scalar(select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None)))
+        return int(count or 0)
+
+    async def purge_sent(self, older_than_hours: int = 24) -> None:
+        """Delete rows published long ago (the topics keep the history)."""
+        outbox = self.tables.outbox
+        async with self.sessions() as session, session.begin():
+            await session.execute(
+                outbox.delete().where(
+                    outbox.c.sent_at < func.now() - text(f"interval '{int(older_than_hours)} hours'")
+                )
+            )
+
+    async def run(self, stop: asyncio.Event, on_health: "HealthReporter | None" = None) -> None:
+        """Relay until stopped; transient failures are retried with backoff and reported as not ready."""
+        backoff = 0.2
+        last_gauge = 0.0
+        loop = asyncio.get_running_loop()
+        while not stop.is_set():
+            try:
+                published = await self.publish_batch()
+                if loop.time() - last_gauge > 5:
+                    OUTBOX_BACKLOG.labels(self.service).set(await self.backlog())
+                    last_gauge = loop.time()
+                if on_health:
+                    on_health.report("outbox", True)
+                backoff = 0.2
+                if published < self.batch_size:
+                    await _sleep_or_stop(stop, self.poll_seconds)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                if on_health:
+                    on_health.report("outbox", False)
+                log.warning("outbox relay retrying", error_type=type(error).__name__, backoff=backoff)
+                await _sleep_or_stop(stop, backoff)
+                backoff = min(backoff * 2, 5.0)
+
+
+class HealthReporter:
+    """Readiness of a worker's loops, reported by each loop after every attempt."""
+
+    def __init__(self) -> None:
+        self._state: dict[str, bool] = {}
+
+    def report(self, part: str, healthy: bool) -> None:
+        """Record whether a loop's last attempt reached its dependencies."""
+        self._state[part] = healthy
+
+    @property
+    def ready(self) -> bool:
+        """True when every loop that reported is healthy."""
+        return all(self._state.values()) and bool(self._state)
+
+    def detail(self) -> dict[str, bool]:
+        """Per-loop readiness."""
+        return dict(self._state)
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    """Sleep, waking early when the loop is asked to stop."""
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    except TimeoutError:
+        pass

@@ -1,0 +1,131 @@
+"""Worker entry point shared by services: outbox relay, event consumers, and a small metrics/health server."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import structlog
+from aiokafka.errors import KafkaError
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.consumer import EventConsumer, Handler
+from shared.db import create_engine, create_sessionmaker
+from shared.infra_tables import InfraTables
+from shared.kafka import create_producer
+from shared.observability import READY, configure_logging
+from shared.outbox import HealthReporter, OutboxRelay
+from shared.settings import ServiceSettings, _merged_env
+
+log = structlog.get_logger()
+
+BackgroundTask = Callable[[async_sessionmaker[AsyncSession], asyncio.Event], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ConsumerSpec:
+    """One consumer group of a service: its name, topics and handlers."""
+
+    name: str
+    topics: tuple[str, ...]
+    handlers: Mapping[str, Handler]
+
+
+@dataclass
+class WorkerSpec:
+    """What a service's worker runs."""
+
+    settings: ServiceSettings
+    infra: InfraTables
+    consumers: Sequence[ConsumerSpec]
+    background: Sequence[BackgroundTask] = field(default_factory=tuple)
+
+
+async def run_worker(spec: WorkerSpec) -> None:
+    """Run relay and consumers until SIGTERM/SIGINT."""
+    settings = spec.settings
+    configure_logging(settings.service_name, settings.log_level)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    health = HealthReporter()
+    engine = create_engine(settings)
+    sessions = create_sessionmaker(engine)
+    port = int(_merged_env().get(f"CLAIMFLOW_{settings.service_name.upper()}_WORKER_METRICS_PORT", "0"))
+    server = await _serve_metrics(port, health, settings.service_name) if port else None
+    producer = create_producer(settings)
+    await _start_with_retry(producer.start, stop, health, "producer")
+    relay = OutboxRelay(service=settings.service_name, sessions=sessions, tables=spec.infra, producer=producer,
+                        batch_size=settings.outbox_batch_size, poll_seconds=settings.outbox_poll_seconds)
+    tasks = [asyncio.create_task(relay.run(stop, health), name="outbox-relay")]
+    for consumer_spec in spec.consumers:
+        consumer = EventConsumer(settings=settings, name=consumer_spec.name, topics=consumer_spec.topics,
+                                 handlers=consumer_spec.handlers, sessions=sessions, tables=spec.infra, health=health)
+        tasks.append(asyncio.create_task(consumer.run(stop), name=f"consumer-{consumer_spec.name}"))
+    for background in spec.background:
+        tasks.append(asyncio.create_task(background(sessions, stop), name=getattr(background, "__name__", "task")))
+    log.info("worker started", consumers=[c.name for c in spec.consumers])
+    stopper = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
+    for task in done:
+        if task is not stopper and task.exception() is not None:
+            log.error("worker task failed", task=task.get_name(), error_type=type(task.exception()).__name__)
+    stop.set()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await producer.stop()
+    await engine.dispose()
+    if server is not None:
+        server.close()
+    log.info("worker stopped")
+
+
+async def _start_with_retry(start: Callable[[], Awaitable[None]], stop: asyncio.Event, health: HealthReporter,
+                            part: str) -> None:
+    """Start a Kafka client, retrying while the broker is unreachable."""
+    backoff = 0.5
+    while not stop.is_set():
+        try:
+            await start()
+            health.report(part, True)
+            return
+        except KafkaError as error:
+            health.report(part, False)
+            log.warning("kafka not reachable, retrying", part=part, error_type=type(error).__name__)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 5)
+
+
+async def _serve_metrics(port: int, health: HealthReporter, service: str) -> asyncio.Server:
+    """A minimal HTTP server for /metrics, /healthz and /readyz on the worker's port."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            request_line = (await reader.readline()).decode(errors="replace")
+            while (await reader.readline()) not in (b"\r\n", b"\n", b""):
+                pass
+            path = request_line.split(" ")[1] if " " in request_line else "/"
+            status, content_type, body = "200 OK", "text/plain", b"alive"
+            if path.startswith("/metrics"):
+                READY.labels(service, "worker").set(1 if health.ready else 0)
+                content_type, body = CONTENT_TYPE_LATEST, generate_latest()
+            elif path.startswith("/readyz"):
+                body = str(health.detail()).encode()
+                status = "200 OK" if health.ready else "503 Service Unavailable"
+            elif not path.startswith("/healthz"):
+                status, body = "404 Not Found", b"not found"
+            writer.write(f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
+                         "Connection: close\r\n\r\n".encode() + body)
+            await writer.drain()
+        finally:
+            writer.close()
+
+    return await asyncio.start_server(handle, "127.0.0.1", port)
+
+
+def main(spec_factory: Callable[[], WorkerSpec]) -> None:
+    """Process entry point for `python -m <service>.worker`."""
+    asyncio.run(run_worker(spec_factory()))
