@@ -69,8 +69,11 @@ def health_router(settings: ServiceSettings) -> APIRouter:
     async def healthz() -> dict[str, str]:
         return {"status": "alive"}
 
-    @router.get("/readyz", summary="Readiness: database and Kafka reachable",
-                responses={503: {"description": "A dependency is unreachable"}})
+    @router.get(
+        "/readyz",
+        summary="Readiness: database and Kafka reachable",
+        responses={503: {"description": "A dependency is unreachable"}},
+    )
     async def readyz(request: Request) -> JSONResponse:
         database = await database_reachable(request.app.state.engine)
         kafka = await kafka_reachable(settings.kafka_bootstrap)
@@ -108,16 +111,30 @@ def dead_letter_router() -> APIRouter:
             query = query.where(table.c.status == status)
         async with request.app.state.sessions() as session:
             rows = (await session.execute(query)).all()
-        return [DeadLetterView(id=r.id, consumer=r.consumer, topic=r.topic, partition=r.kafka_partition,
-                               offset=r.kafka_offset, key=r.message_key, event_id=r.event_id,
-                               event_type=r.event_type, error=r.error, status=r.status) for r in rows]
+        return [
+            DeadLetterView(
+                id=r.id,
+                consumer=r.consumer,
+                topic=r.topic,
+                partition=r.kafka_partition,
+                offset=r.kafka_offset,
+                key=r.message_key,
+                event_id=r.event_id,
+                event_type=r.event_type,
+                error=r.error,
+                status=r.status,
+            )
+            for r in rows
+        ]
 
     async def request_action(request: Request, dead_letter_id: int, action: str) -> dict[str, Any]:
         table = request.app.state.infra.dead_letters
         async with request.app.state.sessions() as session, session.begin():
             changed = await session.scalar(
-                update(table).where(table.c.id == dead_letter_id, table.c.status == "open")
-                .values(status=action).returning(table.c.id)
+                update(table)
+                .where(table.c.id == dead_letter_id, table.c.status == "open")
+                .values(status=action)
+                .returning(table.c.id)
             )
         if changed is None:
             raise Problem(404, "Not Found", f"no open dead letter {dead_letter_id}")
@@ -127,7 +144,10 @@ def dead_letter_router() -> APIRouter:
     async def replay(request: Request, dead_letter_id: int) -> dict[str, Any]:
         return await request_action(request, dead_letter_id, "replay_requested")
 
-    @router.post("/{dead_letter_id}/discard", summary="Discard a dead letter, then release the messages parked behind it")
+    @router.post(
+        "/{dead_letter_id}/discard",
+        summary="Discard a dead letter, then release the messages parked behind it",
+    )
     async def discard(request: Request, dead_letter_id: int) -> dict[str, Any]:
         return await request_action(request, dead_letter_id, "discard_requested")
 

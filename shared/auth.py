@@ -100,8 +100,12 @@ def require_scope(scope: str) -> Callable[[Request], Awaitable[Principal]]:
         header = request.headers.get("authorization", "")
         presented = header[7:].strip() if header.lower().startswith("bearer ") else request.headers.get("x-api-key")
         if not presented:
-            raise Problem(401, "Unauthorized", "send the API key as 'Authorization: Bearer <key>'",
-                          headers={"WWW-Authenticate": "Bearer"})
+            raise Problem(
+                401,
+                "Unauthorized",
+                "send the API key as 'Authorization: Bearer <key>'",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         principal: Principal = await request.app.state.verifier.verify(request, presented)
         if scope not in principal.scopes and "admin" not in principal.scopes:
             raise Problem(403, "Forbidden", f"this API key lacks the '{scope}' scope")

@@ -15,8 +15,8 @@ import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
-from sqlalchemy import func, select, update
 from sqlalchemy import exc as sa_exc
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -139,8 +139,13 @@ class EventConsumer:
                 batches = await consumer.getmany(timeout_ms=300)
                 for partition, messages in batches.items():
                     for message in messages:
-                        raw = RawMessage(message.topic, message.partition, message.offset,
-                                         (message.key or b"").decode(errors="replace"), message.value or b"")
+                        raw = RawMessage(
+                            message.topic,
+                            message.partition,
+                            message.offset,
+                            (message.key or b"").decode(errors="replace"),
+                            message.value or b"",
+                        )
                         if not await self.handle(raw):
                             return
                     await self._commit(consumer, {partition: messages[-1].offset + 1})
@@ -174,8 +179,10 @@ class EventConsumer:
         try:
             await consumer.commit(offsets)
         except KafkaError as error:
-            log.warning("offset commit failed; messages will be redelivered and deduplicated",
-                        error_type=type(error).__name__)
+            log.warning(
+                "offset commit failed; messages will be redelivered and deduplicated",
+                error_type=type(error).__name__,
+            )
 
     async def handle(self, raw: RawMessage, *, parked_id: int | None = None) -> bool:
         """Process one message, retrying transient failures; False only when asked to stop meanwhile."""
@@ -195,8 +202,13 @@ class EventConsumer:
                 if is_transient(error):
                     self.health.report(f"consumer:{self.name}", False)
                     EVENTS_FAILED.labels(self.service, self.name, event_type, "transient").inc()
-                    log.warning("transient failure, retrying", consumer=self.name, event_type=event_type,
-                                error_type=type(error).__name__, backoff=backoff)
+                    log.warning(
+                        "transient failure, retrying",
+                        consumer=self.name,
+                        event_type=event_type,
+                        error_type=type(error).__name__,
+                        backoff=backoff,
+                    )
                     if self._stop.is_set():
                         return False
                     await _sleep_or_stop(self._stop, backoff)
@@ -228,8 +240,13 @@ class EventConsumer:
             await set_tenant(session, event.organizationid)
             inserted = await session.scalar(
                 pg_insert(self.tables.inbox)
-                .values(consumer=self.name, event_id=event.id, topic=raw.topic,
-                        kafka_partition=raw.partition, kafka_offset=raw.offset)
+                .values(
+                    consumer=self.name,
+                    event_id=event.id,
+                    topic=raw.topic,
+                    kafka_partition=raw.partition,
+                    kafka_offset=raw.offset,
+                )
                 .on_conflict_do_nothing()
                 .returning(self.tables.inbox.c.event_id)
             )
@@ -247,8 +264,12 @@ class EventConsumer:
         dead = self.tables.dead_letters
         return await session.scalar(
             select(dead.c.id)
-            .where(dead.c.consumer == self.name, dead.c.topic == raw.topic, dead.c.message_key == raw.key,
-                   dead.c.status.in_(UNRESOLVED))
+            .where(
+                dead.c.consumer == self.name,
+                dead.c.topic == raw.topic,
+                dead.c.message_key == raw.key,
+                dead.c.status.in_(UNRESOLVED),
+            )
             .order_by(dead.c.id)
             .limit(1)
         )
@@ -257,8 +278,13 @@ class EventConsumer:
         """Store a message behind the dead letter of its key, to be processed in order once it is resolved."""
         await session.execute(
             self.tables.parked_messages.insert().values(
-                consumer=self.name, dead_letter_id=dead_letter_id, topic=raw.topic, kafka_partition=raw.partition,
-                kafka_offset=raw.offset, message_key=raw.key, value=raw.value,
+                consumer=self.name,
+                dead_letter_id=dead_letter_id,
+                topic=raw.topic,
+                kafka_partition=raw.partition,
+                kafka_offset=raw.offset,
+                message_key=raw.key,
+                value=raw.value,
             )
         )
         PARKED.labels(self.service, self.name, raw.topic).inc()
@@ -266,8 +292,14 @@ class EventConsumer:
     async def _dead_letter_with_retry(self, raw: RawMessage, error: BaseException, *, parked_id: int | None) -> bool:
         """Record a permanent failure and queue the message on the dead-letter topic (retrying transient errors)."""
         description = describe_error(error)
-        log.error("message dead-lettered", consumer=self.name, topic=raw.topic, partition=raw.partition,
-                  offset=raw.offset, error=description)
+        log.error(
+            "message dead-lettered",
+            consumer=self.name,
+            topic=raw.topic,
+            partition=raw.partition,
+            offset=raw.offset,
+            error=description,
+        )
         backoff = 0.2
         while True:
             try:
@@ -290,18 +322,29 @@ class EventConsumer:
             await set_tenant(session, None)
             if parked_id is not None:
                 previous = await session.scalar(
-                    select(self.tables.parked_messages.c.dead_letter_id)
-                    .where(self.tables.parked_messages.c.id == parked_id)
+                    select(self.tables.parked_messages.c.dead_letter_id).where(
+                        self.tables.parked_messages.c.id == parked_id
+                    )
                 )
                 await session.execute(
                     self.tables.parked_messages.delete().where(self.tables.parked_messages.c.id == parked_id)
                 )
             dead_letter_id = await session.scalar(
-                dead.insert().values(
-                    consumer=self.name, topic=raw.topic, kafka_partition=raw.partition, kafka_offset=raw.offset,
-                    message_key=raw.key, event_id=event_id, event_type=event_type, error_kind="permanent",
-                    error=description, value=raw.value, status="open",
-                ).returning(dead.c.id)
+                dead.insert()
+                .values(
+                    consumer=self.name,
+                    topic=raw.topic,
+                    kafka_partition=raw.partition,
+                    kafka_offset=raw.offset,
+                    message_key=raw.key,
+                    event_id=event_id,
+                    event_type=event_type,
+                    error_kind="permanent",
+                    error=description,
+                    value=raw.value,
+                    status="open",
+                )
+                .returning(dead.c.id)
             )
             if parked_id is not None and previous is not None:
                 await session.execute(
@@ -310,8 +353,13 @@ class EventConsumer:
                     .values(dead_letter_id=dead_letter_id)
                 )
             await add_message(
-                session, self.tables, topic=f"{raw.topic}.dlq", key=raw.key, value=raw.value,
-                event_type=event_type or "unparseable", event_id=event_id or f"dlq-{uuid.uuid4()}",
+                session,
+                self.tables,
+                topic=f"{raw.topic}.dlq",
+                key=raw.key,
+                value=raw.value,
+                event_type=event_type or "unparseable",
+                event_id=event_id or f"dlq-{uuid.uuid4()}",
                 headers={
                     "dlq_error": description,
                     "dlq_origin_topic": raw.topic,
@@ -328,15 +376,30 @@ class EventConsumer:
         async with self.sessions() as session:
             requests = (
                 await session.execute(
-                    select(dead.c.id, dead.c.status, dead.c.topic, dead.c.kafka_partition, dead.c.kafka_offset,
-                           dead.c.message_key, dead.c.value)
-                    .where(dead.c.consumer == self.name, dead.c.status.in_(("replay_requested", "discard_requested")))
+                    select(
+                        dead.c.id,
+                        dead.c.status,
+                        dead.c.topic,
+                        dead.c.kafka_partition,
+                        dead.c.kafka_offset,
+                        dead.c.message_key,
+                        dead.c.value,
+                    )
+                    .where(
+                        dead.c.consumer == self.name,
+                        dead.c.status.in_(("replay_requested", "discard_requested")),
+                    )
                     .order_by(dead.c.id)
                 )
             ).all()
         for request in requests:
-            raw = RawMessage(request.topic, request.kafka_partition, request.kafka_offset, request.message_key,
-                             request.value)
+            raw = RawMessage(
+                request.topic,
+                request.kafka_partition,
+                request.kafka_offset,
+                request.message_key,
+                request.value,
+            )
             if request.status == "replay_requested":
                 try:
                     await self._replay(raw, request.id)
@@ -344,27 +407,33 @@ class EventConsumer:
                     if is_transient(error):
                         return
                     async with self.sessions() as session, session.begin():
-                        await session.execute(update(dead).where(dead.c.id == request.id)
-                                              .values(status="open", error=describe_error(error)))
+                        await session.execute(
+                            update(dead)
+                            .where(dead.c.id == request.id)
+                            .values(status="open", error=describe_error(error))
+                        )
                     continue
             else:
                 async with self.sessions() as session, session.begin():
-                    await session.execute(update(dead).where(dead.c.id == request.id)
-                                          .values(status="discarded", resolved_at=func.now()))
+                    await session.execute(
+                        update(dead).where(dead.c.id == request.id).values(status="discarded", resolved_at=func.now())
+                    )
             await self._release_parked(request.id)
 
     async def _replay(self, raw: RawMessage, dead_letter_id: int) -> None:
         """Apply the handler to a dead-lettered message and mark it replayed, in one transaction."""
         dead = self.tables.dead_letters
         async with self.sessions() as session, session.begin():
-            await session.execute(update(dead).where(dead.c.id == dead_letter_id)
-                                  .values(status="replayed", resolved_at=func.now()))
+            await session.execute(
+                update(dead).where(dead.c.id == dead_letter_id).values(status="replayed", resolved_at=func.now())
+            )
         try:
             outcome = await self._process_once(raw, parked_id=None)
         except Exception:
             async with self.sessions() as session, session.begin():
-                await session.execute(update(dead).where(dead.c.id == dead_letter_id)
-                                      .values(status="replay_requested", resolved_at=None))
+                await session.execute(
+                    update(dead).where(dead.c.id == dead_letter_id).values(status="replay_requested", resolved_at=None)
+                )
             raise
         if outcome == "parked":
             raise PermanentError("replayed message is still behind an earlier dead letter of its key")
@@ -374,11 +443,21 @@ class EventConsumer:
         parked = self.tables.parked_messages
         while True:
             async with self.sessions() as session:
-                row = (await session.execute(
-                    select(parked.c.id, parked.c.topic, parked.c.kafka_partition, parked.c.kafka_offset,
-                           parked.c.message_key, parked.c.value)
-                    .where(parked.c.dead_letter_id == dead_letter_id).order_by(parked.c.id).limit(1)
-                )).first()
+                row = (
+                    await session.execute(
+                        select(
+                            parked.c.id,
+                            parked.c.topic,
+                            parked.c.kafka_partition,
+                            parked.c.kafka_offset,
+                            parked.c.message_key,
+                            parked.c.value,
+                        )
+                        .where(parked.c.dead_letter_id == dead_letter_id)
+                        .order_by(parked.c.id)
+                        .limit(1)
+                    )
+                ).first()
             if row is None:
                 return
             raw = RawMessage(row.topic, row.kafka_partition, row.kafka_offset, row.message_key, row.value)
@@ -421,4 +500,3 @@ def _peek_id(raw: bytes) -> str | None:
         return None
     value = document.get("id") if isinstance(document, dict) else None
     return value if isinstance(value, str) else None
-

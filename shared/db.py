@@ -22,8 +22,11 @@ def create_engine(settings: ServiceSettings, *, owner: bool = False, pool_size: 
         max_overflow=5,
         pool_pre_ping=True,
         pool_recycle=1800,
-        connect_args={"server_settings": {"application_name": f"claimflow-{settings.service_name}"},
-                      "timeout": 5, "command_timeout": 30},
+        connect_args={
+            "server_settings": {"application_name": f"claimflow-{settings.service_name}"},
+            "timeout": 5,
+            "command_timeout": 30,
+        },
     )
 
 

@@ -113,7 +113,8 @@ def infra_tables(metadata: MetaData) -> InfraTables:
     """Declare the infrastructure tables on a service's metadata (schema taken from the metadata)."""
     return InfraTables(
         outbox=Table(
-            "outbox", metadata,
+            "outbox",
+            metadata,
             Column("id", BigInteger, primary_key=True),
             Column("event_id", Text, nullable=False),
             Column("topic", Text, nullable=False),
@@ -125,7 +126,8 @@ def infra_tables(metadata: MetaData) -> InfraTables:
             Column("sent_at", DateTime(timezone=True)),
         ),
         inbox=Table(
-            "inbox", metadata,
+            "inbox",
+            metadata,
             Column("consumer", Text, primary_key=True),
             Column("event_id", Text, primary_key=True),
             Column("topic", Text, nullable=False),
@@ -134,7 +136,8 @@ def infra_tables(metadata: MetaData) -> InfraTables:
             Column("processed_at", DateTime(timezone=True)),
         ),
         dead_letters=Table(
-            "dead_letters", metadata,
+            "dead_letters",
+            metadata,
             Column("id", BigInteger, primary_key=True),
             Column("consumer", Text, nullable=False),
             Column("topic", Text, nullable=False),
@@ -151,7 +154,8 @@ def infra_tables(metadata: MetaData) -> InfraTables:
             Column("resolved_at", DateTime(timezone=True)),
         ),
         parked_messages=Table(
-            "parked_messages", metadata,
+            "parked_messages",
+            metadata,
             Column("id", BigInteger, primary_key=True),
             Column("consumer", Text, nullable=False),
             Column("dead_letter_id", BigInteger, nullable=False),
@@ -163,7 +167,8 @@ def infra_tables(metadata: MetaData) -> InfraTables:
             Column("parked_at", DateTime(timezone=True)),
         ),
         api_keys=Table(
-            "api_keys", metadata,
+            "api_keys",
+            metadata,
             Column("key_id", Text, primary_key=True),
             Column("organization_id", UUID(as_uuid=True), nullable=False),
             Column("key_hash", Text, nullable=False),
@@ -173,7 +178,8 @@ def infra_tables(metadata: MetaData) -> InfraTables:
             Column("revoked", Boolean, nullable=False),
         ),
         reference_entities=Table(
-            "reference_entities", metadata,
+            "reference_entities",
+            metadata,
             Column("organization_id", UUID(as_uuid=True), primary_key=True),
             Column("entity_type", Text, primary_key=True),
             Column("entity_id", Text, primary_key=True),

@@ -17,27 +17,47 @@ from starlette.routing import Match
 correlation_id_var: ContextVar[str | None] = ContextVar("correlation_id", default=None)
 
 HTTP_REQUESTS = Counter(
-    "claimflow_http_requests_total", "HTTP requests by route template", ["service", "method", "route", "status"]
+    "claimflow_http_requests_total",
+    "HTTP requests by route template",
+    ["service", "method", "route", "status"],
 )
 HTTP_LATENCY = Histogram(
-    "claimflow_http_request_seconds", "HTTP request latency by route template", ["service", "method", "route"],
+    "claimflow_http_request_seconds",
+    "HTTP request latency by route template",
+    ["service", "method", "route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
-EVENTS_PUBLISHED = Counter("claimflow_events_published_total", "Events published by the outbox relay",
-                           ["service", "topic", "type"])
-EVENTS_CONSUMED = Counter("claimflow_events_consumed_total", "Events consumed and processed",
-                          ["service", "consumer", "type", "outcome"])
-EVENTS_FAILED = Counter("claimflow_events_failed_total", "Event handling failures by kind",
-                        ["service", "consumer", "type", "kind"])
-HANDLER_LATENCY = Histogram("claimflow_handler_seconds", "Event handler latency including the database commit",
-                            ["service", "consumer", "type"],
-                            buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5))
+EVENTS_PUBLISHED = Counter(
+    "claimflow_events_published_total", "Events published by the outbox relay", ["service", "topic", "type"]
+)
+EVENTS_CONSUMED = Counter(
+    "claimflow_events_consumed_total",
+    "Events consumed and processed",
+    ["service", "consumer", "type", "outcome"],
+)
+EVENTS_FAILED = Counter(
+    "claimflow_events_failed_total",
+    "Event handling failures by kind",
+    ["service", "consumer", "type", "kind"],
+)
+HANDLER_LATENCY = Histogram(
+    "claimflow_handler_seconds",
+    "Event handler latency including the database commit",
+    ["service", "consumer", "type"],
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5),
+)
 OUTBOX_BACKLOG = Gauge("claimflow_outbox_backlog", "Outbox rows not yet published", ["service"])
-CONSUMER_LAG = Gauge("claimflow_consumer_lag", "Messages behind the end of each topic", ["service", "consumer", "topic"])
-DEAD_LETTERS = Counter("claimflow_dead_letters_total", "Messages sent to a dead-letter topic",
-                       ["service", "consumer", "topic"])
-PARKED = Counter("claimflow_parked_messages_total", "Messages parked behind a dead letter of the same key",
-                 ["service", "consumer", "topic"])
+CONSUMER_LAG = Gauge(
+    "claimflow_consumer_lag", "Messages behind the end of each topic", ["service", "consumer", "topic"]
+)
+DEAD_LETTERS = Counter(
+    "claimflow_dead_letters_total", "Messages sent to a dead-letter topic", ["service", "consumer", "topic"]
+)
+PARKED = Counter(
+    "claimflow_parked_messages_total",
+    "Messages parked behind a dead letter of the same key",
+    ["service", "consumer", "topic"],
+)
 READY = Gauge("claimflow_ready", "1 when the process can reach its database and Kafka", ["service", "process"])
 
 
@@ -78,8 +98,9 @@ def route_template(request: Request) -> str:
     return "unmatched"
 
 
-def http_metrics_middleware(service: str) -> Callable[[Request, Callable[[Request], Awaitable[Response]]],
-                                                       Awaitable[Response]]:
+def http_metrics_middleware(
+    service: str,
+) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
     """Middleware recording request counts and latency by route template, and the correlation id."""
 
     async def middleware(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Mapping
 
 import structlog
@@ -46,7 +47,11 @@ async def add_message(
     """Queue a raw message (a dead letter, for instance) in the caller's transaction."""
     await session.execute(
         insert(tables.outbox).values(
-            event_id=event_id, topic=topic, message_key=key, event_type=event_type, value=value,
+            event_id=event_id,
+            topic=topic,
+            message_key=key,
+            event_type=event_type,
+            value=value,
             headers=dict(headers),
         )
     )
@@ -84,8 +89,14 @@ class OutboxRelay:
                 return 0
             rows = (
                 await session.execute(
-                    select(outbox.c.id, outbox.c.topic, outbox.c.message_key, outbox.c.event_type,
-                           outbox.c.value, outbox.c.headers)
+                    select(
+                        outbox.c.id,
+                        outbox.c.topic,
+                        outbox.c.message_key,
+                        outbox.c.event_type,
+                        outbox.c.value,
+                        outbox.c.headers,
+                    )
                     .where(outbox.c.sent_at.is_(None))
                     .order_by(outbox.c.id)
                     .limit(self.batch_size)
@@ -122,12 +133,10 @@ class OutboxRelay:
         outbox = self.tables.outbox
         async with self.sessions() as session, session.begin():
             await session.execute(
-                outbox.delete().where(
-                    outbox.c.sent_at < func.now() - text(f"interval '{int(older_than_hours)} hours'")
-                )
+                outbox.delete().where(outbox.c.sent_at < func.now() - text(f"interval '{int(older_than_hours)} hours'"))
             )
 
-    async def run(self, stop: asyncio.Event, on_health: "HealthReporter | None" = None) -> None:
+    async def run(self, stop: asyncio.Event, on_health: HealthReporter | None = None) -> None:
         """Relay until stopped; transient failures are retried with backoff and reported as not ready."""
         backoff = 0.2
         last_gauge = 0.0
@@ -175,7 +184,5 @@ class HealthReporter:
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
     """Sleep, waking early when the loop is asked to stop."""
-    try:
+    with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), timeout=seconds)
-    except TimeoutError:
-        pass

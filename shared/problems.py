@@ -15,8 +15,16 @@ PROBLEM_JSON = "application/problem+json"
 class Problem(Exception):
     """An error a client caused, answered as problem+json."""
 
-    def __init__(self, status: int, title: str, detail: str, *, errors: list[dict[str, Any]] | None = None,
-                 problem_type: str = "about:blank", headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str,
+        *,
+        errors: list[dict[str, Any]] | None = None,
+        problem_type: str = "about:blank",
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.status = status
         self.title = title
@@ -26,9 +34,16 @@ class Problem(Exception):
         self.headers = headers
 
 
-def problem_response(status: int, title: str, detail: str, *, instance: str | None = None,
-                     errors: list[dict[str, Any]] | None = None, problem_type: str = "about:blank",
-                     headers: dict[str, str] | None = None) -> JSONResponse:
+def problem_response(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    instance: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    problem_type: str = "about:blank",
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     """A problem+json response."""
     body: dict[str, Any] = {"type": problem_type, "title": title, "status": status, "detail": detail}
     if instance:
@@ -43,12 +58,14 @@ def field_errors(errors: list[Any]) -> list[dict[str, Any]]:
     result = []
     for error in errors:
         location = [str(part) for part in error.get("loc", ()) if part not in ("body",)]
-        result.append({
-            "field": ".".join(location) or "body",
-            "pointer": "/" + "/".join(location),
-            "reason": error.get("msg", "invalid"),
-            "type": error.get("type", "value_error"),
-        })
+        result.append(
+            {
+                "field": ".".join(location) or "body",
+                "pointer": "/" + "/".join(location),
+                "reason": error.get("msg", "invalid"),
+                "type": error.get("type", "value_error"),
+            }
+        )
     return result
 
 
@@ -59,18 +76,36 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def on_validation(request: Request, error: RequestValidationError) -> JSONResponse:
         errors = field_errors(list(error.errors()))
         summary = "; ".join(f"{e['field']}: {e['reason']}" for e in errors[:5])
-        return problem_response(422, "Request is invalid", summary, instance=request.url.path, errors=errors,
-                                problem_type="urn:claimflow:problem:validation")
+        return problem_response(
+            422,
+            "Request is invalid",
+            summary,
+            instance=request.url.path,
+            errors=errors,
+            problem_type="urn:claimflow:problem:validation",
+        )
 
     @app.exception_handler(Problem)
     async def on_problem(request: Request, error: Problem) -> JSONResponse:
-        return problem_response(error.status, error.title, error.detail, instance=request.url.path,
-                                errors=error.errors, problem_type=error.problem_type, headers=error.headers)
+        return problem_response(
+            error.status,
+            error.title,
+            error.detail,
+            instance=request.url.path,
+            errors=error.errors,
+            problem_type=error.problem_type,
+            headers=error.headers,
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http(request: Request, error: StarletteHTTPException) -> JSONResponse:
-        return problem_response(error.status_code, _title(error.status_code), str(error.detail),
-                                instance=request.url.path, headers=getattr(error, "headers", None))
+        return problem_response(
+            error.status_code,
+            _title(error.status_code),
+            str(error.detail),
+            instance=request.url.path,
+            headers=getattr(error, "headers", None),
+        )
 
 
 def _title(status: int) -> str:

@@ -22,52 +22,92 @@ def reference_handlers(tables: InfraTables) -> dict[str, Handler]:
         entity = event.data.entity
         if isinstance(entity, ApiKeyRef):
             values: dict[str, Any] = {
-                "organization_id": event.organizationid, "key_hash": entity.key_hash, "scopes": entity.scopes,
-                "practice_ids": [str(p) for p in entity.practice_ids], "user_id": entity.user_id,
+                "organization_id": event.organizationid,
+                "key_hash": entity.key_hash,
+                "scopes": entity.scopes,
+                "practice_ids": [str(p) for p in entity.practice_ids],
+                "user_id": entity.user_id,
                 "revoked": entity.revoked,
             }
             await session.execute(
-                pg_insert(tables.api_keys).values(key_id=entity.key_id, **values)
+                pg_insert(tables.api_keys)
+                .values(key_id=entity.key_id, **values)
                 .on_conflict_do_update(index_elements=["key_id"], set_=values)
             )
-        await _store(session, tables, event.organizationid, entity.entity_type, event.data.entity_id,
-                     entity.model_dump(mode="json"), deleted=False, event_time=event.time)
+        await _store(
+            session,
+            tables,
+            event.organizationid,
+            entity.entity_type,
+            event.data.entity_id,
+            entity.model_dump(mode="json"),
+            deleted=False,
+            event_time=event.time,
+        )
 
     async def on_deleted(session: AsyncSession, event: ReferenceDeletedEvent) -> None:
         if event.data.entity_type == "api_key":
             await session.execute(
                 tables.api_keys.update().where(tables.api_keys.c.key_id == event.data.entity_id).values(revoked=True)
             )
-        await _store(session, tables, event.organizationid, event.data.entity_type, event.data.entity_id, {},
-                     deleted=True, event_time=event.time)
+        await _store(
+            session,
+            tables,
+            event.organizationid,
+            event.data.entity_type,
+            event.data.entity_id,
+            {},
+            deleted=True,
+            event_time=event.time,
+        )
 
     return {"reference.upserted": on_upserted, "reference.deleted": on_deleted}
 
 
-async def _store(session: AsyncSession, tables: InfraTables, organization_id: uuid.UUID, entity_type: str,
-                 entity_id: str, attributes: dict[str, Any], *, deleted: bool, event_time: Any) -> None:
+async def _store(
+    session: AsyncSession,
+    tables: InfraTables,
+    organization_id: uuid.UUID,
+    entity_type: str,
+    entity_id: str,
+    attributes: dict[str, Any],
+    *,
+    deleted: bool,
+    event_time: Any,
+) -> None:
     """Upsert one entity unless a newer version is already stored."""
     table = tables.reference_entities
     statement = pg_insert(table).values(
-        organization_id=organization_id, entity_type=entity_type, entity_id=entity_id,
-        attributes=attributes, deleted=deleted, event_time=event_time,
+        organization_id=organization_id,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        attributes=attributes,
+        deleted=deleted,
+        event_time=event_time,
     )
     await session.execute(
         statement.on_conflict_do_update(
             index_elements=["organization_id", "entity_type", "entity_id"],
-            set_={"attributes": statement.excluded.attributes, "deleted": statement.excluded.deleted,
-                  "event_time": statement.excluded.event_time},
+            set_={
+                "attributes": statement.excluded.attributes,
+                "deleted": statement.excluded.deleted,
+                "event_time": statement.excluded.event_time,
+            },
             where=table.c.event_time <= statement.excluded.event_time,
         )
     )
 
 
-async def reference_entity(session: AsyncSession, tables: InfraTables, entity_type: str,
-                           entity_id: str) -> dict[str, Any] | None:
+async def reference_entity(
+    session: AsyncSession, tables: InfraTables, entity_type: str, entity_id: str
+) -> dict[str, Any] | None:
     """Attributes of a live replicated entity of the session's organization."""
     table = tables.reference_entities
-    row = (await session.execute(
-        select(table.c.attributes).where(table.c.entity_type == entity_type, table.c.entity_id == entity_id,
-                                         table.c.deleted.is_(False))
-    )).first()
+    row = (
+        await session.execute(
+            select(table.c.attributes).where(
+                table.c.entity_type == entity_type, table.c.entity_id == entity_id, table.c.deleted.is_(False)
+            )
+        )
+    ).first()
     return dict(row.attributes) if row else None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-
 from typing import TypeVar
 
 from pydantic import SecretStr
@@ -72,8 +71,14 @@ class ServiceSettings(BaseSettings):
 
     def port_of(self, name: str) -> int:
         """HTTP port of a Claimflow process by name (intake, sandbox, ...)."""
-        defaults = {"intake": 8101, "coding": 8102, "submission": 8103, "remittance": 8104,
-                    "analytics": 8105, "sandbox": 8109}
+        defaults = {
+            "intake": 8101,
+            "coding": 8102,
+            "submission": 8103,
+            "remittance": 8104,
+            "analytics": 8105,
+            "sandbox": 8109,
+        }
         return int(_merged_env().get(f"CLAIMFLOW_{name.upper()}_PORT", defaults[name]))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 
 from aiokafka.admin import NewTopic
@@ -23,7 +24,11 @@ def topic_configs() -> dict[str, dict[str, str]]:
             configs[spec.name] = {"cleanup.policy": "compact", "min.compaction.lag.ms": "60000"}
         else:
             configs[spec.name] = {"cleanup.policy": "delete", "retention.ms": "-1", "retention.bytes": "-1"}
-        configs[spec.dead_letter] = {"cleanup.policy": "delete", "retention.ms": "-1", "retention.bytes": "-1"}
+        configs[spec.dead_letter] = {
+            "cleanup.policy": "delete",
+            "retention.ms": "-1",
+            "retention.bytes": "-1",
+        }
     return configs
 
 
@@ -39,10 +44,8 @@ async def ensure_topics(settings: ServiceSettings) -> list[str]:
             if name not in existing
         ]
         if missing:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(missing)
-            except TopicAlreadyExistsError:
-                pass
         return [topic.name for topic in missing]
     finally:
         await admin.close()

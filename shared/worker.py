@@ -59,12 +59,25 @@ async def run_worker(spec: WorkerSpec) -> None:
     server = await _serve_metrics(port, health, settings.service_name) if port else None
     producer = create_producer(settings)
     await _start_with_retry(producer.start, stop, health, "producer")
-    relay = OutboxRelay(service=settings.service_name, sessions=sessions, tables=spec.infra, producer=producer,
-                        batch_size=settings.outbox_batch_size, poll_seconds=settings.outbox_poll_seconds)
+    relay = OutboxRelay(
+        service=settings.service_name,
+        sessions=sessions,
+        tables=spec.infra,
+        producer=producer,
+        batch_size=settings.outbox_batch_size,
+        poll_seconds=settings.outbox_poll_seconds,
+    )
     tasks = [asyncio.create_task(relay.run(stop, health), name="outbox-relay")]
     for consumer_spec in spec.consumers:
-        consumer = EventConsumer(settings=settings, name=consumer_spec.name, topics=consumer_spec.topics,
-                                 handlers=consumer_spec.handlers, sessions=sessions, tables=spec.infra, health=health)
+        consumer = EventConsumer(
+            settings=settings,
+            name=consumer_spec.name,
+            topics=consumer_spec.topics,
+            handlers=consumer_spec.handlers,
+            sessions=sessions,
+            tables=spec.infra,
+            health=health,
+        )
         tasks.append(asyncio.create_task(consumer.run(stop), name=f"consumer-{consumer_spec.name}"))
     for background in spec.background:
         tasks.append(asyncio.create_task(background(sessions, stop), name=getattr(background, "__name__", "task")))
@@ -83,8 +96,9 @@ async def run_worker(spec: WorkerSpec) -> None:
     log.info("worker stopped")
 
 
-async def _start_with_retry(start: Callable[[], Awaitable[None]], stop: asyncio.Event, health: HealthReporter,
-                            part: str) -> None:
+async def _start_with_retry(
+    start: Callable[[], Awaitable[None]], stop: asyncio.Event, health: HealthReporter, part: str
+) -> None:
     """Start a Kafka client, retrying while the broker is unreachable."""
     backoff = 0.5
     while not stop.is_set():
@@ -117,8 +131,11 @@ async def _serve_metrics(port: int, health: HealthReporter, service: str) -> asy
                 status = "200 OK" if health.ready else "503 Service Unavailable"
             elif not path.startswith("/healthz"):
                 status, body = "404 Not Found", b"not found"
-            writer.write(f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
-                         "Connection: close\r\n\r\n".encode() + body)
+            writer.write(
+                f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
+                "Connection: close\r\n\r\n".encode()
+                + body
+            )
             await writer.drain()
         finally:
             writer.close()

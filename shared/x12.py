@@ -54,13 +54,13 @@ def detect_separators(text: str) -> Separators:
         if position < 0:
             raise X12Error("ISA segment has fewer than 16 elements")
     # position now at the separator before ISA16; ISA16 is one character, the segment terminator follows.
-    component = text[position + 1: position + 2]
-    terminator = text[position + 2: position + 3]
+    component = text[position + 1 : position + 2]
+    terminator = text[position + 2 : position + 3]
     if not component or not terminator:
         raise X12Error("ISA segment is truncated before its segment terminator")
     if terminator in "\r\n":
         terminator = "\n"
-    isa_elements = text[start:position + 2].split(element)
+    isa_elements = text[start : position + 2].split(element)
     repetition = isa_elements[11] if len(isa_elements) > 11 and len(isa_elements[11]) == 1 else None
     if repetition is not None and (repetition.isalnum() or repetition in (element, component, terminator)):
         repetition = None
@@ -70,7 +70,7 @@ def detect_separators(text: str) -> Separators:
 def tokenize(text: str) -> tuple[Separators, list[Segment]]:
     """Split an interchange into segments; CR/LF around terminators and surrounding whitespace are ignored."""
     separators = detect_separators(text)
-    body = text[text.find("ISA"):]
+    body = text[text.find("ISA") :]
     raw_segments = body.split(separators.segment)
     segments: list[Segment] = []
     for raw in raw_segments:

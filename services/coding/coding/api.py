@@ -17,8 +17,11 @@ router = APIRouter(prefix="/v1", tags=["charges"])
 Reader = Annotated[Principal, Depends(require_scope("read"))]
 
 
-@router.get("/charges/{charge_id}", summary="One charge with its lines and hold reasons",
-            responses={404: {"description": "No such charge in this organization"}})
+@router.get(
+    "/charges/{charge_id}",
+    summary="One charge with its lines and hold reasons",
+    responses={404: {"description": "No such charge in this organization"}},
+)
 async def get_charge(request: Request, charge_id: str, principal: Reader) -> ChargeView:
     """A charge of the caller's organization."""
     async with unit_of_work(request.app.state.sessions, principal.organization_id) as session:
@@ -32,9 +35,12 @@ async def get_charge(request: Request, charge_id: str, principal: Reader) -> Cha
 async def list_holds(request: Request, principal: Reader, limit: int = 100) -> list[ChargeView]:
     """Held charges of the caller's organization, oldest first."""
     async with unit_of_work(request.app.state.sessions, principal.organization_id) as session:
-        rows = (await session.execute(
-            select(charges).where(charges.c.status == "held").order_by(charges.c.date_of_service)
-            .limit(min(limit, 500))
-        )).all()
-    return [ChargeView.model_validate(row._mapping) for row in rows
-            if principal.may_access_practice(row.practice_id)]
+        rows = (
+            await session.execute(
+                select(charges)
+                .where(charges.c.status == "held")
+                .order_by(charges.c.date_of_service)
+                .limit(min(limit, 500))
+            )
+        ).all()
+    return [ChargeView.model_validate(row._mapping) for row in rows if principal.may_access_practice(row.practice_id)]

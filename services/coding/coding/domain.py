@@ -80,8 +80,15 @@ def code_psychotherapy(
         return CodingOutcome(program, holds=(("PT-MINUTES-MISSING", "psychotherapy minutes are not documented"),))
     coded = psychotherapy_code(minutes)
     if coded is None:
-        return CodingOutcome(program, holds=((
-            "PT-UNDER-16", f"{minutes} min psychotherapy is under 16 minutes and not billable as psychotherapy"),))
+        return CodingOutcome(
+            program,
+            holds=(
+                (
+                    "PT-UNDER-16",
+                    f"{minutes} min psychotherapy is under 16 minutes and not billable as psychotherapy",
+                ),
+            ),
+        )
     code, rule_id = coded
     pos = place_of_service(place_of_care, patient_at_home)
     modifiers = telehealth_modifiers(place_of_care, payer_modifier)
@@ -92,12 +99,22 @@ def code_psychotherapy(
 
 
 def code_encounter(
-    *, service_type: str, minutes: int | None, place_of_care: str, patient_at_home: bool,
+    *,
+    service_type: str,
+    minutes: int | None,
+    place_of_care: str,
+    patient_at_home: bool,
     payer_modifier: str | None,
 ) -> CodingOutcome:
     """Code an encounter by its service type; types without rules yet are held for a coder."""
     if service_type == "psychotherapy":
-        return code_psychotherapy(minutes=minutes, place_of_care=place_of_care, patient_at_home=patient_at_home,
-                                  payer_modifier=payer_modifier)
-    return CodingOutcome("other", holds=(("SERVICE-TYPE-UNSUPPORTED",
-                                          f"service type '{service_type}' needs a coder's review"),))
+        return code_psychotherapy(
+            minutes=minutes,
+            place_of_care=place_of_care,
+            patient_at_home=patient_at_home,
+            payer_modifier=payer_modifier,
+        )
+    return CodingOutcome(
+        "other",
+        holds=(("SERVICE-TYPE-UNSUPPORTED", f"service type '{service_type}' needs a coder's review"),),
+    )

@@ -9,7 +9,8 @@ metadata = MetaData(schema="coding")
 infra = infra_tables(metadata)
 
 charges = Table(
-    "charges", metadata,
+    "charges",
+    metadata,
     Column("charge_id", Text, primary_key=True),
     Column("organization_id", UUID(as_uuid=True), primary_key=True),
     Column("practice_id", UUID(as_uuid=True), nullable=False),
