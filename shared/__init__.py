@@ -1,1 +1,1 @@
-"""Contracts and infrastructure shared by the Claimflow services: events, Kafka and database plumbing, settings, auth, observability."""
+"""Contracts and infrastructure shared by the services: events, Kafka and database plumbing, settings, auth."""
