@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
+import structlog
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from prometheus_client import make_asgi_app
@@ -14,14 +15,16 @@ from sqlalchemy import select, update
 
 from shared.auth import ApiKeyVerifier, require_operator
 from shared.clock import BusinessClock
+from shared.consumer import describe_error, is_transient
 from shared.db import create_engine, create_sessionmaker
 from shared.health import database_reachable, kafka_reachable
 from shared.infra_tables import InfraTables
-from shared.observability import READY, configure_logging, http_metrics_middleware
-from shared.problems import Problem, install_problem_handlers
+from shared.observability import READY, configure_logging, http_metrics_middleware, route_template
+from shared.problems import Problem, install_problem_handlers, problem_response
 from shared.settings import ServiceSettings
 
 StartupHook = Callable[[FastAPI], Any]
+log = structlog.get_logger()
 
 
 def create_service_app(
@@ -52,6 +55,22 @@ def create_service_app(
     app.state.verifier = ApiKeyVerifier()
     app.state.clock = BusinessClock(settable=settings.clock_settable)
     install_problem_handlers(app)
+
+    @app.exception_handler(Exception)
+    async def on_unexpected(request: Request, error: Exception) -> JSONResponse:
+        if is_transient(error):
+            return problem_response(
+                503,
+                "Service Unavailable",
+                "a dependency is unreachable; retry shortly",
+                instance=request.url.path,
+                headers={"Retry-After": "2"},
+            )
+        log.error("unhandled error", path=route_template(request), error=describe_error(error))
+        return problem_response(
+            500, "Internal Server Error", "unexpected error; it has been logged", instance=request.url.path
+        )
+
     app.middleware("http")(http_metrics_middleware(settings.service_name))
     for router in routers:
         app.include_router(router)

@@ -36,6 +36,9 @@ async def tenant(client: ClaimflowClient) -> Tenant:
     await organization.set_business_date(date(2026, 10, 1))
     payer_ids = await seed_payers(organization)
     await seed_practice(organization, name="Test Practice", seed=1, payer_ids=payer_ids, providers=2, patients=5)
-    await organization.sandbox("PUT", "/v1/behaviour", json={
-        "submitter": organization.organization_id, "payment_lag_business_days": 0, "denial_rate": 0.0})
+    await organization.sandbox(
+        "PUT",
+        "/v1/behaviour",
+        json={"submitter": organization.organization_id, "payment_lag_business_days": 0, "denial_rate": 0.0},
+    )
     return organization

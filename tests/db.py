@@ -11,9 +11,12 @@ async def connect_as(env: dict[str, str], service: str, *, owner: bool = False) 
     """A connection as the service's runtime role (or its migration role)."""
     kind = "OWNER" if owner else "DB"
     return await asyncpg.connect(
-        host=env["CLAIMFLOW_PG_HOST"], port=int(env["CLAIMFLOW_PG_PORT"]), database=env["CLAIMFLOW_PG_DATABASE"],
+        host=env["CLAIMFLOW_PG_HOST"],
+        port=int(env["CLAIMFLOW_PG_PORT"]),
+        database=env["CLAIMFLOW_PG_DATABASE"],
         user=env[f"CLAIMFLOW_{service.upper()}_{kind}_USER"],
-        password=env[f"CLAIMFLOW_{service.upper()}_{kind}_PASSWORD"])
+        password=env[f"CLAIMFLOW_{service.upper()}_{kind}_PASSWORD"],
+    )
 
 
 async def tenant_rows(env: dict[str, str], service: str, organization_id: str, sql: str, *args: Any) -> list[Any]:

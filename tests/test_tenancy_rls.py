@@ -38,8 +38,7 @@ async def test_the_runtime_role_cannot_write_a_row_for_another_organization(stac
     try:
         with pytest.raises(asyncpg.exceptions.InsufficientPrivilegeError):
             async with connection.transaction():
-                await connection.execute("SELECT set_config('claimflow.organization_id', $1, true)",
-                                         str(uuid.uuid4()))
+                await connection.execute("SELECT set_config('claimflow.organization_id', $1, true)", str(uuid.uuid4()))
                 await connection.execute(INSERT_CHARGE, "rls-foreign", uuid.uuid4(), uuid.uuid4())
     finally:
         await connection.close()

@@ -1,0 +1,375 @@
+"""Pure KPI rules over the facts of one organization (DOMAIN.md section 6). No I/O here.
+
+Facts are kept per event exactly as they happened; every KPI is computed as of a business date D by
+looking only at facts dated on or before D, so late or out-of-order events change nothing but the facts.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+ZERO = Decimal("0")
+CENT = Decimal("0.01")
+RATE_PLACES = Decimal("0.0001")
+DAYS_PLACES = Decimal("0.1")
+
+AR_DENOMINATOR_DAYS = 90
+DEFAULT_WINDOW_DAYS = 30
+
+# DOMAIN.md 5.2: the classes that count as a denial.
+DENIAL_CLASSES = frozenset({"denial", "denial_patient"})
+# 999 IK5/AK9 codes and 277CA STC01 categories that accept an attempt.
+ACCEPTING_999 = frozenset({"A", "E"})
+ACCEPTING_277CA = frozenset({"A2", "A5"})
+
+
+@dataclass(frozen=True)
+class Charge:
+    """A coded encounter ready to bill (from charge.created, or from a claim when the charge event is late)."""
+
+    charge_id: str
+    practice_id: uuid.UUID | None
+    provider_id: uuid.UUID | None
+    payer_id: uuid.UUID | None
+    program: str
+    date_of_service: date
+    posted_date: date
+    billed: Decimal
+    manually_touched: bool = False
+
+
+@dataclass(frozen=True)
+class ChargeVoid:
+    """A charge withdrawn on a business date."""
+
+    charge_id: str
+    voided_date: date
+
+
+@dataclass(frozen=True)
+class ClaimRef:
+    """Facts every claim event carries: its charge, payer, slicing ids and billed amount."""
+
+    claim_id: str
+    charge_id: str
+    practice_id: uuid.UUID | None
+    provider_id: uuid.UUID | None
+    payer_id: uuid.UUID | None
+    program: str
+    date_of_service: date
+    charge_posted_date: date
+    billed: Decimal
+    payer_priority: str = "primary"
+
+
+@dataclass(frozen=True)
+class ClaimAttempt:
+    """One attempt of a claim sent to the clearinghouse (original, replacement or void)."""
+
+    claim: ClaimRef
+    attempt_number: int
+    frequency_code: str
+    submitted_date: date
+    scrub_passed: bool
+    manually_touched: bool
+
+
+@dataclass(frozen=True)
+class ScrubberHold:
+    """A claim held by the scrubber before an attempt went out."""
+
+    claim: ClaimRef
+    attempt_number: int
+    held_date: date
+
+
+@dataclass(frozen=True)
+class Acknowledgement:
+    """A 999 or 277CA outcome for one attempt."""
+
+    claim_id: str
+    attempt_number: int
+    kind: str
+    outcome: str
+    status_code: str
+    acknowledged_date: date
+
+    @property
+    def rejects(self) -> bool:
+        """Whether the acknowledgement rejects the attempt (999 R/M/W/X, 277CA A3/A4/A6/A7/A8)."""
+        return self.outcome == "rejected"
+
+    @property
+    def accepts(self) -> bool:
+        """Whether it accepts the attempt: 999 A/E, 277CA A2/A5 (a 277CA A1 only says it was received)."""
+        if self.kind == "999":
+            return self.status_code in ACCEPTING_999 or self.outcome in ("accepted", "accepted_with_errors")
+        return self.status_code[:2] in ACCEPTING_277CA
+
+    @property
+    def decides(self) -> bool:
+        """Whether it settles acceptance: a rejecting 999, or a 277CA that accepts or rejects."""
+        return self.rejects or (self.kind == "277CA" and self.accepts)
+
+
+@dataclass(frozen=True)
+class Adjustment:
+    """One CAS triplet with its class from DOMAIN.md 5.2."""
+
+    group_code: str
+    reason_code: str
+    amount: Decimal
+    adjustment_class: str
+
+
+@dataclass(frozen=True)
+class Adjudication:
+    """An 835 claim payment (CLP) posted, or a reversal of one, dated by its payment date."""
+
+    claim_id: str
+    charge_id: str | None
+    payment_date: date
+    claim_status_code: str
+    charge_amount: Decimal
+    paid: Decimal
+    patient_responsibility: Decimal
+    contractual: Decimal
+    denied: Decimal
+    patient_denied: Decimal = ZERO
+    adjustments: tuple[Adjustment, ...] = ()
+    is_denial: bool = False
+    first_adjudication: bool = True
+    reversal: bool = False
+
+    @property
+    def has_denial(self) -> bool:
+        """CLP02 = 4, a denial flag, or any adjustment classed as a denial (DOMAIN.md 5.2)."""
+        return (
+            self.is_denial
+            or self.claim_status_code == "4"
+            or any(a.adjustment_class in DENIAL_CLASSES for a in self.adjustments)
+        )
+
+    @property
+    def denial_amount(self) -> Decimal:
+        """Dollars of the denial-class adjustments (the posted denied amounts when no CAS detail came)."""
+        classed = [a.amount for a in self.adjustments if a.adjustment_class in DENIAL_CLASSES]
+        return sum(classed, ZERO) if classed else self.denied + self.patient_denied
+
+    def effect(self, amount: Decimal) -> Decimal:
+        """An amount as it moves A/R: a reversal cancels, whether the 835 negated its amounts or not."""
+        if not self.reversal:
+            return amount
+        negated_in_file = self.charge_amount < 0 or self.paid < 0
+        return amount if negated_in_file else -amount
+
+
+@dataclass(frozen=True)
+class PatientPayment:
+    """A payment by the patient against a claim."""
+
+    claim_id: str
+    charge_id: str | None
+    amount: Decimal
+    posted_date: date
+
+
+@dataclass(frozen=True)
+class WriteOff:
+    """A payer or patient balance written off."""
+
+    claim_id: str
+    charge_id: str | None
+    amount: Decimal
+    balance: str
+    written_off_date: date
+
+
+@dataclass(frozen=True)
+class Denial:
+    """A denial with its root cause, as remittance classified it."""
+
+    claim_id: str
+    root_cause: str
+    denied_amount: Decimal
+    initial: bool
+    payment_date: date
+
+
+@dataclass
+class Ledger:
+    """Every fact of one organization the KPIs read."""
+
+    charges: list[Charge] = field(default_factory=list)
+    voids: list[ChargeVoid] = field(default_factory=list)
+    attempts: list[ClaimAttempt] = field(default_factory=list)
+    holds: list[ScrubberHold] = field(default_factory=list)
+    acknowledgements: list[Acknowledgement] = field(default_factory=list)
+    adjudications: list[Adjudication] = field(default_factory=list)
+    patient_payments: list[PatientPayment] = field(default_factory=list)
+    write_offs: list[WriteOff] = field(default_factory=list)
+    denials: list[Denial] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """A slice of the organization: practice, provider, payer, program (None means all)."""
+
+    practice_id: uuid.UUID | None = None
+    provider_id: uuid.UUID | None = None
+    payer_id: uuid.UUID | None = None
+    program: str | None = None
+
+    def admits(
+        self, *, practice_id: uuid.UUID | None, provider_id: uuid.UUID | None, payer_id: uuid.UUID | None, program: str
+    ) -> bool:
+        """Whether a charge or claim with these ids belongs to the slice."""
+        return (
+            (self.practice_id is None or practice_id == self.practice_id)
+            and (self.provider_id is None or provider_id == self.provider_id)
+            and (self.payer_id is None or payer_id == self.payer_id)
+            and (self.program is None or program == self.program)
+        )
+
+
+@dataclass
+class ClaimHistory:
+    """One claim's attempts, holds, acknowledgements, adjudications and denials, all facts known."""
+
+    ref: ClaimRef
+    charge: Charge | None = None
+    attempts: list[ClaimAttempt] = field(default_factory=list)
+    holds: list[ScrubberHold] = field(default_factory=list)
+    acknowledgements: list[Acknowledgement] = field(default_factory=list)
+    adjudications: list[Adjudication] = field(default_factory=list)
+    denials: list[Denial] = field(default_factory=list)
+
+    @property
+    def practice_id(self) -> uuid.UUID | None:
+        """The claim's practice (from the claim, else from its charge)."""
+        return self.ref.practice_id or (self.charge.practice_id if self.charge else None)
+
+    def first_attempt(self, as_of: date) -> ClaimAttempt | None:
+        """The first attempt submitted on or before D."""
+        sent = [a for a in self.attempts if a.submitted_date <= as_of]
+        return min(sent, key=lambda a: (a.attempt_number, a.submitted_date)) if sent else None
+
+    def first_adjudication(self, as_of: date) -> Adjudication | None:
+        """The earliest posting (not a reversal) with a payment date on or before D."""
+        posted = [a for a in self.adjudications if not a.reversal and a.payment_date <= as_of]
+        return min(posted, key=lambda a: (a.payment_date, not a.first_adjudication)) if posted else None
+
+    def first_adjudication_denied(self, adjudication: Adjudication) -> bool:
+        """Whether the first adjudication carries a denial (its own CAS, or an initial denial that day)."""
+        return adjudication.has_denial or any(
+            d.initial and d.payment_date == adjudication.payment_date for d in self.denials
+        )
+
+    def first_scrub_date(self, as_of: date) -> date | None:
+        """When the first attempt was scrubbed: its first hold, or its submission when never held."""
+        first = self.first_attempt(as_of)
+        number = first.attempt_number if first else 1
+        dates = [h.held_date for h in self.holds if h.attempt_number <= number and h.held_date <= as_of]
+        if first is not None:
+            dates.append(first.submitted_date)
+        return min(dates) if dates else None
+
+
+def claim_histories(ledger: Ledger) -> dict[str, ClaimHistory]:
+    """Group the ledger's claim facts by claim id (a claim known only from its holds still counts)."""
+    charges = {c.charge_id: c for c in ledger.charges}
+    histories: dict[str, ClaimHistory] = {}
+    for attempt in sorted(ledger.attempts, key=lambda a: a.attempt_number):
+        histories.setdefault(attempt.claim.claim_id, ClaimHistory(attempt.claim)).attempts.append(attempt)
+    for hold in ledger.holds:
+        histories.setdefault(hold.claim.claim_id, ClaimHistory(hold.claim)).holds.append(hold)
+    for history in histories.values():
+        history.charge = charges.get(history.ref.charge_id)
+    for ack in ledger.acknowledgements:
+        if ack.claim_id in histories:
+            histories[ack.claim_id].acknowledgements.append(ack)
+    for adjudication in ledger.adjudications:
+        if adjudication.claim_id in histories:
+            histories[adjudication.claim_id].adjudications.append(adjudication)
+    for denial in ledger.denials:
+        if denial.claim_id in histories:
+            histories[denial.claim_id].denials.append(denial)
+    return histories
+
+
+def primary_claims(ledger: Ledger, scope: Scope) -> list[ClaimHistory]:
+    """Primary claims of the slice (clean-claim and denial rates use primary claims only)."""
+    return [
+        history
+        for history in claim_histories(ledger).values()
+        if history.ref.payer_priority == "primary"
+        and scope.admits(
+            practice_id=history.practice_id,
+            provider_id=history.ref.provider_id,
+            payer_id=history.ref.payer_id,
+            program=history.ref.program,
+        )
+    ]
+
+
+@dataclass(frozen=True)
+class Tally:
+    """A count of claims or charges and their dollars."""
+
+    count: int = 0
+    amount: Decimal = ZERO
+
+    def plus(self, amount: Decimal) -> Tally:
+        """This tally with one more item of the given amount."""
+        return Tally(self.count + 1, self.amount + amount)
+
+
+@dataclass(frozen=True)
+class KpiValue:
+    """A KPI as of D: its value, definition, numerator and denominator."""
+
+    name: str
+    variant: str | None
+    value: Decimal | None
+    unit: str
+    definition: str
+    numerator: Tally
+    denominator: Tally
+    period_start: date | None
+    period_end: date
+
+
+def ratio(numerator: Tally, denominator: Tally) -> Decimal | None:
+    """Numerator count over denominator count, four places; None for an empty cohort."""
+    if denominator.count == 0:
+        return None
+    return (Decimal(numerator.count) / Decimal(denominator.count)).quantize(RATE_PLACES, ROUND_HALF_UP)
+
+
+def window(as_of: date, days: int) -> tuple[date, date]:
+    """The window [D − (days − 1), D]."""
+    return as_of - timedelta(days=days - 1), as_of
+
+
+def in_window(day: date | None, bounds: tuple[date, date]) -> bool:
+    """Whether a business date falls in a closed window."""
+    return day is not None and bounds[0] <= day <= bounds[1]
+
+
+def dated_on_or_before(items: Iterable[Acknowledgement], as_of: date) -> list[Acknowledgement]:
+    """Acknowledgements known by D."""
+    return [i for i in items if i.acknowledged_date <= as_of]
+
+
+def group_by_charge(items: Iterable[tuple[str | None, Decimal]]) -> dict[str, Decimal]:
+    """Sum amounts per charge id, dropping amounts that cannot be tied to a charge."""
+    totals: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for charge_id, amount in items:
+        if charge_id is not None:
+            totals[charge_id] += amount
+    return totals
