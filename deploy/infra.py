@@ -29,6 +29,7 @@ from deploy.runtime import (
     last_line,
     pid_of,
     port_open,
+    require_root,
     say,
     stop_all,
     write_pid,
@@ -50,10 +51,15 @@ asyncio.run(main())"""
 
 def as_postgres(*argv: str | Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     """Run a command as the postgres OS user (PostgreSQL refuses to run as root)."""
-    if not shutil.which("runuser"):
-        raise StackError("runuser (util-linux) is missing: the stack must run as root on Debian")
+    require_root()
     command = ["runuser", "-u", "postgres", "--", *map(str, argv)]
     return subprocess.run(command, cwd=PG_DIR, input=stdin, capture_output=True, text=True)
+
+
+def _psql_error(stderr: str) -> str:
+    """The first ERROR line psql printed: never the echoed statement, which may hold a password."""
+    errors = [line for line in stderr.splitlines() if "ERROR:" in line or "FATAL:" in line]
+    return errors[0].strip() if errors else "psql failed without an error line"
 
 
 def install_postgres() -> None:
@@ -70,6 +76,7 @@ def install_postgres() -> None:
 
 def init_postgres() -> None:
     """Create the stack's own cluster once in a postgres-owned pg/, and rewrite its settings file."""
+    require_root()
     log = LOGS / "postgres.log"
     PG_SOCKET.mkdir(parents=True, exist_ok=True)
     log.touch()
@@ -210,10 +217,10 @@ def bootstrap_db(env: dict[str, str]) -> None:
         script.append(f"GRANT CONNECT ON DATABASE {db} TO {owner}, {app};")
         for schema in [service] + (["analytics_rebuild"] if service == "analytics" else []):
             script += _schema_sql(schema, owner, app)
-    psql = ["psql", "-X", "-q", "-h", PG_SOCKET, "-p", str(PG_PORT), "-d", "postgres", "-f", "-"]
+    psql: list[str | Path] = ["psql", "-X", "-q", "-h", PG_SOCKET, "-p", str(PG_PORT), "-d", "postgres", "-f", "-"]
     result = as_postgres(*psql, stdin="\n".join(script) + "\n")
     if result.returncode:
-        raise StackError(f"database bootstrap failed: {last_line(result.stderr)}")
+        raise StackError(f"database bootstrap failed: {_psql_error(result.stderr)}")
     say(f"postgres: database {db} with roles and schemas of {len(SERVICES)} services in place")
 
 

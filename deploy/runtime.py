@@ -32,6 +32,12 @@ class StackError(RuntimeError):
     """A failure the user can act on: printed as one line, without a traceback."""
 
 
+def require_root() -> None:
+    """Fail unless running as root: the stack installs packages and runs PostgreSQL via runuser."""
+    if os.geteuid() != 0 or not shutil.which("runuser"):
+        raise StackError("run the stack as root on Debian (it uses apt-get and `runuser -u postgres`)")
+
+
 def reset_clock() -> None:
     """Start counting the elapsed seconds shown in progress lines from now."""
     _clock[0] = time.monotonic()
@@ -83,6 +89,23 @@ def alive(pid: int, cmd_marker: str) -> bool:
     return state != "Z" and cmd_marker in cmdline
 
 
+def wait_gone(pid: int, timeout: float = 15) -> None:
+    """Wait until every thread of pid has exited, so its sockets and files are closed.
+
+    A killed multi-threaded process (the JVM) shows its main thread as a zombie while the other
+    threads are still being torn down; its ports stay bound until the last one is gone.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            tasks = list(Path(f"/proc/{pid}/task").iterdir())
+            if all((t / "stat").read_text().rpartition(")")[2].split()[0] in "ZX" for t in tasks):
+                return
+        except (OSError, IndexError):
+            return
+        time.sleep(0.05)
+
+
 def pid_of(name: str) -> int | None:
     """Pid of the named component if it runs (checked against its command line), else None."""
     path = PG_DATA / "postmaster.pid" if name == "postgres" else RUN / f"{name}.pid"
@@ -126,6 +149,8 @@ def stop_all(names: list[str], timeout: float) -> None:
                 raise StackError(f"{name} (pid {pid}) survived SIGKILL: check `ps -o pid,stat,cmd -p {pid}`")
             say(f"{name}: still running {timeout:.0f} s after SIGTERM, sending SIGKILL")
             send_signal(pid, sig)
+    for pid in running.values():
+        wait_gone(pid)
     for name in names:
         if name != "postgres":
             (RUN / f"{name}.pid").unlink(missing_ok=True)
@@ -141,10 +166,10 @@ def port_open(port: int) -> bool:
     return True
 
 
-def check_port_free(port: int, what: str, grace: float = 10) -> None:
+def check_port_free(port: int, what: str, grace: float = 2) -> None:
     """Fail with a one-line reason naming the owner if another program still listens on the port after grace.
 
-    The grace covers a process that was just killed: its sockets close only once all its threads are gone.
+    The grace covers a server that has just exited and whose listening socket is still closing.
     """
     deadline = time.monotonic() + grace
     while port_open(port):

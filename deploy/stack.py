@@ -23,7 +23,7 @@ if __package__ in (None, ""):  # run as a script: make the `deploy` package impo
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from deploy import runtime
-from deploy.infra import bootstrap_db, start_kafka, start_postgres, stop_kafka, stop_postgres
+from deploy.infra import bootstrap_db, kafka_version, start_kafka, start_postgres, stop_kafka, stop_postgres
 from deploy.runtime import (
     CACHE,
     HOME,
@@ -42,20 +42,22 @@ from deploy.runtime import (
     marker,
     pid_of,
     process_names,
+    require_root,
     say,
     send_signal,
     stop_all,
+    wait_gone,
     write_pid,
 )
 
 __all__ = [
-    "StackError", "down", "is_running", "kill_process", "load_env", "restart_process", "start_kafka",
-    "start_postgres", "start_process", "status", "stop_kafka", "stop_postgres", "stop_process", "up", "wait_ready",
+    "StackError", "down", "is_running", "kafka_version", "kill_process", "load_env", "process_names",
+    "restart_process", "start_kafka", "start_postgres", "start_process", "status", "stop_kafka", "stop_postgres",
+    "stop_process", "up", "wait_ready",
 ]  # fmt: skip
 
-ENV_FILE = HOME / "stack.env"
-API_PORTS = {"intake": 8101, "coding": 8102, "submission": 8103, "remittance": 8104, "analytics": 8105}
-API_PORTS["sandbox"] = 8109
+ENV_FILE = Path(os.environ.get("CLAIMFLOW_ENV_FILE") or HOME / "stack.env")  # the path shared.settings reads
+API_PORTS = {"intake": 8101, "coding": 8102, "submission": 8103, "remittance": 8104, "analytics": 8105, "sandbox": 8109}
 _LOOPBACK = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never send loopback calls to a proxy
 
 
@@ -93,7 +95,7 @@ def _read_env_file() -> dict[str, str]:
 
 def ensure_env_file() -> dict[str, str]:
     """Create stack.env once (mode 600), append keys a newer stack.py needs, and return its values."""
-    HOME.mkdir(parents=True, exist_ok=True)
+    ENV_FILE.parent.mkdir(parents=True, exist_ok=True)
     current = _read_env_file()
     missing = {key: value for key, value in _env_defaults().items() if key not in current}
     if missing:
@@ -183,6 +185,8 @@ def kill_process(name: str, sig: int = signal.SIGKILL) -> bool:
     deadline = time.monotonic() + 30
     while sig in (signal.SIGKILL, signal.SIGTERM) and alive(pid, marker(name)) and time.monotonic() < deadline:
         time.sleep(0.05)
+    if sig in (signal.SIGKILL, signal.SIGTERM):
+        wait_gone(pid)
     return True
 
 
@@ -198,8 +202,7 @@ def _answers_200(url: str) -> bool:
 def wait_ready(names: list[str], timeout: float = 60) -> None:
     """Wait until each named service process answers GET /readyz with 200; fail naming the laggards."""
     env, pending = load_env(), list(names)
-    deadline = reported = time.monotonic()
-    deadline += timeout
+    started = reported = time.monotonic()
     while pending:
         for name in list(pending):
             if not pid_of(name):
@@ -207,7 +210,7 @@ def wait_ready(names: list[str], timeout: float = 60) -> None:
                 raise StackError(f"{name} exited while starting: {last_line(log) or 'no output'} (see {log})")
             if _answers_200(f"http://127.0.0.1:{_port_of(name, env)}/readyz"):
                 pending.remove(name)
-        if pending and time.monotonic() > deadline:
+        if pending and time.monotonic() - started > timeout:
             names_left = ", ".join(pending)
             raise StackError(f"no 200 from /readyz after {timeout:.0f} s: {names_left}; see {LOGS}/{pending[0]}.log")
         if pending and time.monotonic() - reported > 5:
@@ -231,6 +234,7 @@ def _run_step(what: str, argv: list[str]) -> None:
 def up(infra_only: bool = False) -> None:
     """Install, start or reuse the infrastructure; unless infra_only, (re)start every service process."""
     runtime.reset_clock()
+    require_root()
     for folder in (HOME, RUN, LOGS, KAFKA_DIR, CACHE):
         folder.mkdir(parents=True, exist_ok=True)
     HOME.chmod(0o755)  # the postgres user must traverse it to reach pg/
@@ -256,6 +260,7 @@ def up(infra_only: bool = False) -> None:
 def down() -> None:
     """Stop the service processes, then Kafka, then PostgreSQL; fine when nothing was running."""
     runtime.reset_clock()
+    require_root()
     stop_all(process_names(), 10)
     stop_kafka()
     stop_postgres()

@@ -55,16 +55,34 @@ def detect_separators(text: str) -> Separators:
             raise X12Error("ISA segment has fewer than 16 elements")
     # position now at the separator before ISA16; ISA16 is one character, the segment terminator follows.
     component = text[position + 1 : position + 2]
-    terminator = text[position + 2 : position + 3]
+    terminator = _segment_terminator(text, position + 2)
     if not component or not terminator:
         raise X12Error("ISA segment is truncated before its segment terminator")
-    if terminator in "\r\n":
-        terminator = "\n"
     isa_elements = text[start : position + 2].split(element)
     repetition = isa_elements[11] if len(isa_elements) > 11 and len(isa_elements[11]) == 1 else None
     if repetition is not None and (repetition.isalnum() or repetition in (element, component, terminator)):
         repetition = None
     return Separators(element=element, component=component, repetition=repetition, segment=terminator)
+
+
+def _segment_terminator(text: str, start: int) -> str:
+    """The terminator after ISA16: the printable character between ISA16 and the next segment id, else a newline.
+
+    Real files put CR/LF before or after the terminator ("~\n", "\r\n~"), or use a bare newline.
+    """
+    gap = ""
+    for character in text[start:]:
+        if character.isalnum():
+            break
+        gap += character
+        if len(gap) > 8:
+            break
+    printable = gap.strip(" \r\n\t")
+    if printable:
+        return printable[0]
+    if "\n" in gap or "\r" in gap:
+        return "\n"
+    return text[start : start + 1]
 
 
 def tokenize(text: str) -> tuple[Separators, list[Segment]]:

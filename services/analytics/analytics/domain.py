@@ -361,11 +361,6 @@ def in_window(day: date | None, bounds: tuple[date, date]) -> bool:
     return day is not None and bounds[0] <= day <= bounds[1]
 
 
-def dated_on_or_before(items: Iterable[Acknowledgement], as_of: date) -> list[Acknowledgement]:
-    """Acknowledgements known by D."""
-    return [i for i in items if i.acknowledged_date <= as_of]
-
-
 def group_by_charge(items: Iterable[tuple[str | None, Decimal]]) -> dict[str, Decimal]:
     """Sum amounts per charge id, dropping amounts that cannot be tied to a charge."""
     totals: dict[str, Decimal] = defaultdict(lambda: ZERO)

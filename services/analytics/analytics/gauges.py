@@ -1,0 +1,111 @@
+"""Prometheus business gauges, refreshed by the worker as of each organization's latest business date."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import date
+
+import structlog
+from prometheus_client import Gauge
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from analytics import kpis, repository
+from analytics.domain import Ledger, Scope, claim_histories
+from analytics.service import ledger_as_of
+from shared.db import unit_of_work
+
+log = structlog.get_logger()
+
+ALL_PRACTICES = "all"
+
+CLEAN_CLAIM_RATE = Gauge(
+    "claimflow_clean_claim_rate",
+    "Clean claim rate (0..1) as of the organization's latest business date; practice 'all' is the whole organization",
+    ["organization", "practice", "variant"],
+)
+DAYS_IN_AR = Gauge(
+    "claimflow_days_in_ar",
+    "Days in A/R as of the organization's latest business date; practice 'all' is the whole organization",
+    ["organization", "practice"],
+)
+
+Labels = tuple[str, ...]
+
+
+def practices_of(ledger: Ledger) -> set[uuid.UUID]:
+    """Practices that have charges or claims in the ledger (a bounded set per organization)."""
+    found = {c.practice_id for c in ledger.charges if c.practice_id is not None}
+    found |= {h.practice_id for h in claim_histories(ledger).values() if h.practice_id is not None}
+    return found
+
+
+def gauge_values(ledger: Ledger, as_of: date) -> dict[tuple[str, Labels], float]:
+    """(gauge, practice labels) → value for one organization; empty cohorts give no series."""
+    values: dict[tuple[str, Labels], float] = {}
+    scopes: list[tuple[str, Scope]] = [(ALL_PRACTICES, Scope())]
+    scopes += [(str(p), Scope(practice_id=p)) for p in sorted(practices_of(ledger), key=str)]
+    for label, scope in scopes:
+        rate = kpis.first_pass_clean_claim_rate(ledger, as_of=as_of, scope=scope).value
+        if rate is not None:
+            values[("clean_claim_rate", (label, "first_pass"))] = float(rate)
+        days = kpis.days_in_ar(ledger, as_of=as_of, scope=scope).value
+        if days is not None:
+            values[("days_in_ar", (label,))] = float(days)
+    return values
+
+
+class GaugeRefresher:
+    """Recomputes the gauges of organizations whose facts changed since the last pass."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+        self.versions: dict[uuid.UUID, int] = {}
+        self.published: dict[uuid.UUID, set[tuple[str, Labels]]] = {}
+
+    async def refresh(self) -> int:
+        """One pass; returns how many organizations were recomputed."""
+        async with unit_of_work(self.sessions, None) as session:
+            activity = await repository.organization_versions(session)
+        changed = 0
+        for organization_id, (version, latest) in activity.items():
+            if self.versions.get(organization_id) == version:
+                continue
+            async with unit_of_work(self.sessions, organization_id) as session:
+                ledger = await ledger_as_of(session, latest)
+            self.publish(organization_id, gauge_values(ledger, latest))
+            self.versions[organization_id] = version
+            changed += 1
+        return changed
+
+    def publish(self, organization_id: uuid.UUID, values: dict[tuple[str, Labels], float]) -> None:
+        """Set an organization's series and drop the ones that no longer have a value."""
+        organization = str(organization_id)
+        for (gauge_name, labels), value in values.items():
+            gauge = CLEAN_CLAIM_RATE if gauge_name == "clean_claim_rate" else DAYS_IN_AR
+            gauge.labels(organization, *labels).set(value)
+        for gauge_name, labels in self.published.get(organization_id, set()) - set(values):
+            gauge = CLEAN_CLAIM_RATE if gauge_name == "clean_claim_rate" else DAYS_IN_AR
+            with contextlib.suppress(KeyError):
+                gauge.remove(organization, *labels)
+        self.published[organization_id] = set(values)
+
+
+def business_gauge_task(
+    interval_seconds: float,
+) -> Callable[[async_sessionmaker[AsyncSession], asyncio.Event], Awaitable[None]]:
+    """The worker background task refreshing the business gauges every few seconds."""
+
+    async def refresh_business_gauges(sessions: async_sessionmaker[AsyncSession], stop: asyncio.Event) -> None:
+        refresher = GaugeRefresher(sessions)
+        while not stop.is_set():
+            try:
+                await refresher.refresh()
+            except Exception as error:
+                log.warning("business gauge refresh failed; retrying", error_type=type(error).__name__)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=interval_seconds)
+
+    return refresh_business_gauges

@@ -1,0 +1,5 @@
+"""Alembic environment of the analytics schema."""
+
+from shared.migrate import run_env
+
+run_env("analytics")

@@ -1,0 +1,191 @@
+"""Remittance HTTP endpoints: 835 intake (signed clearinghouse delivery and staff upload), files, queues."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy import select
+
+from remittance.models import denials, postings, remittance_files, unmatched_remittances
+from remittance.schemas import DenialView, EraReceiptView, PostingView, RemittanceFileView, UnmatchedView
+from remittance.service import EraReceipt, receive_era
+from shared.auth import Principal, require_scope
+from shared.db import unit_of_work
+from shared.problems import Problem
+
+router = APIRouter(prefix="/v1", tags=["remittance"])
+Reader = Annotated[Principal, Depends(require_scope("read"))]
+Uploader = Annotated[Principal, Depends(require_scope("encounters:write"))]
+
+SUBMITTER_HEADER = "X-Claimflow-Submitter"
+SIGNATURE_HEADER = "X-Claimflow-Signature"
+RAW_835_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/edi-x12": {"schema": {"type": "string"}},
+            "text/plain": {"schema": {"type": "string"}},
+        },
+    }
+}
+ERA_RESPONSES: dict[int | str, dict[str, Any]] = {
+    409: {"description": "A payment of this file (same payer and TRN02 trace) was already posted"},
+    413: {"description": "The file is larger than the configured limit"},
+    422: {"description": "The file is not a readable 835 005010X221A1; says what and where"},
+}
+
+
+def delivery_signature(secret: str, submitter: str, body: bytes) -> str:
+    """The signature header value a clearinghouse sends: sha256=<hex HMAC of submitter, newline, body>."""
+    digest = hmac.new(secret.encode(), submitter.encode() + b"\n" + body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+def _unauthorized(detail: str) -> Problem:
+    return Problem(401, "Unauthorized", detail, headers={"WWW-Authenticate": "Signature"})
+
+
+async def _read_body(request: Request) -> bytes:
+    body = await request.body()
+    limit = request.app.state.settings.era_max_bytes
+    if len(body) > limit:
+        raise Problem(413, "Content Too Large", f"835 files are limited to {limit} bytes")
+    if not body.strip():
+        raise Problem(422, "Unreadable 835", "the request body is empty: send the 835 file as the raw body")
+    return body
+
+
+def _answer(receipt: EraReceipt) -> EraReceiptView:
+    """The receipt of a posted file, or the problem for a refused or duplicate one."""
+    if receipt.status == "refused":
+        refusal = receipt.refusal or {}
+        raise Problem(
+            422,
+            "Unreadable 835",
+            f"the 835 cannot be posted: {refusal.get('reason')} at {refusal.get('where')} "
+            f"(stored as file {receipt.file_id}, nothing posted)",
+            errors=[{"field": refusal.get("where", ""), "pointer": "", "reason": refusal.get("reason", "")}],
+            problem_type="urn:claimflow:problem:era-unreadable",
+        )
+    if receipt.status == "duplicate":
+        raise Problem(
+            409,
+            "Remittance already posted",
+            f"a payment of this file (same payer and trace number) was already posted by file {receipt.duplicate_of}; "
+            "nothing was posted again",
+            problem_type="urn:claimflow:problem:era-duplicate",
+        )
+    return EraReceiptView.model_validate({**receipt.summary, "status": receipt.status})
+
+
+@router.post(
+    "/era/clearinghouse",
+    summary="835 delivered by the clearinghouse (signed webhook)",
+    openapi_extra=RAW_835_BODY,
+    responses={401: {"description": "Missing or invalid signature"}, **ERA_RESPONSES},
+)
+async def receive_clearinghouse_era(request: Request) -> EraReceiptView:
+    """Verify the delivery signature, then store and post the 835 for the submitter organization."""
+    submitter = request.headers.get(SUBMITTER_HEADER, "").strip()
+    presented = request.headers.get(SIGNATURE_HEADER, "").strip()
+    secret = request.app.state.settings.clearinghouse_secret.get_secret_value()
+    if not secret:
+        raise _unauthorized("clearinghouse deliveries are not configured (no clearinghouse secret)")
+    if not submitter or not presented:
+        raise _unauthorized(f"send {SUBMITTER_HEADER} and {SIGNATURE_HEADER}: sha256=<hex hmac>")
+    try:
+        organization_id = uuid.UUID(submitter)
+    except ValueError as error:
+        raise _unauthorized(f"{SUBMITTER_HEADER} must be an organization id (uuid)") from error
+    body = await request.body()
+    if not hmac.compare_digest(presented, delivery_signature(secret, submitter, body)):
+        raise _unauthorized("signature does not match the submitter and body")
+    body = await _read_body(request)
+    receipt = await receive_era(
+        request.app.state.sessions, organization_id=organization_id, raw=body, source="clearinghouse"
+    )
+    return _answer(receipt)
+
+
+@router.post("/era", summary="835 uploaded by billing staff", openapi_extra=RAW_835_BODY, responses=ERA_RESPONSES)
+async def upload_era(request: Request, principal: Uploader) -> EraReceiptView:
+    """Store and post an 835 for the caller's organization."""
+    body = await _read_body(request)
+    receipt = await receive_era(
+        request.app.state.sessions,
+        organization_id=principal.organization_id,
+        raw=body,
+        source="upload",
+        key_id=principal.key_id,
+    )
+    return _answer(receipt)
+
+
+@router.get(
+    "/remittances/{file_id}",
+    summary="One 835 file with what it posted",
+    responses={404: {"description": "No such file in this organization"}},
+)
+async def get_remittance(request: Request, file_id: uuid.UUID, principal: Reader) -> RemittanceFileView:
+    """A stored 835 file of the caller's organization (raw text not included)."""
+    async with unit_of_work(request.app.state.sessions, principal.organization_id) as session:
+        row = (await session.execute(select(remittance_files).where(remittance_files.c.file_id == file_id))).first()
+        rows = (
+            await session.execute(
+                select(postings).where(postings.c.file_id == file_id).order_by(postings.c.clp_position)
+            )
+        ).all()
+    if row is None:
+        raise Problem(404, "Not Found", f"remittance file {file_id} not found")
+    visible = [r for r in rows if r.practice_id is None or principal.may_access_practice(r.practice_id)]
+    return RemittanceFileView(
+        file_id=row.file_id,
+        source=row.source,
+        status=row.status,
+        received_at=row.received_at,
+        refusal=row.refusal,
+        summary=row.summary,
+        postings=[PostingView.model_validate(r._mapping) for r in visible],
+    )
+
+
+@router.get("/unmatched", summary="Remittance claims waiting for a match or a person")
+async def list_unmatched(
+    request: Request, principal: Reader, status: str | None = None, limit: int = 100
+) -> list[UnmatchedView]:
+    """Unmatched and unreadable CLPs of the caller's organization, oldest first."""
+    query = select(unmatched_remittances).order_by(unmatched_remittances.c.created_at).limit(min(limit, 500))
+    query = query.where(
+        unmatched_remittances.c.status == status
+        if status
+        else unmatched_remittances.c.status.in_(("waiting", "needs_review"))
+    )
+    async with unit_of_work(request.app.state.sessions, principal.organization_id) as session:
+        rows = (await session.execute(query)).all()
+    return [UnmatchedView.model_validate(r._mapping) for r in rows]
+
+
+@router.get("/denials", summary="Denials with their root cause, owner and first action")
+async def list_denials(
+    request: Request, principal: Reader, root_cause: str | None = None, limit: int = 100
+) -> list[DenialView]:
+    """Open denials of the caller's organization, newest payment first."""
+    query = (
+        select(denials)
+        .where(denials.c.status == "open")
+        .order_by(denials.c.payment_date.desc(), denials.c.created_at.desc())
+        .limit(min(limit, 500))
+    )
+    if root_cause:
+        query = query.where(denials.c.root_cause == root_cause)
+    async with unit_of_work(request.app.state.sessions, principal.organization_id) as session:
+        rows = (await session.execute(query)).all()
+    return [
+        DenialView.model_validate(r._mapping)
+        for r in rows
+        if r.practice_id is None or principal.may_access_practice(r.practice_id)
+    ]

@@ -1,0 +1,20 @@
+"""Remittance HTTP application."""
+
+from fastapi import FastAPI
+
+from remittance.api import router
+from remittance.config import RemittanceSettings
+from remittance.models import infra
+from shared.app import create_service_app
+from shared.settings import load_settings
+
+
+def create_app() -> FastAPI:
+    """The remittance API: ERA intake (clearinghouse and staff), postings, unmatched queue, denials."""
+    return create_service_app(
+        settings=load_settings(RemittanceSettings),
+        infra=infra,
+        routers=[router],
+        title="Claimflow remittance",
+        description="Posts 835 remittances, classifies adjustments, and queues denials with their root cause.",
+    )

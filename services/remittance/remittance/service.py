@@ -1,0 +1,370 @@
+"""Remittance use cases: receive an 835 file and post it; learn submitted claims and post what waited for them."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from remittance.balancing import check_remittance
+from remittance.era import ClaimPayment, EraRefused, PaymentTransaction, Remittance835, read_835
+from remittance.models import claims, infra, payments, provider_adjustments, remittance_files, unmatched_remittances
+from remittance.posting import PaymentContext, find_claim, post_claim
+from shared.db import unit_of_work
+from shared.events.catalogue import ClaimSubmittedEvent, build_event
+from shared.events.remittance import ProviderAdjustmentPosted
+from shared.outbox import add_event
+
+
+@dataclass
+class EraReceipt:
+    """Outcome of receiving one 835 file: posted, refused (unreadable/unsupported) or duplicate."""
+
+    file_id: uuid.UUID
+    status: str
+    refusal: dict[str, str] | None = None
+    duplicate_of: uuid.UUID | None = None
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+class _DuplicatePayment(Exception):
+    """A payment (payer + trace) posted concurrently by another request."""
+
+
+def decode_era(raw: bytes) -> str:
+    """The file's text; X12 is ASCII, latin-1 keeps any stray byte readable."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+async def receive_era(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    organization_id: uuid.UUID,
+    raw: bytes,
+    source: str,
+    key_id: str | None = None,
+) -> EraReceipt:
+    """Store an 835 and post every CLP of it in one transaction; refusals and duplicates are stored too."""
+    text = decode_era(raw)
+    file_id = uuid.uuid4()
+    try:
+        remittance: Remittance835 | None = read_835(text)
+        refusal = None
+    except EraRefused as error:
+        remittance, refusal = None, {"reason": error.reason, "where": error.where}
+    try:
+        async with unit_of_work(sessions, organization_id) as session:
+            await session.execute(
+                pg_insert(remittance_files).values(
+                    file_id=file_id,
+                    organization_id=organization_id,
+                    source=source,
+                    key_id=key_id,
+                    raw_text=text,
+                    status="refused" if remittance is None else "received",
+                    refusal=refusal,
+                    summary={},
+                )
+            )
+            if remittance is None:
+                return EraReceipt(file_id, "refused", refusal=refusal)
+            duplicate_of = await _already_posted(session, remittance)
+            if duplicate_of is not None:
+                await _mark(session, file_id, "duplicate", {"duplicate_of": str(duplicate_of)})
+                return EraReceipt(file_id, "duplicate", duplicate_of=duplicate_of)
+            summary = await _post_file(session, organization_id, file_id, remittance)
+            await _mark(session, file_id, "posted", summary)
+            return EraReceipt(file_id, "posted", summary=summary)
+    except _DuplicatePayment:
+        async with unit_of_work(sessions, organization_id) as session:
+            await session.execute(
+                pg_insert(remittance_files).values(
+                    file_id=file_id,
+                    organization_id=organization_id,
+                    source=source,
+                    key_id=key_id,
+                    raw_text=text,
+                    status="duplicate",
+                    summary={},
+                )
+            )
+            duplicate_of = await _already_posted(session, remittance) if remittance else None
+        return EraReceipt(file_id, "duplicate", duplicate_of=duplicate_of)
+
+
+async def _mark(session: AsyncSession, file_id: uuid.UUID, status: str, summary: dict[str, Any]) -> None:
+    await session.execute(
+        update(remittance_files).where(remittance_files.c.file_id == file_id).values(status=status, summary=summary)
+    )
+
+
+async def _already_posted(session: AsyncSession, remittance: Remittance835) -> uuid.UUID | None:
+    """The file that already posted one of these payments (same payer and TRN02 trace), if any."""
+    for transaction in remittance.transactions:
+        found = await session.scalar(
+            select(payments.c.file_id).where(
+                payments.c.payer_key == transaction.payer_key, payments.c.trace_number == transaction.trace_number
+            )
+        )
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+    return None
+
+
+async def _post_file(
+    session: AsyncSession, organization_id: uuid.UUID, file_id: uuid.UUID, remittance: Remittance835
+) -> dict[str, Any]:
+    posted: list[dict[str, Any]] = []
+    unmatched: list[dict[str, Any]] = []
+    for transaction in remittance.transactions:
+        payment = await _record_payment(session, organization_id, file_id, transaction)
+        for claim in transaction.claims:
+            known = await find_claim(session, claim)
+            if known is None:
+                await _queue_unmatched(session, organization_id, payment, claim)
+                unmatched.append(
+                    {"claim_id": claim.claim_id, "reason": "unknown_claim", "detail": _unknown_detail(claim)}
+                )
+                continue
+            result = await post_claim(
+                session,
+                organization_id=organization_id,
+                known=known,
+                claim=claim,
+                payment=payment,
+                causation_id=str(file_id),
+            )
+            if result is not None:
+                posted.append(result.as_json())
+        for unreadable in transaction.unreadable_claims:
+            await session.execute(
+                pg_insert(unmatched_remittances).values(
+                    unmatched_id=uuid.uuid4(),
+                    organization_id=organization_id,
+                    file_id=file_id,
+                    payment_id=payment.payment_id,
+                    clp_position=unreadable.position,
+                    claim_id=unreadable.claim_id,
+                    payer_claim_number=unreadable.payer_claim_number,
+                    reason="unreadable",
+                    detail=unreadable.reason,
+                    claim=None,
+                    raw_segments=list(unreadable.raw_segments),
+                    status="needs_review",
+                )
+            )
+            unmatched.append({"claim_id": unreadable.claim_id, "reason": "unreadable", "detail": unreadable.reason})
+    unclassified = sorted({code for p in posted for code in p["unclassified_codes"]})
+    return {
+        "file_id": str(file_id),
+        "payments": [
+            {
+                "trace_number": t.trace_number,
+                "payer": t.payer_name,
+                "payer_key": t.payer_key,
+                "payment_amount": str(t.payment_amount),
+                "payment_method": t.payment_method,
+                "payment_date": t.payment_date.isoformat(),
+                "provider_adjustments": [
+                    {"reason_code": p.reason_code, "reference": p.reference, "amount": str(p.amount)}
+                    for p in t.provider_adjustments
+                ],
+            }
+            for t in remittance.transactions
+        ],
+        "claims_posted": posted,
+        "unmatched": unmatched,
+        "discrepancies": [d.as_json() for d in check_remittance(remittance)],
+        "warnings": list(remittance.warnings),
+        "unclassified_codes": unclassified,
+    }
+
+
+def _unknown_detail(claim: ClaimPayment) -> str:
+    number = f" nor payer claim number {claim.payer_claim_number}" if claim.payer_claim_number else ""
+    return f"no submitted claim with id {claim.claim_id}{number}; posted when the claim becomes known"
+
+
+async def _record_payment(
+    session: AsyncSession, organization_id: uuid.UUID, file_id: uuid.UUID, transaction: PaymentTransaction
+) -> PaymentContext:
+    """The payment row (unique per payer and trace) and its PLB adjustments with their events."""
+    payment_id = uuid.uuid4()
+    inserted = await session.scalar(
+        pg_insert(payments)
+        .values(
+            payment_id=payment_id,
+            organization_id=organization_id,
+            file_id=file_id,
+            payer_key=transaction.payer_key,
+            trace_number=transaction.trace_number,
+            payer_name=transaction.payer_name,
+            payment_amount=transaction.payment_amount,
+            payment_method=transaction.payment_method,
+            payment_date=transaction.payment_date,
+        )
+        .on_conflict_do_nothing()
+        .returning(payments.c.payment_id)
+    )
+    if inserted is None:
+        raise _DuplicatePayment(transaction.trace_number)
+    for sequence, plb in enumerate(transaction.provider_adjustments, start=1):
+        await session.execute(
+            pg_insert(provider_adjustments).values(
+                organization_id=organization_id,
+                payment_id=payment_id,
+                sequence=sequence,
+                provider_identifier=plb.provider_identifier,
+                reason_code=plb.reason_code,
+                reference=plb.reference,
+                amount=plb.amount,
+                fiscal_period_date=plb.fiscal_period_date,
+                payment_date=transaction.payment_date,
+            )
+        )
+        practice_id = await _practice_of(session, plb.provider_identifier)
+        topic, event = build_event(
+            "provider-adjustment.posted",
+            ProviderAdjustmentPosted(
+                remittance_id=file_id,
+                provider_identifier=plb.provider_identifier,
+                fiscal_period_date=plb.fiscal_period_date,
+                reason_code=plb.reason_code,
+                reference=plb.reference,
+                amount=plb.amount,
+                payment_date=transaction.payment_date,
+            ),
+            source="remittance",
+            subject=str(practice_id) if practice_id else plb.provider_identifier,
+            organization_id=organization_id,
+            business_date=transaction.payment_date,
+            correlation_id=str(file_id),
+            causation_id=str(file_id),
+            practice_id=practice_id,
+        )
+        await add_event(session, infra, topic, event)
+    return PaymentContext(file_id, payment_id, transaction.trace_number, transaction.payment_date)
+
+
+async def _practice_of(session: AsyncSession, provider_identifier: str) -> uuid.UUID | None:
+    """The replicated practice whose NPI or TIN is a PLB's provider identifier."""
+    table = infra.reference_entities
+    entity_id = await session.scalar(
+        select(table.c.entity_id)
+        .where(
+            table.c.entity_type == "practice",
+            table.c.deleted.is_(False),
+            or_(
+                table.c.attributes["npi"].astext == provider_identifier,
+                table.c.attributes["tin"].astext == provider_identifier,
+            ),
+        )
+        .limit(1)
+    )
+    try:
+        return uuid.UUID(entity_id) if entity_id else None
+    except ValueError:
+        return None
+
+
+async def _queue_unmatched(
+    session: AsyncSession, organization_id: uuid.UUID, payment: PaymentContext, claim: ClaimPayment
+) -> None:
+    await session.execute(
+        pg_insert(unmatched_remittances)
+        .values(
+            unmatched_id=uuid.uuid4(),
+            organization_id=organization_id,
+            file_id=payment.file_id,
+            payment_id=payment.payment_id,
+            clp_position=claim.position,
+            claim_id=claim.claim_id,
+            payer_claim_number=claim.payer_claim_number,
+            reason="unknown_claim",
+            detail=_unknown_detail(claim),
+            claim=claim.model_dump(mode="json"),
+            status="waiting",
+        )
+        .on_conflict_do_nothing()
+    )
+
+
+async def record_submitted_claim(session: AsyncSession, event: ClaimSubmittedEvent) -> None:
+    """Remember a submitted claim for matching, then post any remittance that arrived before it."""
+    data = event.data
+    values: dict[str, Any] = {
+        "charge_id": data.charge_id,
+        "payer_id": data.payer_id,
+        "practice_id": event.practiceid,
+        "billed_amount": data.billed_amount,
+        "attempt_number": data.attempt_number,
+        "frequency_code": data.frequency_code,
+        "payer_claim_number": data.payer_claim_number,
+        "submitted_date": data.submitted_date,
+        "correlation_id": event.correlationid,
+        "source_event_id": event.id,
+    }
+    statement = pg_insert(claims).values(organization_id=event.organizationid, claim_id=data.claim_id, **values)
+    update_values: dict[str, Any] = {name: statement.excluded[name] for name in values}
+    update_values["payer_claim_number"] = func.coalesce(
+        statement.excluded.payer_claim_number, claims.c.payer_claim_number
+    )
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["organization_id", "claim_id"],
+            set_=update_values,
+            where=claims.c.attempt_number <= statement.excluded.attempt_number,
+        )
+    )
+    await post_waiting_remittances(session, event.organizationid, data.claim_id, data.payer_claim_number, event.id)
+
+
+async def post_waiting_remittances(
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    claim_id: str,
+    payer_claim_number: str | None,
+    causation_id: str,
+) -> int:
+    """Post unmatched CLPs waiting for this claim, oldest first; returns how many were posted."""
+    queue = unmatched_remittances
+    matches = queue.c.claim_id == claim_id
+    if payer_claim_number:
+        matches = or_(matches, queue.c.payer_claim_number == payer_claim_number)
+    waiting = (
+        await session.execute(
+            select(queue, payments.c.trace_number, payments.c.payment_date)
+            .join(payments, payments.c.payment_id == queue.c.payment_id)
+            .where(queue.c.status == "waiting", matches)
+            .order_by(queue.c.created_at, queue.c.clp_position)
+            .with_for_update(of=queue)
+        )
+    ).all()
+    known = (await session.execute(select(claims).where(claims.c.claim_id == claim_id))).first()
+    if known is None:
+        return 0
+    count = 0
+    for row in waiting:
+        payment = PaymentContext(row.file_id, row.payment_id, row.trace_number, row.payment_date)
+        result = await post_claim(
+            session,
+            organization_id=organization_id,
+            known=known,
+            claim=ClaimPayment.model_validate(row.claim),
+            payment=payment,
+            causation_id=causation_id,
+        )
+        await session.execute(
+            update(queue)
+            .where(queue.c.unmatched_id == row.unmatched_id)
+            .values(status="posted", posting_id=result.posting_id if result else None)
+        )
+        count += 1
+    return count

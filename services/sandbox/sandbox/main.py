@@ -1,0 +1,187 @@
+"""Sandbox clearinghouse HTTP application: batches in (999/277CA out), payer behaviour and clock, 835 delivery.
+
+Not a Claimflow service: no database, no Kafka, state in memory; it only shares shared.x12/clock/settings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import structlog
+from fastapi import FastAPI, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from sandbox.clearinghouse import Clearinghouse, total_paid
+from sandbox.config import SandboxSettings
+from sandbox.delivery import delivery_loop
+from sandbox.domain import Behaviour
+from shared.settings import load_settings
+from shared.x12 import X12Error
+
+log = structlog.get_logger()
+SUBMITTER_HEADER = "X-Claimflow-Submitter"
+
+
+class ClockRequest(BaseModel):
+    """Set a submitter's sandbox business date (it never goes back before the latest BHT04 seen)."""
+
+    model_config = ConfigDict(extra="forbid")
+    submitter: str
+    date: date
+
+
+class BehaviourRequest(BaseModel):
+    """Change how the sandbox payer treats one submitter; omitted fields keep their value."""
+
+    model_config = ConfigDict(extra="forbid")
+    submitter: str
+    payment_lag_business_days: int | None = Field(default=None, ge=0, le=365)
+    denial_rate: float | None = Field(default=None, ge=0, le=1)
+    allowed_pct: Decimal | None = Field(default=None, ge=0, le=1)
+    copay: Decimal | None = Field(default=None, ge=0)
+    outage: bool | None = None
+    seed: str | None = None
+
+
+def _problem(status: int, detail: str) -> JSONResponse:
+    titles = {400: "Bad Request", 401: "Unauthorized", 503: "Service Unavailable"}
+    return JSONResponse(
+        {"type": "about:blank", "title": titles.get(status, "Error"), "status": status, "detail": detail},
+        status_code=status,
+        media_type="application/problem+json",
+        headers={"Retry-After": "2"} if status == 503 else None,
+    )
+
+
+def submitter_token(secret: str, submitter: str) -> str:
+    """The bearer token a submitter presents: hex HMAC-SHA256 of its organization id under the shared secret."""
+    return hmac.new(secret.encode(), submitter.encode(), hashlib.sha256).hexdigest()
+
+
+def _authorized(request: Request, submitter: str) -> bool:
+    """Whether the request's bearer token is the submitter's HMAC under the clearinghouse secret."""
+    secret = request.app.state.settings.clearinghouse_secret.get_secret_value()
+    header = request.headers.get("authorization", "")
+    presented = header[7:].strip() if header.lower().startswith("bearer ") else ""
+    if not secret or not submitter or not presented:
+        return False
+    return hmac.compare_digest(presented, submitter_token(secret, submitter))
+
+
+def create_app(*, remittance_transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
+    """The sandbox clearinghouse; `remittance_transport` lets tests deliver 835s in-process."""
+    settings = load_settings(SandboxSettings)
+    defaults = Behaviour(
+        allowed_pct=settings.sandbox_allowed_pct,
+        copay=settings.sandbox_copay,
+        denial_rate=settings.sandbox_denial_rate,
+        payment_lag_business_days=settings.sandbox_payment_lag_business_days,
+        seed=settings.sandbox_seed,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        async with httpx.AsyncClient(
+            timeout=settings.sandbox_delivery_timeout_seconds, transport=remittance_transport
+        ) as client:
+            task = asyncio.create_task(delivery_loop(app.state.clearinghouse, client, settings, stop))
+            yield
+            stop.set()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    app = FastAPI(
+        title="Claimflow sandbox clearinghouse",
+        description="A clearinghouse test mode: 837P in, 999/277CA back, 835s delivered to remittance.",
+        version="1.0.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.clearinghouse = Clearinghouse(defaults)
+
+    @app.post(
+        "/v1/batches",
+        summary="Submit an 837P batch; answers its 999 and 277CA",
+        openapi_extra={"requestBody": {"content": {"application/edi-x12": {"schema": {"type": "string"}}}}},
+        responses={400: {"description": "Not an X12 interchange"}, 401: {}, 503: {"description": "Outage"}},
+    )
+    async def submit_batch(request: Request) -> Any:
+        submitter = request.headers.get(SUBMITTER_HEADER, "").strip()
+        if not _authorized(request, submitter):
+            return _problem(401, f"send {SUBMITTER_HEADER} and 'Authorization: Bearer <hex hmac of the submitter>'")
+        house: Clearinghouse = request.app.state.clearinghouse
+        if house.submitter(submitter).behaviour.outage:
+            return _problem(503, "the sandbox clearinghouse is in a simulated outage")
+        body = (await request.body()).decode("utf-8", errors="replace")
+        try:
+            return house.receive_batch(submitter, body)
+        except (X12Error, IndexError) as error:
+            return _problem(400, f"not a readable X12 interchange: {error}")
+
+    @app.put("/v1/clock", summary="Set a submitter's sandbox business date")
+    async def set_clock(request: Request, body: ClockRequest) -> dict[str, Any]:
+        if not _authorized(request, body.submitter):
+            return _problem(401, "the bearer token does not match the submitter")  # type: ignore[return-value]
+        state = request.app.state.clearinghouse.submitter(body.submitter)
+        state.clock_set = body.date
+        return {"submitter": body.submitter, "date": state.today.isoformat() if state.today else None}
+
+    @app.put("/v1/behaviour", summary="Change the payer behaviour for a submitter")
+    async def set_behaviour(request: Request, body: BehaviourRequest) -> dict[str, Any]:
+        if not _authorized(request, body.submitter):
+            return _problem(401, "the bearer token does not match the submitter")  # type: ignore[return-value]
+        state = request.app.state.clearinghouse.submitter(body.submitter)
+        changes = body.model_dump(exclude_unset=True, exclude_none=True, exclude={"submitter"})
+        state.behaviour = replace(state.behaviour, **changes)
+        return {"submitter": body.submitter, **_behaviour_view(state.behaviour)}
+
+    @app.get("/v1/remittances", summary="835 files built for a submitter (pending and delivered)")
+    async def list_remittances(request: Request, submitter: str = Query(...)) -> Any:
+        if not _authorized(request, submitter):
+            return _problem(401, "the bearer token does not match the submitter")
+        state = request.app.state.clearinghouse.submitter(submitter)
+        return [
+            {
+                "file_id": f.file_id,
+                "payment_date": f.payment_date.isoformat(),
+                "status": f.status,
+                "attempts": f.attempts,
+                "last_error": f.last_error,
+                "claim_ids": f.claim_ids,
+                "total_paid": str(total_paid(f, state)),
+                "text": f.text,
+            }
+            for f in state.files
+        ]
+
+    @app.get("/healthz", summary="Liveness")
+    async def healthz() -> dict[str, str]:
+        return {"status": "alive"}
+
+    @app.get("/readyz", summary="Readiness (in-memory: ready once started)")
+    async def readyz() -> dict[str, bool]:
+        return {"ready": True}
+
+    return app
+
+
+def _behaviour_view(behaviour: Behaviour) -> dict[str, Any]:
+    return {
+        "payment_lag_business_days": behaviour.payment_lag_business_days,
+        "denial_rate": behaviour.denial_rate,
+        "allowed_pct": str(behaviour.allowed_pct),
+        "copay": str(behaviour.copay),
+        "outage": behaviour.outage,
+    }

@@ -1,0 +1,5 @@
+"""Alembic environment of the submission schema."""
+
+from shared.migrate import run_env
+
+run_env("submission")

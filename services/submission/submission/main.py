@@ -1,0 +1,20 @@
+"""Submission HTTP application."""
+
+from fastapi import FastAPI
+
+from shared.app import create_service_app
+from shared.settings import load_settings
+from submission.api import router
+from submission.config import SubmissionSettings
+from submission.models import infra
+
+
+def create_app() -> FastAPI:
+    """The submission API: claims, work queues, health and metrics."""
+    return create_service_app(
+        settings=load_settings(SubmissionSettings),
+        infra=infra,
+        routers=[router],
+        title="Claimflow submission",
+        description="Builds claims from charges, scrubs them, sends 837P batches and records 999/277CA outcomes.",
+    )

@@ -1,0 +1,160 @@
+"""Fixtures of the submission tests: charges to bill, pyx12 validation and the real-world sample folder."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shared.events.charge import ChargeCreated, ChargeLine
+from shared.events.encounter import (
+    AuthorizationSnapshot,
+    CoverageSnapshot,
+    PatientSnapshot,
+    PracticeSnapshot,
+    ProviderSnapshot,
+    SubscriberSnapshot,
+)
+from shared.events.reference import Address
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+X12VALID = Path(sys.executable).parent / "x12valid"
+
+
+def samples_dir() -> Path:
+    """Where the real-world sample files live (CLAIMFLOW_SAMPLES_DIR, default <repo>/../shared/samples)."""
+    return Path(os.environ.get("CLAIMFLOW_SAMPLES_DIR", REPO_ROOT.parent / "shared" / "samples"))
+
+
+def pyx12_verdict(text: str, folder: Path, name: str = "file.x12") -> tuple[bool, str]:
+    """Validate an X12 file with pyx12's x12valid: (the '<file>: OK' verdict, everything it printed)."""
+    path = folder / name
+    path.write_text(text)
+    result = subprocess.run([str(X12VALID), name], cwd=folder, capture_output=True, text=True, timeout=60, check=False)
+    output = result.stdout + result.stderr
+    return f"{name}: OK" in output, output
+
+
+ADDRESS = Address(line1="100 Main St", city="Springfield", state="IL", postal_code="62701")
+
+
+def make_charge(**changes: Any) -> ChargeCreated:
+    """A coded 90834 psychotherapy charge for an adult patient who is the subscriber; override any field."""
+    facts: dict[str, Any] = {
+        "charge_id": str(uuid.uuid4()),
+        "encounter_id": uuid.uuid4(),
+        "date_of_service": date(2026, 9, 14),
+        "charge_posted_date": date(2026, 9, 15),
+        "program": "outpatient_therapy",
+        "practice": PracticeSnapshot(
+            practice_id=uuid.UUID("11111111-1111-4111-8111-111111111111"),
+            name="Lakeside Counseling",
+            npi="1234567893",
+            tin="123456789",
+            taxonomy="261QM0801X",
+            address=ADDRESS,
+        ),
+        "provider": ProviderSnapshot(
+            provider_id=uuid.uuid4(),
+            npi="1245319599",
+            first_name="Ana",
+            last_name="Rivera",
+            taxonomy="101YP2500X",
+            license_type="LPC",
+        ),
+        "patient": PatientSnapshot(
+            patient_id=uuid.uuid4(),
+            first_name="Jane",
+            last_name="Doe",
+            birth_date=date(1990, 4, 2),
+            sex="F",
+            address=ADDRESS,
+        ),
+        "coverage": CoverageSnapshot(
+            coverage_id=uuid.uuid4(),
+            payer_id=uuid.uuid4(),
+            x12_payer_id="SBX01",
+            payer_name="Sandbox Behavioral Health Plan",
+            member_id="M0001",
+            group_number="G100",
+        ),
+        "diagnoses": ["F32.1", "F41.1"],
+        "lines": [
+            ChargeLine(
+                line_number=1,
+                procedure_code="90834",
+                units=1,
+                diagnosis_pointers=[1, 2],
+                place_of_service="11",
+                amount=Decimal("150.00"),
+            )
+        ],
+        "total_amount": Decimal("150.00"),
+    }
+    facts.update(changes)
+    return ChargeCreated(**facts)
+
+
+def dependent_coverage() -> CoverageSnapshot:
+    """A coverage where the patient is the subscriber's child."""
+    return CoverageSnapshot(
+        coverage_id=uuid.uuid4(),
+        payer_id=uuid.uuid4(),
+        x12_payer_id="SBX01",
+        payer_name="Sandbox Behavioral Health Plan",
+        member_id="M0002",
+        relationship="child",
+        subscriber=SubscriberSnapshot(
+            first_name="John", last_name="Doe", birth_date=date(1965, 1, 9), sex="M", address=ADDRESS
+        ),
+    )
+
+
+def telehealth_line() -> ChargeLine:
+    """A 90837 video visit from the patient's home: POS 10, modifier 95."""
+    return ChargeLine(
+        line_number=1,
+        procedure_code="90837",
+        modifiers=["95"],
+        units=1,
+        diagnosis_pointers=[1],
+        place_of_service="10",
+        amount=Decimal("200.00"),
+    )
+
+
+def authorization() -> AuthorizationSnapshot:
+    """An approved prior authorization with units left."""
+    return AuthorizationSnapshot(
+        authorization_id=uuid.uuid4(),
+        number="AUTH-12345",
+        units_approved=12,
+        units_used=3,
+        start_date=date(2026, 8, 1),
+        end_date=date(2026, 12, 31),
+        service_codes=["90834", "90837"],
+    )
+
+
+class Charges:
+    """Charge builders for the tests (a fixture, since test modules cannot import conftest)."""
+
+    make = staticmethod(make_charge)
+    dependent_coverage = staticmethod(dependent_coverage)
+    telehealth_line = staticmethod(telehealth_line)
+    authorization = staticmethod(authorization)
+    pyx12_verdict = staticmethod(pyx12_verdict)
+    samples_dir = staticmethod(samples_dir)
+
+
+@pytest.fixture
+def charges() -> Charges:
+    """Charge builders, pyx12 validation and the samples folder."""
+    return Charges()

@@ -1,0 +1,86 @@
+"""837P batches pass pyx12's 005010X222A1 map with zero errors in every shape the skeleton sends."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from submission.x837 import BatchClaim, Envelope837, build_837p, control_numbers
+
+from shared.x12 import tokenize
+
+ENVELOPE = Envelope837(
+    control_number=42,
+    business_date=date(2026, 9, 15),
+    time_hhmm="1200",
+    sender_id="CLAIMFLOW",
+    receiver_id="SANDBOXCH",
+    submitter_name="Claimflow",
+    receiver_name="Sandbox Clearinghouse",
+)
+
+
+def _batch(*charges: Any) -> str:
+    return build_837p(ENVELOPE, [BatchClaim(f"CF{n:016d}", "1", charge) for n, charge in enumerate(charges, 1)])
+
+
+SHAPES = {
+    "subscriber is the patient": lambda c: [c.make()],
+    "patient is a dependent": lambda c: [c.make(coverage=c.dependent_coverage())],
+    "telehealth line with modifier 95 and POS 10": lambda c: [c.make(lines=[c.telehealth_line()])],
+    "prior authorization in REF*G1": lambda c: [c.make(authorization=c.authorization())],
+    "several claims and practices in one batch": lambda c: [
+        c.make(),
+        c.make(coverage=c.dependent_coverage(), lines=[c.telehealth_line()], authorization=c.authorization()),
+        c.make(practice=c.make().practice.model_copy(update={"practice_id": c.make().patient.patient_id})),
+    ],
+}
+
+
+@pytest.mark.parametrize("shape", list(SHAPES))
+def test_generated_837p_validates_with_zero_pyx12_errors(charges: Any, tmp_path: Path, shape: str) -> None:
+    text = _batch(*SHAPES[shape](charges))
+    ok, output = charges.pyx12_verdict(text, tmp_path, "batch.837")
+    assert ok, output
+    assert "ERROR" not in output
+
+
+def test_dependent_patient_gets_a_2000c_loop_and_the_subscriber_is_the_insured(charges: Any) -> None:
+    _, segments = tokenize(_batch(charges.make(coverage=charges.dependent_coverage())))
+    tags = [(s.tag, s.element(1)) for s in segments]
+    assert ("PAT", "19") in tags
+    insured = next(s for s in segments if s.tag == "NM1" and s.element(1) == "IL")
+    patient = next(s for s in segments if s.tag == "NM1" and s.element(1) == "QC")
+    assert (insured.element(3), insured.element(4)) == ("DOE", "JOHN")
+    assert (patient.element(3), patient.element(4)) == ("DOE", "JANE")
+
+
+def test_telehealth_claim_carries_pos_10_frequency_1_and_modifier_95(charges: Any) -> None:
+    _, segments = tokenize(_batch(charges.make(lines=[charges.telehealth_line()])))
+    clm = next(s for s in segments if s.tag == "CLM")
+    sv1 = next(s for s in segments if s.tag == "SV1")
+    assert clm.element(5) == "10:B:1"
+    assert sv1.element(1) == "HC:90837:95"
+    assert sv1.element(5) == "10"
+
+
+def test_authorization_number_goes_in_ref_g1_and_diagnoses_lose_their_dots(charges: Any) -> None:
+    _, segments = tokenize(_batch(charges.make(authorization=charges.authorization())))
+    assert any(s.tag == "REF" and s.element(1) == "G1" and s.element(2) == "AUTH-12345" for s in segments)
+    hi = next(s for s in segments if s.tag == "HI")
+    assert hi.elements == ["ABK:F321", "ABF:F411"]
+
+
+def test_control_numbers_and_bht04_come_from_the_batch(charges: Any) -> None:
+    _, segments = tokenize(_batch(charges.make()))
+    by_tag = {s.tag: s for s in segments}
+    assert control_numbers(42) == ("000000042", "42", "0042")
+    assert by_tag["ISA"].element(13) == by_tag["IEA"].element(2) == "000000042"
+    assert by_tag["GS"].element(6) == by_tag["GE"].element(2) == "42"
+    assert by_tag["ST"].element(2) == by_tag["SE"].element(2) == "0042"
+    assert by_tag["BHT"].element(4) == "20260915"
+    st_index = next(i for i, s in enumerate(segments) if s.tag == "ST")
+    se_index = next(i for i, s in enumerate(segments) if s.tag == "SE")
+    assert int(by_tag["SE"].element(1)) == se_index - st_index + 1
