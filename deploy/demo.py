@@ -51,36 +51,45 @@ async def stream_history(tenant: Tenant, *, days: int, encounters: int, seed: in
     return posted
 
 
-async def wait_for_pipeline(tenant: Tenant, expected_encounters: int) -> dict[str, Any]:
-    """Wait until analytics has seen every encounter's charge and the pipeline is quiet."""
-    previous: dict[str, Any] = {}
+async def wait_for_pipeline(tenant: Tenant) -> dict[str, Any]:
+    """Wait until no claim is waiting to be sent and the KPIs stop changing (three polls in a row)."""
+    history: list[Any] = []
 
     async def settled() -> dict[str, Any] | None:
-        nonlocal previous
+        pending = 0
+        for status in ("queued", "batched"):
+            response = await tenant.request("GET", "submission", "/v1/claims", params={"status": status})
+            pending += len(response.json()) if response.status_code == 200 else 1
         response = await tenant.request("GET", "analytics", "/v1/kpis")
-        if response.status_code != 200:
+        if response.status_code != 200 or pending:
+            history.clear()
             return None
-        current = response.json()
-        seen = current.get("counts", {}).get("charges", 0) + current.get("counts", {}).get("held_charges", 0)
-        stable = current == previous
-        previous = current
-        return current if seen >= expected_encounters and stable else None
+        history.append(response.json())
+        return history[-1] if len(history) >= 3 and history[-1] == history[-2] == history[-3] else None
 
     with console.status("waiting for coding, submission, the clearinghouse and remittance to finish"):
-        return await wait_until(settled, timeout=600, what="analytics to see every demo encounter", interval=2.0)
+        return await wait_until(settled, timeout=600, what="the demo pipeline to settle", interval=2.0)
 
 
-def kpi_table(title: str, kpis: dict[str, Any]) -> Table:
-    """The headline KPIs as a terminal table."""
+def kpi_table(title: str, report: dict[str, Any]) -> Table:
+    """The KPIs as a terminal table."""
     table = Table(title=title)
     for column in ("KPI", "value", "numerator", "denominator", "target"):
         table.add_column(column)
-    targets = {"clean_claim_rate_first_pass": "≥ 95%", "days_in_ar": "< 40", "initial_denial_rate": "< 5%"}
-    for name, kpi in kpis.get("kpis", {}).items():
+    targets = {"clean_claim_rate/first_pass": ">= 95%", "days_in_ar": "< 40", "initial_denial_rate": "< 5%"}
+    for kpi in report.get("kpis", []):
+        name = kpi["name"] + (f"/{kpi['variant']}" if kpi.get("variant") else "")
         value = kpi.get("value")
-        shown = "–" if value is None else (f"{float(value):.1%}" if kpi.get("unit") == "ratio" else f"{value}")
+        shown = (
+            "-" if value is None else (f"{float(value):.1%}" if kpi.get("unit") == "ratio" else f"{float(value):.1f}")
+        )
+        numerator, denominator = kpi.get("numerator", {}), kpi.get("denominator", {})
         table.add_row(
-            name, shown, str(kpi.get("numerator", "")), str(kpi.get("denominator", "")), targets.get(name, "")
+            name,
+            shown,
+            f"{numerator.get('count', '')} / ${numerator.get('amount', '')}",
+            f"{denominator.get('count', '')} / ${denominator.get('amount', '')}",
+            targets.get(name, ""),
         )
     return table
 
@@ -104,7 +113,7 @@ async def run(args: argparse.Namespace) -> int:
             )
         posted = await stream_history(tenant, days=args.days, encounters=args.encounters, seed=args.seed, today=today)
         console.print(f"{posted} encounters posted over {args.days} days")
-        kpis = await wait_for_pipeline(tenant, posted)
+        kpis = await wait_for_pipeline(tenant)
         console.print(kpi_table(f"KPIs as of {kpis.get('as_of', today)} (all practices)", kpis))
         for practice in tenant.practices:
             response = await tenant.request(

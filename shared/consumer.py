@@ -151,8 +151,14 @@ class EventConsumer:
                     await self._commit(consumer, {partition: messages[-1].offset + 1})
                 if time.monotonic() - last_housekeeping > 2:
                     last_housekeeping = time.monotonic()
-                    await self._operator_requests()
-                    await self._report_lag(consumer)
+                    try:
+                        await self._operator_requests()
+                        await self._report_lag(consumer)
+                    except Exception as error:
+                        if not is_transient(error):
+                            raise
+                        self.health.report(f"consumer:{self.name}", False)
+                        log.warning("housekeeping postponed", consumer=self.name, error_type=type(error).__name__)
                 if not batches:
                     self.health.report(f"consumer:{self.name}", True)
         finally:

@@ -84,9 +84,9 @@ async def run_worker(spec: WorkerSpec) -> None:
     log.info("worker started", consumers=[c.name for c in spec.consumers])
     stopper = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
-    for task in done:
-        if task is not stopper and task.exception() is not None:
-            log.error("worker task failed", task=task.get_name(), error_type=type(task.exception()).__name__)
+    failed = [task for task in done if task is not stopper and task.exception() is not None]
+    for task in failed:
+        log.error("worker task failed", task=task.get_name(), error_type=type(task.exception()).__name__)
     stop.set()
     await asyncio.gather(*tasks, return_exceptions=True)
     await producer.stop()
@@ -94,6 +94,9 @@ async def run_worker(spec: WorkerSpec) -> None:
     if server is not None:
         server.close()
     log.info("worker stopped")
+    if failed:
+        # Exit non-zero so the supervisor (systemd, compose, the test harness) sees the failure and restarts.
+        raise SystemExit(1)
 
 
 async def _start_with_retry(
