@@ -286,11 +286,17 @@ def prepare_kafka() -> Path:
     return props
 
 
+def _still_alive_after(pid: int, seconds: float) -> bool:
+    """Second look before declaring the broker dead (a process can look absent for a moment while it starts)."""
+    time.sleep(seconds)
+    return alive(pid, "kafka.Kafka")
+
+
 def wait_kafka(pid: int, timeout: float = 90) -> None:
     """Wait until the broker accepts TCP and answers an admin metadata request (aiokafka)."""
     deadline = time.monotonic() + timeout
     while True:
-        if not alive(pid, "kafka.Kafka"):
+        if not alive(pid, "kafka.Kafka") and not _still_alive_after(pid, 2.0):
             reason = last_line(LOGS / "kafka.out") or "no output"
             raise StackError(f"Kafka exited while starting: {reason} (see {LOGS}/server.log and kafka.out)")
         if port_open(KAFKA_PORT):
