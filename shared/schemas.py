@@ -43,8 +43,11 @@ def asyncapi_document() -> dict[str, Any]:
         }
     return {
         "asyncapi": "3.0.0",
-        "info": {"title": "Claimflow events", "version": "1.0.0",
-                 "description": "CloudEvents 1.0 envelopes on Kafka; payload models live in shared/events."},
+        "info": {
+            "title": "Claimflow events",
+            "version": "1.0.0",
+            "description": "CloudEvents 1.0 envelopes on Kafka; payload models live in shared/events.",
+        },
         "defaultContentType": "application/json",
         "channels": channels,
         "operations": operations,
@@ -54,8 +57,10 @@ def asyncapi_document() -> dict[str, Any]:
 
 def rendered() -> dict[str, str]:
     """Every generated file, path relative to shared/schemas → text."""
-    files = {f"events/{name}.json": json.dumps(schema, indent=2, sort_keys=True) + "\n"
-             for name, schema in json_schemas().items()}
+    files = {
+        f"events/{name}.json": json.dumps(schema, indent=2, sort_keys=True) + "\n"
+        for name, schema in json_schemas().items()
+    }
     files["asyncapi.json"] = json.dumps(asyncapi_document(), indent=2, sort_keys=True) + "\n"
     return files
 

@@ -101,4 +101,4 @@ def _merged_env() -> dict[str, str]:
 def load_settings(cls: type[S]) -> S:
     """Build settings from the stack env file and the environment (environment wins)."""
     path = stack_env_file()
-    return cls(_env_file=path if path.is_file() else None)  # type: ignore[call-arg]
+    return cls(_env_file=path if path.is_file() else None)

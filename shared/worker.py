@@ -80,13 +80,17 @@ async def run_worker(spec: WorkerSpec) -> None:
         )
         tasks.append(asyncio.create_task(consumer.run(stop), name=f"consumer-{consumer_spec.name}"))
     for background in spec.background:
-        tasks.append(asyncio.create_task(background(sessions, stop), name=getattr(background, "__name__", "task")))
+        background_task = asyncio.ensure_future(background(sessions, stop))
+        if isinstance(background_task, asyncio.Task):
+            background_task.set_name(getattr(background, "__name__", "background"))
+        tasks.append(background_task)
     log.info("worker started", consumers=[c.name for c in spec.consumers])
     stopper = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
-    failed = [task for task in done if task is not stopper and task.exception() is not None]
-    for task in failed:
-        log.error("worker task failed", task=task.get_name(), error_type=type(task.exception()).__name__)
+    failed = [finished for finished in done if finished is not stopper and finished.exception() is not None]
+    for failure in failed:
+        name = failure.get_name() if isinstance(failure, asyncio.Task) else "task"
+        log.error("worker task failed", task=name, error_type=type(failure.exception()).__name__)
     stop.set()
     await asyncio.gather(*tasks, return_exceptions=True)
     await producer.stop()

@@ -29,8 +29,13 @@ async def test_an_encounter_becomes_a_paid_claim_in_analytics_with_each_effect_o
     assert coded["lines"][0]["place_of_service"] == "11"
 
     async def sent_claim():
-        rows = await tenant_rows(stack_env, "submission", tenant.organization_id,
-                                 "SELECT claim_id, status FROM submission.claims WHERE charge_id = $1", encounter_id)
+        rows = await tenant_rows(
+            stack_env,
+            "submission",
+            tenant.organization_id,
+            "SELECT claim_id, status FROM submission.claims WHERE charge_id = $1",
+            encounter_id,
+        )
         return rows if rows and rows[0]["status"] == "sent" else None
 
     claims = await wait_until(sent_claim, timeout=60, what="submission to send the claim")
@@ -53,11 +58,26 @@ async def test_an_encounter_becomes_a_paid_claim_in_analytics_with_each_effect_o
     assert first_pass["numerator"]["count"] == 1
 
     # Each event produced exactly one downstream effect.
-    assert len(await tenant_rows(stack_env, "coding", tenant.organization_id,
-                                 "SELECT 1 FROM coding.charges WHERE charge_id = $1", encounter_id)) == 1
+    assert (
+        len(
+            await tenant_rows(
+                stack_env,
+                "coding",
+                tenant.organization_id,
+                "SELECT 1 FROM coding.charges WHERE charge_id = $1",
+                encounter_id,
+            )
+        )
+        == 1
+    )
     assert len(claims) == 1
-    postings = await tenant_rows(stack_env, "remittance", tenant.organization_id,
-                                 "SELECT paid_amount FROM remittance.postings WHERE claim_id = $1", claim_id)
+    postings = await tenant_rows(
+        stack_env,
+        "remittance",
+        tenant.organization_id,
+        "SELECT paid_amount FROM remittance.postings WHERE claim_id = $1",
+        claim_id,
+    )
     assert len(postings) == 1
     assert postings[0]["paid_amount"] > 0
     assert types.count("remittance.posted") == 1

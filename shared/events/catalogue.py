@@ -306,7 +306,7 @@ def build_event(
 ) -> tuple[str, Envelope]:
     """A new event of a catalogue type, with the topic it belongs on."""
     topic, cls = EVENT_CLASSES[event_type]
-    event = cls(
+    event = cls(  # type: ignore[call-arg]
         source=f"claimflow/{source}",
         subject=subject,
         dataschema=schema_urn(event_type),

@@ -38,8 +38,8 @@ router = APIRouter(prefix="/v1")
 Admin = Annotated[Principal, Depends(require_scope("admin"))]
 Writer = Annotated[Principal, Depends(require_scope("encounters:write"))]
 Reader = Annotated[Principal, Depends(require_scope("read"))]
-NOT_FOUND = {404: {"description": "No such record in the caller's organization"}}
-INVALID = {422: {"description": "Invalid request (problem+json naming each field)"}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such record in the caller's organization"}}
+INVALID: dict[int | str, dict[str, Any]] = {422: {"description": "Invalid request (problem+json naming each field)"}}
 
 UseCase = Callable[[AsyncSession], Awaitable[tuple[int, Any]]]
 

@@ -43,7 +43,8 @@ def _code_set() -> ModuleType:
     """The packaged ICD-10-CM code set, loaded once on first use."""
     import simple_icd_10_cm
 
-    return simple_icd_10_cm
+    module: ModuleType = simple_icd_10_cm
+    return module
 
 
 def diagnosis_status(code: str, date_of_service: date) -> DiagnosisStatus:

@@ -219,7 +219,7 @@ async def create_master(
             session,
             principal.organization_id,
             str(entity_id),
-            entity_class.model_validate(attributes),
+            entity_class.model_validate(attributes),  # type: ignore[attr-defined]
             await business_today(session, principal.organization_id),
         )
     if entity_type in {"patient", "coverage"}:
