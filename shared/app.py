@@ -15,8 +15,8 @@ from sqlalchemy import select, update
 
 from shared.auth import ApiKeyVerifier, require_operator
 from shared.clock import BusinessClock
-from shared.consumer import describe_error, is_transient
 from shared.db import create_engine, create_sessionmaker
+from shared.failures import describe_error, is_transient
 from shared.health import database_reachable, kafka_reachable
 from shared.infra_tables import InfraTables
 from shared.observability import READY, configure_logging, http_metrics_middleware, route_template

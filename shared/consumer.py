@@ -4,24 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import time
-import traceback
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
-from pydantic import ValidationError
-from sqlalchemy import exc as sa_exc
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.db import set_tenant
-from shared.events.catalogue import UnknownEventType, parse_event, peek_type
+from shared.events.catalogue import UnknownEventType, parse_event, peek_attribute, peek_type
+from shared.failures import PermanentError, describe_error, is_transient, sleep_or_stop
+from shared.health import HealthReporter
 from shared.infra_tables import InfraTables
 from shared.kafka import create_consumer
 from shared.observability import (
@@ -33,62 +31,13 @@ from shared.observability import (
     PARKED,
     correlation_id_var,
 )
-from shared.outbox import HealthReporter, _sleep_or_stop, add_message
+from shared.outbox import add_message
 from shared.settings import ServiceSettings
 
 log = structlog.get_logger()
 
 Handler = Callable[[AsyncSession, Any], Awaitable[None]]
 UNRESOLVED = ("open", "replay_requested", "discard_requested")
-
-
-class PermanentError(Exception):
-    """A message that can never be processed as it is (violates an invariant); it is dead-lettered."""
-
-
-_TRANSIENT_TYPES: tuple[type[BaseException], ...] = (
-    OSError,
-    TimeoutError,
-    asyncpg.exceptions.PostgresConnectionError,
-    asyncpg.exceptions.InterfaceError,
-    asyncpg.exceptions.OperatorInterventionError,
-    asyncpg.exceptions.InsufficientResourcesError,
-    asyncpg.exceptions.SerializationError,
-    asyncpg.exceptions.DeadlockDetectedError,
-    sa_exc.TimeoutError,
-    KafkaError,
-)
-
-
-def is_transient(error: BaseException) -> bool:
-    """True for failures of the database or broker that go away by themselves (retried, never dead-lettered)."""
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, _TRANSIENT_TYPES):
-            return True
-        if isinstance(current, sa_exc.DBAPIError) and current.connection_invalidated:
-            return True
-        if isinstance(current, sa_exc.InterfaceError | sa_exc.OperationalError):
-            return True
-        orig = getattr(current, "orig", None)
-        current = orig if isinstance(orig, BaseException) else (current.__cause__ or current.__context__)
-    return False
-
-
-def describe_error(error: BaseException) -> str:
-    """An error description safe for headers and logs: field paths and rule text, never input values."""
-    if isinstance(error, ValidationError):
-        parts = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors(include_input=False)]
-        return f"schema-invalid: {'; '.join(parts)[:900]}"
-    if isinstance(error, PermanentError):
-        return f"invariant: {str(error)[:900]}"
-    if isinstance(error, ValueError) and type(error).__module__.startswith("pydantic"):
-        return "unparseable: not a JSON event"
-    frames = traceback.extract_tb(error.__traceback__)[-3:]
-    where = " <- ".join(f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno}" for frame in reversed(frames))
-    return f"{type(error).__name__} at {where}"
 
 
 @dataclass(frozen=True)
@@ -217,7 +166,7 @@ class EventConsumer:
                     )
                     if self._stop.is_set():
                         return False
-                    await _sleep_or_stop(self._stop, backoff)
+                    await sleep_or_stop(self._stop, backoff)
                     backoff = min(backoff * 2, 5.0)
                     continue
                 EVENTS_FAILED.labels(self.service, self.name, event_type, "permanent").inc()
@@ -316,14 +265,14 @@ class EventConsumer:
                 if not is_transient(failure) or self._stop.is_set():
                     raise
                 self.health.report(f"consumer:{self.name}", False)
-                await _sleep_or_stop(self._stop, backoff)
+                await sleep_or_stop(self._stop, backoff)
                 backoff = min(backoff * 2, 5.0)
 
     async def _dead_letter(self, raw: RawMessage, description: str, *, parked_id: int | None) -> None:
         """One transaction: dead-letter row, outbox message to `<topic>.dlq`, and re-parking of followers."""
         dead = self.tables.dead_letters
         event_type = peek_type(raw.value)
-        event_id = _peek_id(raw.value)
+        event_id = peek_attribute(raw.value, "id")
         async with self.sessions() as session, session.begin():
             await set_tenant(session, None)
             if parked_id is not None:
@@ -494,15 +443,3 @@ class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         log.info("partitions assigned", count=len(assigned))
-
-
-def _peek_id(raw: bytes) -> str | None:
-    """The event id of a raw message when it has one."""
-    import orjson
-
-    try:
-        document = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return None
-    value = document.get("id") if isinstance(document, dict) else None
-    return value if isinstance(value, str) else None

@@ -30,3 +30,23 @@ async def kafka_reachable(bootstrap: str) -> bool:
         return True
     except Exception:
         return False
+
+
+class HealthReporter:
+    """Readiness of a worker's loops, reported by each loop after every attempt."""
+
+    def __init__(self) -> None:
+        self._state: dict[str, bool] = {}
+
+    def report(self, part: str, healthy: bool) -> None:
+        """Record whether a loop's last attempt reached its dependencies."""
+        self._state[part] = healthy
+
+    @property
+    def ready(self) -> bool:
+        """True when every loop that reported is healthy."""
+        return all(self._state.values()) and bool(self._state)
+
+    def detail(self) -> dict[str, bool]:
+        """Per-loop readiness."""
+        return dict(self._state)

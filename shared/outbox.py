@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Mapping
 
 import structlog
@@ -13,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.events.catalogue import serialize_event
 from shared.events.envelope import Envelope
+from shared.failures import sleep_or_stop
+from shared.health import HealthReporter
 from shared.infra_tables import InfraTables
 from shared.observability import EVENTS_PUBLISHED, OUTBOX_BACKLOG
 
@@ -151,38 +152,12 @@ class OutboxRelay:
                     on_health.report("outbox", True)
                 backoff = 0.2
                 if published < self.batch_size:
-                    await _sleep_or_stop(stop, self.poll_seconds)
+                    await sleep_or_stop(stop, self.poll_seconds)
             except asyncio.CancelledError:
                 raise
             except Exception as error:
                 if on_health:
                     on_health.report("outbox", False)
                 log.warning("outbox relay retrying", error_type=type(error).__name__, backoff=backoff)
-                await _sleep_or_stop(stop, backoff)
+                await sleep_or_stop(stop, backoff)
                 backoff = min(backoff * 2, 5.0)
-
-
-class HealthReporter:
-    """Readiness of a worker's loops, reported by each loop after every attempt."""
-
-    def __init__(self) -> None:
-        self._state: dict[str, bool] = {}
-
-    def report(self, part: str, healthy: bool) -> None:
-        """Record whether a loop's last attempt reached its dependencies."""
-        self._state[part] = healthy
-
-    @property
-    def ready(self) -> bool:
-        """True when every loop that reported is healthy."""
-        return all(self._state.values()) and bool(self._state)
-
-    def detail(self) -> dict[str, bool]:
-        """Per-loop readiness."""
-        return dict(self._state)
-
-
-async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
-    """Sleep, waking early when the loop is asked to stop."""
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=seconds)

@@ -14,10 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.consumer import EventConsumer, Handler
 from shared.db import create_engine, create_sessionmaker
+from shared.health import HealthReporter
 from shared.infra_tables import InfraTables
 from shared.kafka import create_producer
 from shared.observability import READY, configure_logging
-from shared.outbox import HealthReporter, OutboxRelay
+from shared.outbox import OutboxRelay
 from shared.settings import ServiceSettings, _merged_env
 
 log = structlog.get_logger()

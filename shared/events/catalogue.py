@@ -269,14 +269,19 @@ class UnknownEventType(Exception):
     """An event type this build does not know: skipped and counted, not dead-lettered."""
 
 
-def peek_type(raw: bytes) -> str | None:
-    """The `type` attribute of a raw event, or None when the bytes are not a JSON object."""
+def peek_attribute(raw: bytes, name: str) -> str | None:
+    """A string attribute of a raw event, or None when absent or the bytes are not a JSON object."""
     try:
         document = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return None
-    value = document.get("type") if isinstance(document, dict) else None
+    value = document.get(name) if isinstance(document, dict) else None
     return value if isinstance(value, str) else None
+
+
+def peek_type(raw: bytes) -> str | None:
+    """The `type` attribute of a raw event, or None when the bytes are not a JSON object."""
+    return peek_attribute(raw, "type")
 
 
 def parse_event(raw: bytes) -> Envelope:
