@@ -214,7 +214,11 @@ async def seed_payers(tenant: Tenant) -> list[str]:
                     "name": name,
                     "x12_payer_id": x12_id,
                     "profiles": [
-                        {"effective_from": "2020-01-01", "timely_filing_days": 180, "telehealth_modifier": "95"}
+                        {
+                            "effective_from": "2020-01-01",
+                            "timely_filing_days": 180,
+                            "telehealth": {"video_modifier": "95"},
+                        }
                     ],
                 },
             )

@@ -50,13 +50,18 @@ class CoverageSnapshot(Payload):
     relationship: Relationship = "self"
     subscriber: SubscriberSnapshot | None = None
     active_on_date_of_service: bool = True
+    plan_start_date: date | None = None
+    plan_end_date: date | None = None
     copay: Decimal | None = None
+    coinsurance_percent: Decimal | None = None
+    deductible: Decimal | None = None
 
 
 class AuthorizationSnapshot(Payload):
     """The prior authorization found for the visit, with its units and dates."""
 
     authorization_id: uuid.UUID
+    payer_id: uuid.UUID | None = None
     number: str
     units_approved: int
     units_used: int
@@ -97,6 +102,34 @@ class Minutes(Payload):
     care_management: int | None = Field(default=None, ge=0)
 
 
+InteractiveComplexityFactor = Literal[
+    "maladaptive_communication", "caregiver_interference", "sentinel_event", "communication_barrier"
+]
+SameDayService = Literal["vaccine_administration", "annual_wellness_visit", "medicare_preventive"]
+
+
+class EncounterFlags(Payload):
+    """Documented facts the coder needs beyond minutes (DOMAIN.md 3.3, 3.5-3.7)."""
+
+    interactive_complexity: InteractiveComplexityFactor | None = Field(
+        default=None, description="The documented qualifying factor for +90785"
+    )
+    family_present: bool = Field(default=False, description="Family session with the patient present (90847)")
+    patient_status: Literal["new", "established"] | None = Field(
+        default=None, description="As the EHR documented it; coding applies the 3-year rule when absent"
+    )
+    longitudinal_care: bool = Field(default=False, description="Continuing focal point of care (+G2211)")
+    separate_problem_visit: bool = Field(
+        default=False, description="A significant, separately identifiable problem E/M with a preventive visit"
+    )
+    care_management_model: Literal["collaborative_care", "general_bhi"] | None = Field(
+        default=None, description="For care-management minutes: CoCM (99492-99494, G2214) or general BHI (99484)"
+    )
+    same_day_services: list[SameDayService] = Field(
+        default_factory=list, description="Other same-day services that keep +G2211 payable with modifier 25"
+    )
+
+
 class WorkQueueFlag(Payload):
     """A business problem found at intake that sends the visit to a work queue (the visit is still billed)."""
 
@@ -117,7 +150,7 @@ class EncounterFacts(Payload):
     minutes: Minutes = Field(default_factory=Minutes)
     mdm_level: Literal["straightforward", "low", "moderate", "high"] | None = None
     diagnoses: list[str] = Field(min_length=1, max_length=12, description="ICD-10-CM codes, principal first")
-    flags: list[str] = Field(default_factory=list)
+    flags: EncounterFlags = Field(default_factory=EncounterFlags)
     practice: PracticeSnapshot
     provider: ProviderSnapshot
     patient: PatientSnapshot

@@ -6,8 +6,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI, Request
 from starlette.responses import Response
 
-from intake import domain
-from intake.api import router
+from intake import domain, encounter_api, master_api
 from intake.config import IntakeSettings
 from intake.models import infra
 from shared.app import create_service_app
@@ -25,7 +24,7 @@ def create_app() -> FastAPI:
     app = create_service_app(
         settings=settings,
         infra=infra,
-        routers=[router],
+        routers=[master_api.router, encounter_api.router],
         title="Claimflow intake",
         description="Encounters, patients, coverages and master data in; validated events out.",
         on_startup=warm,

@@ -9,7 +9,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.events.encounter import Minutes, PlaceOfCare, Relationship
+from shared.events.encounter import (
+    Relationship,
+)
 from shared.events.reference import Address, PayerProfile
 
 
@@ -115,43 +117,6 @@ class CoverageIn(RequestModel):
     start_date: date
     end_date: date | None = None
     copay: Decimal | None = Field(default=None, ge=0)
-
-
-class EncounterIn(RequestModel):
-    """One visit as the EHR documented it."""
-
-    ehr_encounter_id: str = Field(min_length=1, max_length=80, examples=["EHR-000123"])
-    practice_id: uuid.UUID
-    provider_id: uuid.UUID
-    patient_id: uuid.UUID
-    date_of_service: date
-    service_type: Literal[
-        "psychotherapy",
-        "diagnostic_evaluation",
-        "medication_management",
-        "crisis",
-        "family",
-        "group",
-        "care_management",
-        "office_visit",
-        "preventive",
-    ] = "psychotherapy"
-    place_of_care: PlaceOfCare = "in_person"
-    patient_at_home: bool = False
-    minutes: Minutes = Field(default_factory=Minutes)
-    mdm_level: Literal["straightforward", "low", "moderate", "high"] | None = None
-    diagnoses: list[str] = Field(min_length=1, max_length=12, examples=[["F41.1"]])
-    flags: list[str] = Field(default_factory=list, max_length=20)
-
-
-class EncounterAccepted(BaseModel):
-    """An accepted encounter: follow it by id; flags say which work queue it went to."""
-
-    encounter_id: uuid.UUID
-    ehr_encounter_id: str
-    status: str
-    received_date: date
-    work_queue_flags: list[dict[str, str]] = Field(default_factory=list)
 
 
 class Created(BaseModel):
