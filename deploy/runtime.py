@@ -20,10 +20,10 @@ HOME = Path(os.environ.get("CLAIMFLOW_HOME", "/var/lib/claimflow"))
 CACHE = Path(os.environ.get("CLAIMFLOW_CACHE", "/var/cache/claimflow"))
 RUN, LOGS, PG_DIR, KAFKA_DIR = HOME / "run", HOME / "logs", HOME / "pg", HOME / "kafka"
 PG_DATA, PG_SOCKET, LIBS = PG_DIR / "data", PG_DIR / "socket", CACHE / "kafka-libs"
-PG_PORT, KAFKA_PORT, CONTROLLER_PORT = 55432, 39092, 39093
+PG_PORT, KAFKA_PORT, CONTROLLER_PORT, PROMETHEUS_PORT = 55432, 39092, 39093, 39090
 SERVICES = ("intake", "coding", "submission", "remittance", "analytics")
 PY = str(REPO / ".venv/bin/python") if (REPO / ".venv/bin/python").exists() else sys.executable
-INFRA_MARKERS = {"postgres": "postgres", "kafka": "kafka.Kafka"}
+INFRA_MARKERS = {"postgres": "postgres", "kafka": "kafka.Kafka", "prometheus": "prometheus"}
 QUIET = False
 _clock = [time.monotonic()]
 
@@ -72,7 +72,7 @@ def marker(name: str) -> str:
     if name in INFRA_MARKERS:
         return INFRA_MARKERS[name]
     if name not in process_names():
-        raise StackError(f"unknown process {name!r}; known: postgres, kafka, {', '.join(process_names())}")
+        raise StackError(f"unknown process {name!r}; known: postgres, kafka, prometheus, {', '.join(process_names())}")
     service, _, kind = name.rpartition("-")
     return f"{service}.worker" if kind == "worker" else f"{service}.main:create_app"
 

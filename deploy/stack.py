@@ -24,6 +24,7 @@ if __package__ in (None, ""):  # run as a script: make the `deploy` package impo
 
 from deploy import runtime
 from deploy.infra import bootstrap_db, kafka_version, start_kafka, start_postgres, stop_kafka, stop_postgres
+from deploy.monitoring import start_prometheus, stop_prometheus
 from deploy.runtime import (
     CACHE,
     HOME,
@@ -31,6 +32,7 @@ from deploy.runtime import (
     KAFKA_PORT,
     LOGS,
     PG_PORT,
+    PROMETHEUS_PORT,
     PY,
     REPO,
     RUN,
@@ -254,6 +256,7 @@ def up(infra_only: bool = False) -> None:
         say(f"started {len(names)} processes from {REPO}; waiting for /readyz")
         wait_ready(names)
         say("all processes ready")
+        start_prometheus({name: _port_of(name, env) for name in names})
     print_table()
 
 
@@ -261,6 +264,7 @@ def down() -> None:
     """Stop the service processes, then Kafka, then PostgreSQL; fine when nothing was running."""
     runtime.reset_clock()
     require_root()
+    stop_prometheus()
     stop_all(process_names(), 10)
     stop_kafka()
     stop_postgres()
@@ -275,6 +279,7 @@ def status() -> list[tuple[str, int | None, str]]:
     rows = [
         ("postgres", pid_of("postgres"), f"postgresql://127.0.0.1:{PG_PORT}/{env['CLAIMFLOW_PG_DATABASE']}"),
         ("kafka", pid_of("kafka"), f"127.0.0.1:{KAFKA_PORT}"),
+        ("prometheus", pid_of("prometheus"), f"http://127.0.0.1:{PROMETHEUS_PORT}/alerts"),
     ]
     for name in process_names():
         page = "/docs" if name.endswith("-api") else "/metrics"

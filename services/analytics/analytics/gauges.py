@@ -13,7 +13,7 @@ from prometheus_client import Gauge
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from analytics import kpis, repository
-from analytics.domain import Ledger, Scope, claim_histories
+from analytics.domain import DEFAULT_WINDOW_DAYS, Ledger, Scope, claim_histories, in_window, window
 from analytics.service import ledger_as_of
 from shared.db import unit_of_work
 
@@ -31,6 +31,29 @@ DAYS_IN_AR = Gauge(
     "Days in A/R as of the organization's latest business date; practice 'all' is the whole organization",
     ["organization", "practice"],
 )
+
+INITIAL_DENIAL_RATE = Gauge(
+    "claimflow_initial_denial_rate",
+    "Initial denial rate (0..1, claims) over the last 30 days as of the organization's latest business date",
+    ["organization", "practice"],
+)
+AR_OVER_90_SHARE = Gauge(
+    "claimflow_ar_over_90_share",
+    "Share of A/R dollars more than 90 days past the date of service, as of the latest business date",
+    ["organization", "practice"],
+)
+DENIALS_BY_ROOT_CAUSE = Gauge(
+    "claimflow_denials_30d",
+    "Denials posted in the last 30 days by root cause (DOMAIN.md 5.3), whole organization",
+    ["organization", "root_cause"],
+)
+GAUGES = {
+    "clean_claim_rate": CLEAN_CLAIM_RATE,
+    "days_in_ar": DAYS_IN_AR,
+    "initial_denial_rate": INITIAL_DENIAL_RATE,
+    "ar_over_90_share": AR_OVER_90_SHARE,
+    "denials_30d": DENIALS_BY_ROOT_CAUSE,
+}
 
 Labels = tuple[str, ...]
 
@@ -54,6 +77,17 @@ def gauge_values(ledger: Ledger, as_of: date) -> dict[tuple[str, Labels], float]
         days = kpis.days_in_ar(ledger, as_of=as_of, scope=scope).value
         if days is not None:
             values[("days_in_ar", (label,))] = float(days)
+        denial_rate = kpis.initial_denial_rate(ledger, as_of=as_of, scope=scope).value
+        if denial_rate is not None:
+            values[("initial_denial_rate", (label,))] = float(denial_rate)
+        old_share = kpis.ar_share_over(ledger, as_of=as_of, days=90, scope=scope).value
+        if old_share is not None:
+            values[("ar_over_90_share", (label,))] = float(old_share)
+    bounds = window(as_of, DEFAULT_WINDOW_DAYS)
+    for denial in ledger.denials:
+        if in_window(denial.payment_date, bounds):
+            key = ("denials_30d", (denial.root_cause,))
+            values[key] = values.get(key, 0.0) + 1
     return values
 
 
@@ -84,12 +118,10 @@ class GaugeRefresher:
         """Set an organization's series and drop the ones that no longer have a value."""
         organization = str(organization_id)
         for (gauge_name, labels), value in values.items():
-            gauge = CLEAN_CLAIM_RATE if gauge_name == "clean_claim_rate" else DAYS_IN_AR
-            gauge.labels(organization, *labels).set(value)
+            GAUGES[gauge_name].labels(organization, *labels).set(value)
         for gauge_name, labels in self.published.get(organization_id, set()) - set(values):
-            gauge = CLEAN_CLAIM_RATE if gauge_name == "clean_claim_rate" else DAYS_IN_AR
             with contextlib.suppress(KeyError):
-                gauge.remove(organization, *labels)
+                GAUGES[gauge_name].remove(organization, *labels)
         self.published[organization_id] = set(values)
 
 

@@ -10,6 +10,7 @@ from analytics.domain import (
     AR_DENOMINATOR_DAYS,
     DAYS_PLACES,
     DEFAULT_WINDOW_DAYS,
+    RATE_PLACES,
     ZERO,
     Charge,
     ClaimHistory,
@@ -49,6 +50,14 @@ DEFINITIONS: dict[str, str] = {
         "payer payments - contractual adjustments - patient payments - write-offs, each counted only if posted "
         "by D; denied amounts and patient responsibility stay in A/R. Average daily gross charges = billed of "
         "charges posted in [D-89, D] / 90. Voided charges are left out."
+    ),
+    "ar_over_days/60": (
+        "Share of A/R at D (dollars) on charges whose date of service is more than 60 days before D, over the total "
+        "A/R at D of charges with A/R > 0."
+    ),
+    "ar_over_days/90": (
+        "Share of A/R at D (dollars) on charges whose date of service is more than 90 days before D, over the total "
+        "A/R at D of charges with A/R > 0."
     ),
 }
 
@@ -232,6 +241,29 @@ def days_in_ar(ledger: Ledger, *, as_of: date, scope: Scope | None = None) -> Kp
     )
 
 
+def ar_share_over(ledger: Ledger, *, as_of: date, days: int, scope: Scope | None = None) -> KpiValue:
+    """Dollar share of A/R at D older than `days` days from the date of service (A/R aging, DOMAIN.md 6)."""
+    total, old = Tally(), Tally()
+    for item in charge_balances(ledger, as_of=as_of, scope=scope):
+        if item.balance <= ZERO:
+            continue
+        total = total.plus(item.balance)
+        if (as_of - item.charge.date_of_service).days > days:
+            old = old.plus(item.balance)
+    value = (old.amount / total.amount).quantize(RATE_PLACES, ROUND_HALF_UP) if total.amount > 0 else None
+    return KpiValue(
+        name="ar_over_days",
+        variant=str(days),
+        value=value,
+        unit="ratio",
+        definition=DEFINITIONS[f"ar_over_days/{days}"],
+        numerator=old,
+        denominator=total,
+        period_start=None,
+        period_end=as_of,
+    )
+
+
 def all_kpis(
     ledger: Ledger, *, as_of: date, window_days: int = DEFAULT_WINDOW_DAYS, scope: Scope | None = None
 ) -> list[KpiValue]:
@@ -242,6 +274,8 @@ def all_kpis(
         acceptance_clean_claim_rate(ledger, as_of=as_of, window_days=window_days, scope=scope),
         initial_denial_rate(ledger, as_of=as_of, window_days=window_days, scope=scope),
         days_in_ar(ledger, as_of=as_of, scope=scope),
+        ar_share_over(ledger, as_of=as_of, days=60, scope=scope),
+        ar_share_over(ledger, as_of=as_of, days=90, scope=scope),
     ]
 
 

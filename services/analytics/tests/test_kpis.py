@@ -226,3 +226,23 @@ def test_a_reversal_puts_the_payment_back_in_ar(lifecycle):
     assert kpis.days_in_ar(ledger, as_of=date(2026, 10, 20)).numerator.amount == Decimal("0")
     assert kpis.days_in_ar(ledger, as_of=D).numerator.amount == Decimal("150")
     assert kpis.first_pass_clean_claim_rate(ledger, as_of=D).value == Decimal("1.0000")
+
+
+def test_worked_example_ar_aging_shares_count_dollars_by_days_since_the_date_of_service(worked):
+    # On 2026-10-31 the oldest visit (C1, 09-01) is exactly 60 days old: not "over 60".
+    at_d = kpis.ar_share_over(worked.ledger(), as_of=D, days=60)
+    assert at_d.value == Decimal("0.0000")
+    assert at_d.denominator == Tally(3, Decimal("370"))
+    # A month later: C1's copay (20) is 91 days old, C2 (150) 89 and C3 (200) 61; A/R is still 370.
+    later = date(2026, 12, 1)
+    over_90 = kpis.ar_share_over(worked.ledger(), as_of=later, days=90)
+    assert over_90.numerator == Tally(1, Decimal("20"))
+    assert over_90.value == Decimal("0.0541")
+    assert kpis.ar_share_over(worked.ledger(), as_of=later, days=60).value == Decimal("1.0000")
+
+
+def test_ar_aging_share_is_undefined_without_receivables(lifecycle):
+    lifecycle.charge("C1", billed="100", posted=date(2026, 6, 1))
+    lifecycle.submit("C1", "C1", on=date(2026, 6, 2))
+    lifecycle.remit("C1", "C1", on=date(2026, 6, 20), paid="100")
+    assert kpis.ar_share_over(lifecycle.ledger(), as_of=D, days=90).value is None
