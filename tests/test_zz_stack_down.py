@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_make_down_leaves_no_process_of_the_stack():
-    pids = {name: stack.pid_of(name) for name in ["postgres", "kafka", *stack.process_names()]}
+    pids = {name: stack.pid_of(name) for name in ["postgres", "kafka", "prometheus", *stack.process_names()]}
     running = {name: pid for name, pid in pids.items() if pid}
     assert running, "the stack should be running before it is stopped"
     result = subprocess.run(
