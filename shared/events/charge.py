@@ -30,6 +30,7 @@ class ChargeLine(Payload):
     amount: Decimal
     rule_ids: list[str] = Field(default_factory=list)
     explanation: str = ""
+    program: str | None = Field(default=None, description="Service line of the line (same as the charge's)")
 
 
 class HoldReason(Payload):
@@ -37,6 +38,16 @@ class HoldReason(Payload):
 
     rule_id: str
     reason: str
+
+
+class ChargeOverride(Payload):
+    """A person's decision on a held charge: codes confirmed or replaced, with the reason."""
+
+    action: str = Field(description="release (coded lines confirmed) or override (lines replaced)")
+    reason: str
+    resolved_by: str | None = Field(default=None, description="API key id or user id of the reviewer")
+    resolved_date: date
+    original_codes: list[str] = Field(default_factory=list, description="Codes the engine proposed")
 
 
 class ChargeFacts(Payload):
@@ -56,6 +67,12 @@ class ChargeFacts(Payload):
     lines: list[ChargeLine] = Field(default_factory=list)
     total_amount: Decimal = Decimal("0")
     manually_touched: bool = False
+    review_sampled: bool = Field(default=False, description="Held for prospective review of a new clinician")
+    hold_reasons: list[HoldReason] = Field(default_factory=list, description="Holds resolved before release")
+    override: ChargeOverride | None = None
+    notes: list[str] = Field(default_factory=list, description="Coding notes: add-ons not billed and why")
+    revision: int = Field(default=1, ge=1, description="Re-coded charges of an amended encounter count up")
+    care_management_month: str | None = Field(default=None, description="yyyy-mm of a care-management charge")
 
 
 class ChargeCreated(ChargeFacts):
@@ -69,12 +86,17 @@ class ChargeHeld(Payload):
     encounter_id: uuid.UUID | None = None
     date_of_service: date
     reasons: list[HoldReason]
+    program: str | None = None
+    lines: list[ChargeLine] = Field(default_factory=list, description="Lines the engine proposes, if any")
+    review_sampled: bool = False
+    revision: int = Field(default=1, ge=1)
 
 
 class ChargeReleased(ChargeFacts):
     """Emitted by coding when a held charge is resolved by a person (codes overridden or confirmed)."""
 
     reviewer_note: str | None = None
+    resolution: str | None = Field(default=None, description="confirmed (as coded) or overridden (codes replaced)")
 
 
 class ChargeVoided(Payload):
@@ -82,3 +104,5 @@ class ChargeVoided(Payload):
 
     charge_id: str
     reason: str
+    encounter_id: uuid.UUID | None = None
+    replaced_by: str | None = Field(default=None, description="Charge id of the re-coded charge, if any")

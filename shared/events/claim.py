@@ -61,6 +61,10 @@ class ClaimSubmitted(ClaimFacts):
     payer_claim_number: str | None = None
     batch_control_number: str
     lines: list[ClaimLine]
+    member_id: str | None = Field(
+        default=None,
+        description="Member id sent in NM1*IL; remittance matches an 835 by patient, date and amount with it",
+    )
 
 
 class ClaimHeld(ClaimFacts):

@@ -79,6 +79,8 @@ class PatientPaymentPosted(Payload):
     amount: Decimal
     posted_date: date
     method: str = "unspecified"
+    patient_payment_id: uuid.UUID | None = None
+    reference: str | None = Field(default=None, description="Receipt, check or statement number")
 
 
 class BalanceWrittenOff(Payload):
@@ -90,6 +92,8 @@ class BalanceWrittenOff(Payload):
     balance: Literal["payer", "patient"]
     reason: Literal["small_balance", "bad_debt", "denial", "timely_filing", "other"]
     written_off_date: date
+    write_off_id: uuid.UUID | None = None
+    denial_id: uuid.UUID | None = Field(default=None, description="The denial resolved by this write-off")
 
 
 class ProviderAdjustmentPosted(Payload):
@@ -129,6 +133,12 @@ class DenialEscalated(Payload):
     root_cause: str
     route: str
     escalated_date: date
+    escalation_id: uuid.UUID | None = None
+    practice_id: uuid.UUID | None = None
+    payer_id: uuid.UUID | None = None
+    denied_amount: Decimal | None = Field(default=None, description="The denial's amount (high dollar)")
+    denied_visits: int | None = Field(default=None, description="Denied visits in the window (recurring pattern)")
+    window_days: int | None = Field(default=None, description="Length of the pattern window in days")
 
 
 class DenialAppealed(Payload):
@@ -137,6 +147,8 @@ class DenialAppealed(Payload):
     denial_id: uuid.UUID
     claim_id: str
     appealed_date: date
+    root_cause: str | None = None
+    denied_amount: Decimal | None = None
 
 
 class DenialResolved(Payload):
@@ -148,6 +160,8 @@ class DenialResolved(Payload):
     recovered_amount: Decimal = Decimal("0")
     written_off_amount: Decimal = Decimal("0")
     resolved_date: date
+    root_cause: str | None = None
+    denied_amount: Decimal | None = None
 
 
 class CorrectionRequested(Payload):

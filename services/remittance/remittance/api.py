@@ -8,11 +8,15 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from remittance.models import denials, postings, remittance_files, unmatched_remittances
-from remittance.schemas import DenialView, EraReceiptView, PostingView, RemittanceFileView, UnmatchedView
+from remittance.matching import match_by_hand
+from remittance.models import postings, remittance_files, unmatched_remittances
+from remittance.schemas import EraReceiptView, ManualMatchRequest, PostingView, RemittanceFileView, UnmatchedView
 from remittance.service import EraReceipt, receive_era
+from remittance.web import CONFLICT, INVALID, NOT_FOUND, respond_idempotently
 from shared.auth import Principal, require_scope
 from shared.db import unit_of_work
 from shared.problems import Problem
@@ -157,7 +161,7 @@ async def get_remittance(request: Request, file_id: uuid.UUID, principal: Reader
 async def list_unmatched(
     request: Request, principal: Reader, status: str | None = None, limit: int = 100
 ) -> list[UnmatchedView]:
-    """Unmatched and unreadable CLPs of the caller's organization, oldest first."""
+    """Unmatched, ambiguous and unreadable CLPs of the caller's organization, oldest first."""
     query = select(unmatched_remittances).order_by(unmatched_remittances.c.created_at).limit(min(limit, 500))
     query = query.where(
         unmatched_remittances.c.status == status
@@ -169,23 +173,25 @@ async def list_unmatched(
     return [UnmatchedView.model_validate(r._mapping) for r in rows]
 
 
-@router.get("/denials", summary="Denials with their root cause, owner and first action")
-async def list_denials(
-    request: Request, principal: Reader, root_cause: str | None = None, limit: int = 100
-) -> list[DenialView]:
-    """Open denials of the caller's organization, newest payment first."""
-    query = (
-        select(denials)
-        .where(denials.c.status == "open")
-        .order_by(denials.c.payment_date.desc(), denials.c.created_at.desc())
-        .limit(min(limit, 500))
-    )
-    if root_cause:
-        query = query.where(denials.c.root_cause == root_cause)
-    async with unit_of_work(request.app.state.sessions, principal.organization_id) as session:
-        rows = (await session.execute(query)).all()
-    return [
-        DenialView.model_validate(r._mapping)
-        for r in rows
-        if r.practice_id is None or principal.may_access_practice(r.practice_id)
-    ]
+@router.post(
+    "/unmatched/{unmatched_id}/match",
+    summary="Match an unmatched remittance to a claim by hand; posts it exactly once",
+    response_model=UnmatchedView,
+    responses={**NOT_FOUND, **INVALID, **CONFLICT},
+)
+async def match_unmatched(
+    request: Request, unmatched_id: uuid.UUID, body: ManualMatchRequest, principal: Uploader
+) -> JSONResponse:
+    """Post the waiting CLP to the chosen claim; the same match again answers the same entry and posts nothing."""
+
+    async def use_case(session: AsyncSession) -> tuple[int, Any]:
+        row = await match_by_hand(
+            session,
+            organization_id=principal.organization_id,
+            unmatched_id=unmatched_id,
+            claim_id=body.claim_id,
+            key_id=principal.key_id,
+        )
+        return 200, UnmatchedView.model_validate(row._mapping)
+
+    return await respond_idempotently(request, principal, use_case)

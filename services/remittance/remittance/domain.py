@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from remittance import tables
@@ -147,3 +148,23 @@ def assess_claim(claim: ClaimPayment) -> ClaimAssessment:
         reason_codes=tuple(dict.fromkeys(a.code for a in denials)),
         unclassified_codes=unclassified,
     )
+
+
+@dataclass(frozen=True)
+class PatientMatchKey:
+    """What the last matching fallback compares: member id (NM1*QC), date of service and billed amount (CLP03)."""
+
+    member_id: str
+    date_of_service: date
+    billed_amount: Decimal
+
+
+def patient_match_key(claim: ClaimPayment) -> PatientMatchKey | None:
+    """The fallback key of a CLP: its patient's member id, first service date and charge; None when one is missing."""
+    if not claim.patient_identifier or claim.patient_identifier.upper() == "UNKNOWN":
+        return None
+    service_dates = [line.service_date for line in claim.lines if line.service_date is not None]
+    service_date = min(service_dates) if service_dates else claim.dates.get("232") or claim.dates.get("472")
+    if service_date is None:
+        return None
+    return PatientMatchKey(claim.patient_identifier, service_date, cents(abs(claim.charge_amount)))

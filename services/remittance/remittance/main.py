@@ -2,9 +2,11 @@
 
 from fastapi import FastAPI
 
+from remittance.accounts_api import router as accounts_router
 from remittance.api import router
 from remittance.config import RemittanceSettings
 from remittance.models import infra
+from remittance.work_api import router as work_router
 from shared.app import create_service_app
 from shared.settings import load_settings
 
@@ -14,7 +16,7 @@ def create_app() -> FastAPI:
     return create_service_app(
         settings=load_settings(RemittanceSettings),
         infra=infra,
-        routers=[router],
+        routers=[router, work_router, accounts_router],
         title="Claimflow remittance",
         description="Posts 835 remittances, classifies adjustments, and queues denials with their root cause.",
     )

@@ -28,6 +28,10 @@ claims = Table(
     Column("submitted_date", Date, nullable=False),
     Column("correlation_id", Text, nullable=False),
     Column("source_event_id", Text, nullable=False),
+    Column("patient_id", UUID(as_uuid=True)),
+    Column("provider_id", UUID(as_uuid=True)),
+    Column("member_id", Text),
+    Column("date_of_service", Date),
 )
 
 remittance_files = Table(
@@ -107,6 +111,9 @@ unmatched_remittances = Table(
     Column("status", Text, nullable=False),
     Column("posting_id", UUID(as_uuid=True)),
     Column("created_at", DateTime(timezone=True)),
+    Column("matched_claim_id", Text),
+    Column("matched_by", Text),
+    Column("matched_at", DateTime(timezone=True)),
 )
 
 denials = Table(
@@ -130,6 +137,16 @@ denials = Table(
     Column("payment_date", Date, nullable=False),
     Column("status", Text, nullable=False),
     Column("created_at", DateTime(timezone=True)),
+    Column("queue", Text, nullable=False),
+    Column("assigned_to", UUID(as_uuid=True)),
+    Column("assigned_at", DateTime(timezone=True)),
+    Column("appealed_date", Date),
+    Column("correction_requested_date", Date),
+    Column("outcome", Text),
+    Column("resolved_date", Date),
+    _money("recovered_amount", nullable=True),
+    _money("written_off_amount", nullable=True),
+    Column("escalation_rules", JSONB, nullable=False),
 )
 
 provider_adjustments = Table(
@@ -144,4 +161,107 @@ provider_adjustments = Table(
     _money("amount"),
     Column("fiscal_period_date", Date),
     Column("payment_date", Date, nullable=False),
+)
+
+patient_payments = Table(
+    "patient_payments",
+    metadata,
+    Column("patient_payment_id", UUID(as_uuid=True), primary_key=True),
+    Column("organization_id", UUID(as_uuid=True), nullable=False),
+    Column("claim_id", Text, nullable=False),
+    _money("amount"),
+    Column("method", Text, nullable=False),
+    Column("reference", Text),
+    Column("posted_date", Date, nullable=False),
+    Column("created_at", DateTime(timezone=True)),
+)
+
+write_offs = Table(
+    "write_offs",
+    metadata,
+    Column("write_off_id", UUID(as_uuid=True), primary_key=True),
+    Column("organization_id", UUID(as_uuid=True), nullable=False),
+    Column("claim_id", Text, nullable=False),
+    Column("balance", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    _money("amount"),
+    Column("written_off_date", Date, nullable=False),
+    Column("denial_id", UUID(as_uuid=True)),
+    Column("note", Text),
+    Column("created_at", DateTime(timezone=True)),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("organization_id", UUID(as_uuid=True), primary_key=True),
+    Column("idempotency_key", Text, primary_key=True),
+    Column("route", Text, primary_key=True),
+    Column("request_hash", Text, nullable=False),
+    Column("status_code", Integer, nullable=False),
+    Column("response_body", JSONB, nullable=False),
+    Column("created_at", DateTime(timezone=True)),
+)
+
+denial_settings = Table(
+    "denial_settings",
+    metadata,
+    Column("organization_id", UUID(as_uuid=True), primary_key=True),
+    _money("high_dollar_threshold"),
+    Column("pattern_min_denials", Integer, nullable=False),
+    Column("pattern_window_days", Integer, nullable=False),
+    Column("credentialing_enabled", Boolean, nullable=False),
+    Column("updated_at", DateTime(timezone=True)),
+)
+
+escalations = Table(
+    "escalations",
+    metadata,
+    Column("escalation_id", UUID(as_uuid=True), primary_key=True),
+    Column("organization_id", UUID(as_uuid=True), nullable=False),
+    Column("rule", Text, nullable=False),
+    Column("route", Text, nullable=False),
+    Column("denial_id", UUID(as_uuid=True)),
+    Column("claim_id", Text),
+    Column("practice_id", UUID(as_uuid=True)),
+    Column("payer_id", UUID(as_uuid=True)),
+    Column("root_cause", Text, nullable=False),
+    Column("denied_visits", Integer),
+    Column("escalated_date", Date, nullable=False),
+    Column("created_at", DateTime(timezone=True)),
+)
+
+denial_notes = Table(
+    "denial_notes",
+    metadata,
+    Column("note_id", UUID(as_uuid=True), primary_key=True),
+    Column("organization_id", UUID(as_uuid=True), nullable=False),
+    Column("denial_id", UUID(as_uuid=True), nullable=False),
+    Column("author_key_id", Text, nullable=False),
+    Column("author_user_id", UUID(as_uuid=True)),
+    Column("text", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True)),
+)
+
+underpayments = Table(
+    "underpayments",
+    metadata,
+    Column("underpayment_id", UUID(as_uuid=True), primary_key=True),
+    Column("organization_id", UUID(as_uuid=True), nullable=False),
+    Column("posting_id", UUID(as_uuid=True), nullable=False),
+    Column("claim_id", Text, nullable=False),
+    Column("line_number", Integer, nullable=False),
+    Column("procedure_code", Text, nullable=False),
+    Column("modifier", Text),
+    Column("practice_id", UUID(as_uuid=True)),
+    Column("payer_id", UUID(as_uuid=True)),
+    Column("fee_schedule_entry_id", Text, nullable=False),
+    _money("paid_amount"),
+    _money("patient_responsibility"),
+    _money("allowed_amount"),
+    _money("contracted_amount"),
+    _money("difference"),
+    Column("payment_date", Date, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True)),
 )

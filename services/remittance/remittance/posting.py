@@ -13,9 +13,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from remittance import domain
+from remittance import denial_rules, domain
 from remittance.era import ClaimPayment
+from remittance.escalations import escalate_new_denial
 from remittance.models import claims, denials, infra, postings
+from remittance.underpayments import cancel_underpayments, flag_underpayments
 from shared.events.catalogue import build_event
 from shared.events.remittance import Adjustment, ClaimDenied, RemittanceLine, RemittancePosted, RemittanceReversed
 from shared.outbox import add_event
@@ -60,24 +62,6 @@ class PostedClaim:
             "first_adjudication": self.first_adjudication,
             "unclassified_codes": list(self.unclassified_codes),
         }
-
-
-async def find_claim(session: AsyncSession, claim: ClaimPayment) -> Row[Any] | None:
-    """The known claim a CLP is about: CLP01 first, then the payer claim number (CLP07)."""
-    row = (await session.execute(select(claims).where(claims.c.claim_id == claim.claim_id))).first()
-    if row is not None or not claim.payer_claim_number:
-        return row
-    row = (
-        await session.execute(select(claims).where(claims.c.payer_claim_number == claim.payer_claim_number).limit(1))
-    ).first()
-    if row is not None:
-        return row
-    earlier = await session.scalar(
-        select(postings.c.claim_id).where(postings.c.payer_claim_number == claim.payer_claim_number).limit(1)
-    )
-    if earlier is None:
-        return None
-    return (await session.execute(select(claims).where(claims.c.claim_id == earlier))).first()
 
 
 def _adjustments(assessment: domain.ClaimAssessment) -> list[Adjustment]:
@@ -215,6 +199,10 @@ async def post_claim(
     else:
         topic, event = build_event("remittance.posted", RemittancePosted(**facts), **common)
     await add_event(session, infra, topic, event)
+    if assessment.is_reversal:
+        await cancel_underpayments(session, reversed_posting_id)
+    else:
+        await flag_underpayments(session, organization_id, known, claim, posting_id, payment.payment_date)
     if assessment.is_denial and assessment.root_cause is not None:
         await _record_denial(
             session, organization_id, known, assessment, posting_id, first_adjudication, payment, common
@@ -267,6 +255,8 @@ async def _record_denial(
             initial=initial,
             payment_date=payment.payment_date,
             status="open",
+            queue=denial_rules.work_queue(root_cause.name),
+            escalation_rules=[],
         )
     )
     payload = ClaimDenied(
@@ -284,3 +274,15 @@ async def _record_denial(
     )
     topic, event = build_event("claim.denied", payload, **common)
     await add_event(session, infra, topic, event)
+    await escalate_new_denial(
+        session,
+        organization_id=organization_id,
+        denial_id=denial_id,
+        claim_id=known.claim_id,
+        practice_id=known.practice_id,
+        payer_id=known.payer_id,
+        root_cause=root_cause.name,
+        denied_amount=assessment.denial_amount_total,
+        payment_date=payment.payment_date,
+        common=common,
+    )

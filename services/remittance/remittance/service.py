@@ -11,9 +11,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from remittance.balancing import check_remittance
+from remittance.domain import cents
 from remittance.era import ClaimPayment, EraRefused, PaymentTransaction, Remittance835, read_835
+from remittance.matching import ClaimMatch, match_claim, waits_for
 from remittance.models import claims, infra, payments, provider_adjustments, remittance_files, unmatched_remittances
-from remittance.posting import PaymentContext, find_claim, post_claim
+from remittance.posting import PaymentContext, post_claim
 from shared.db import unit_of_work
 from shared.events.catalogue import ClaimSubmittedEvent, build_event
 from shared.events.remittance import ProviderAdjustmentPosted
@@ -126,17 +128,15 @@ async def _post_file(
     for transaction in remittance.transactions:
         payment = await _record_payment(session, organization_id, file_id, transaction)
         for claim in transaction.claims:
-            known = await find_claim(session, claim)
-            if known is None:
-                await _queue_unmatched(session, organization_id, payment, claim)
-                unmatched.append(
-                    {"claim_id": claim.claim_id, "reason": "unknown_claim", "detail": _unknown_detail(claim)}
-                )
+            match = await match_claim(session, claim)
+            if match.claim is None:
+                await _queue_unmatched(session, organization_id, payment, claim, match)
+                unmatched.append({"claim_id": claim.claim_id, "reason": match.reason, "detail": match.detail})
                 continue
             result = await post_claim(
                 session,
                 organization_id=organization_id,
-                known=known,
+                known=match.claim,
                 claim=claim,
                 payment=payment,
                 causation_id=str(file_id),
@@ -187,11 +187,6 @@ async def _post_file(
     }
 
 
-def _unknown_detail(claim: ClaimPayment) -> str:
-    number = f" nor payer claim number {claim.payer_claim_number}" if claim.payer_claim_number else ""
-    return f"no submitted claim with id {claim.claim_id}{number}; posted when the claim becomes known"
-
-
 async def _record_payment(
     session: AsyncSession, organization_id: uuid.UUID, file_id: uuid.UUID, transaction: PaymentTransaction
 ) -> PaymentContext:
@@ -224,7 +219,7 @@ async def _record_payment(
                 provider_identifier=plb.provider_identifier,
                 reason_code=plb.reason_code,
                 reference=plb.reference,
-                amount=plb.amount,
+                amount=cents(plb.amount),
                 fiscal_period_date=plb.fiscal_period_date,
                 payment_date=transaction.payment_date,
             )
@@ -238,7 +233,7 @@ async def _record_payment(
                 fiscal_period_date=plb.fiscal_period_date,
                 reason_code=plb.reason_code,
                 reference=plb.reference,
-                amount=plb.amount,
+                amount=cents(plb.amount),
                 payment_date=transaction.payment_date,
             ),
             source="remittance",
@@ -275,8 +270,9 @@ async def _practice_of(session: AsyncSession, provider_identifier: str) -> uuid.
 
 
 async def _queue_unmatched(
-    session: AsyncSession, organization_id: uuid.UUID, payment: PaymentContext, claim: ClaimPayment
+    session: AsyncSession, organization_id: uuid.UUID, payment: PaymentContext, claim: ClaimPayment, match: ClaimMatch
 ) -> None:
+    """An unknown CLP waits for its claim; an ambiguous one waits for a person."""
     await session.execute(
         pg_insert(unmatched_remittances)
         .values(
@@ -287,10 +283,10 @@ async def _queue_unmatched(
             clp_position=claim.position,
             claim_id=claim.claim_id,
             payer_claim_number=claim.payer_claim_number,
-            reason="unknown_claim",
-            detail=_unknown_detail(claim),
+            reason=match.reason,
+            detail=match.detail,
             claim=claim.model_dump(mode="json"),
-            status="waiting",
+            status="waiting" if match.reason == "unknown_claim" else "needs_review",
         )
         .on_conflict_do_nothing()
     )
@@ -310,6 +306,10 @@ async def record_submitted_claim(session: AsyncSession, event: ClaimSubmittedEve
         "submitted_date": data.submitted_date,
         "correlation_id": event.correlationid,
         "source_event_id": event.id,
+        "patient_id": data.patient_id,
+        "provider_id": data.provider_id,
+        "member_id": data.member_id,
+        "date_of_service": data.date_of_service,
     }
     statement = pg_insert(claims).values(organization_id=event.organizationid, claim_id=data.claim_id, **values)
     update_values: dict[str, Any] = {name: statement.excluded[name] for name in values}
@@ -323,21 +323,22 @@ async def record_submitted_claim(session: AsyncSession, event: ClaimSubmittedEve
             where=claims.c.attempt_number <= statement.excluded.attempt_number,
         )
     )
-    await post_waiting_remittances(session, event.organizationid, data.claim_id, data.payer_claim_number, event.id)
+    await post_waiting_remittances(session, event.organizationid, data.claim_id, event.id)
 
 
 async def post_waiting_remittances(
-    session: AsyncSession,
-    organization_id: uuid.UUID,
-    claim_id: str,
-    payer_claim_number: str | None,
-    causation_id: str,
+    session: AsyncSession, organization_id: uuid.UUID, claim_id: str, causation_id: str
 ) -> int:
-    """Post unmatched CLPs waiting for this claim, oldest first; returns how many were posted."""
+    """Post unmatched CLPs waiting for this claim (by any matching key), oldest first; returns how many posted."""
+    known = (await session.execute(select(claims).where(claims.c.claim_id == claim_id))).first()
+    if known is None:
+        return 0
     queue = unmatched_remittances
     matches = queue.c.claim_id == claim_id
-    if payer_claim_number:
-        matches = or_(matches, queue.c.payer_claim_number == payer_claim_number)
+    if known.payer_claim_number:
+        matches = or_(matches, queue.c.payer_claim_number == known.payer_claim_number)
+    if known.member_id:
+        matches = or_(matches, queue.c.claim["patient_identifier"].astext == known.member_id)
     waiting = (
         await session.execute(
             select(queue, payments.c.trace_number, payments.c.payment_date)
@@ -347,24 +348,24 @@ async def post_waiting_remittances(
             .with_for_update(of=queue)
         )
     ).all()
-    known = (await session.execute(select(claims).where(claims.c.claim_id == claim_id))).first()
-    if known is None:
-        return 0
     count = 0
     for row in waiting:
+        claim = ClaimPayment.model_validate(row.claim)
+        if not waits_for(claim, known):
+            continue
         payment = PaymentContext(row.file_id, row.payment_id, row.trace_number, row.payment_date)
         result = await post_claim(
             session,
             organization_id=organization_id,
             known=known,
-            claim=ClaimPayment.model_validate(row.claim),
+            claim=claim,
             payment=payment,
             causation_id=causation_id,
         )
         await session.execute(
             update(queue)
             .where(queue.c.unmatched_id == row.unmatched_id)
-            .values(status="posted", posting_id=result.posting_id if result else None)
+            .values(status="posted", posting_id=result.posting_id if result else None, matched_claim_id=claim_id)
         )
         count += 1
     return count

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -103,3 +107,35 @@ class Eras:
 def eras() -> Eras:
     """The 835 fixtures."""
     return Eras()
+
+
+@pytest.fixture
+async def stack_sessions() -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions of the remittance runtime role (stack tests only)."""
+    from remittance.config import RemittanceSettings
+
+    from shared.db import create_engine, create_sessionmaker
+    from shared.settings import load_settings
+
+    engine = create_engine(load_settings(RemittanceSettings), pool_size=2)
+    yield create_sessionmaker(engine)
+    await engine.dispose()
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[httpx.AsyncClient]:
+    """The remittance API in process, with its lifespan running (stack tests only)."""
+    from remittance.main import create_app
+
+    app = create_app()
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://remittance") as http,
+    ):
+        yield http
+
+
+@pytest.fixture
+def org() -> uuid.UUID:
+    """A fresh organization per test."""
+    return uuid.uuid4()

@@ -215,3 +215,22 @@ def test_the_tokenizer_reads_every_x12_sample_with_a_newline_before_the_terminat
         separators, segments = tokenize(tigershark.read_text())
         assert (separators.element, separators.component, separators.segment) == ("|", "^", "~")
         assert segments[1].tag == "GS"
+
+
+@pytest.mark.parametrize("path", _sample_params())
+def test_pyx12_agrees_on_the_claim_count_of_every_sample_it_can_read(path: Path | None) -> None:
+    if path is None:
+        pytest.skip(f"835 samples absent: {SAMPLES / 'x12-835'} (set CLAIMFLOW_SAMPLES_DIR)")
+    pyx12_file = pytest.importorskip("pyx12.x12file")
+    text = path.read_text(encoding="latin-1")
+    try:
+        remittance = read_835(text)
+    except EraRefused:
+        pytest.skip(f"{path.name} is refused by design (not 005010X221)")
+    try:
+        with path.open(encoding="latin-1") as handle:
+            theirs = sum(1 for segment in pyx12_file.X12Reader(handle) if segment.get_seg_id() == "CLP")
+    except Exception as error:  # pyx12 raises its own error types for files it cannot tokenize
+        pytest.skip(f"pyx12 cannot read {path.name}: {type(error).__name__}")
+    ours = sum(len(t.claims) + len(t.unreadable_claims) for t in remittance.transactions)
+    assert ours == theirs

@@ -1,20 +1,37 @@
-"""Submission HTTP endpoints: read claims and the work queues (held, rejected, queued, sent)."""
+"""Submission HTTP endpoints: claims, work queues with reasons and actions, corrections, voids and sweeps."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import JSONResponse
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth import Principal, require_scope
 from shared.db import unit_of_work
 from shared.problems import Problem
-from submission.models import acknowledgements, claim_attempts, claims
-from submission.schemas import AcknowledgementView, AttemptView, ClaimStatusName, ClaimView
+from submission.corrections import correct_and_resubmit, void_claim
+from submission.models import acknowledgements, claim_attempts, claims, work_items
+from submission.queues import business_date, sweep
+from submission.schemas import (
+    AcknowledgementView,
+    AttemptView,
+    ClaimCorrectionRequest,
+    ClaimStatusName,
+    ClaimView,
+    QueueName,
+    SweepRequest,
+    SweepResult,
+    VoidRequest,
+    WorkItemView,
+)
 
 router = APIRouter(prefix="/v1", tags=["claims"])
 Reader = Annotated[Principal, Depends(require_scope("read"))]
+Biller = Annotated[Principal, Depends(require_scope("claims:write"))]
+ClaimId = Annotated[str, Path(min_length=1, max_length=20, description="The claim id (CLM01)")]
 SUMMARY_COLUMNS = [column for column in claims.c if column.name not in ("charge", "organization_id")]
 
 
@@ -23,24 +40,29 @@ SUMMARY_COLUMNS = [column for column in claims.c if column.name not in ("charge"
     summary="One claim with its attempts, scrub edits and acknowledgements",
     responses={404: {"description": "No such claim in this organization"}},
 )
-async def get_claim(request: Request, claim_id: str, principal: Reader) -> ClaimView:
+async def get_claim(request: Request, claim_id: ClaimId, principal: Reader) -> ClaimView:
     """A claim of the caller's organization."""
     async with unit_of_work(request.app.state.sessions, principal.organization_id) as session:
-        row = (await session.execute(select(*SUMMARY_COLUMNS).where(claims.c.claim_id == claim_id))).first()
-        if row is None or not principal.may_access_practice(row.practice_id):
-            raise Problem(404, "Not Found", f"claim {claim_id} not found")
-        attempts = (
-            await session.execute(
-                select(claim_attempts)
-                .where(claim_attempts.c.claim_id == claim_id)
-                .order_by(claim_attempts.c.attempt_number)
-            )
-        ).all()
-        acks = (
-            await session.execute(
-                select(acknowledgements).where(acknowledgements.c.claim_id == claim_id).order_by(acknowledgements.c.id)
-            )
-        ).all()
+        return await _claim_view(session, claim_id, principal)
+
+
+async def _claim_view(session: AsyncSession, claim_id: str, principal: Principal) -> ClaimView:
+    """A claim with its attempts and acknowledgements, 404 outside the caller's organization or practices."""
+    row = (await session.execute(select(*SUMMARY_COLUMNS).where(claims.c.claim_id == claim_id))).first()
+    if row is None or not principal.may_access_practice(row.practice_id):
+        raise Problem(404, "Not Found", f"claim {claim_id} not found")
+    attempts = (
+        await session.execute(
+            select(claim_attempts)
+            .where(claim_attempts.c.claim_id == claim_id)
+            .order_by(claim_attempts.c.attempt_number)
+        )
+    ).all()
+    acks = (
+        await session.execute(
+            select(acknowledgements).where(acknowledgements.c.claim_id == claim_id).order_by(acknowledgements.c.id)
+        )
+    ).all()
     view = ClaimView.model_validate(row._mapping)
     view.attempts = [AttemptView.model_validate(a._mapping) for a in attempts]
     view.acknowledgements = [AcknowledgementView.model_validate(a._mapping) for a in acks]
@@ -65,3 +87,85 @@ async def list_claims(
             )
         ).all()
     return [ClaimView.model_validate(row._mapping) for row in rows if principal.may_access_practice(row.practice_id)]
+
+
+@router.get("/work-queues/{queue}", summary="Claims in a work queue with the reason and the action to take")
+async def list_work_queue(
+    request: Request,
+    principal: Reader,
+    queue: Annotated[QueueName, Path(description="scrubber_hold, rejection, no_response, correction, ...")],
+    status: Annotated[Literal["open", "resolved"], Query()] = "open",
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[WorkItemView]:
+    """Open (or resolved) items of one queue, oldest first."""
+    async with unit_of_work(request.app.state.sessions, principal.organization_id) as session:
+        rows = (
+            await session.execute(
+                select(
+                    work_items,
+                    claims.c.status.label("claim_status"),
+                    claims.c.payer_id,
+                    claims.c.date_of_service,
+                    claims.c.billed_amount,
+                    claims.c.practice_id,
+                )
+                .join(claims, claims.c.claim_id == work_items.c.claim_id)
+                .where(work_items.c.queue == queue, work_items.c.status == status)
+                .order_by(work_items.c.opened_date, work_items.c.id)
+                .limit(limit)
+            )
+        ).all()
+    return [WorkItemView.model_validate(row._mapping) for row in rows if principal.may_access_practice(row.practice_id)]
+
+
+@router.post(
+    "/claims/{claim_id}/corrections",
+    status_code=202,
+    summary="Correct a claim (fields and lines) and resubmit it; recorded as a manual touch",
+    responses={404: {"description": "No such claim"}, 409: {"description": "The claim cannot be reworked now"}},
+)
+async def correct_claim(
+    request: Request, claim_id: ClaimId, body: ClaimCorrectionRequest, principal: Biller
+) -> ClaimView:
+    """Scrub the corrected claim and queue a new attempt: original (1) until the payer holds it, else
+    replacement (7) with the payer's claim number; held again when an edit still fails."""
+    async with unit_of_work(request.app.state.sessions, principal.organization_id) as session:
+        await correct_and_resubmit(
+            session,
+            organization_id=principal.organization_id,
+            claim_id=claim_id,
+            changes=body.model_dump(exclude_none=True, mode="json"),
+            today=request.app.state.clock.today(),
+            practice_ids=principal.practice_ids or None,
+        )
+        return await _claim_view(session, claim_id, principal)
+
+
+@router.post(
+    "/claims/{claim_id}/void",
+    status_code=202,
+    summary="Void a claim: cancelled when not yet with the payer, else a frequency-8 attempt",
+    responses={404: {"description": "No such claim"}, 409: {"description": "The claim is being sent"}},
+)
+async def void(request: Request, claim_id: ClaimId, body: VoidRequest, principal: Biller) -> ClaimView:
+    """Withdraw a claim; authorization units it consumed are given back."""
+    async with unit_of_work(request.app.state.sessions, principal.organization_id) as session:
+        await void_claim(
+            session,
+            organization_id=principal.organization_id,
+            claim_id=claim_id,
+            reason=body.reason,
+            today=request.app.state.clock.today(),
+            manual=True,
+            practice_ids=principal.practice_ids or None,
+        )
+        return await _claim_view(session, claim_id, principal)
+
+
+@router.post("/work-queues/sweep", summary="Open the no-response and timely-filing-risk items due on a business date")
+async def run_sweep(request: Request, body: SweepRequest, principal: Biller) -> JSONResponse:
+    """Sweep the organization's unpaid claims as of a business date (its latest one by default)."""
+    async with unit_of_work(request.app.state.sessions, principal.organization_id) as session:
+        as_of = body.as_of or await business_date(session, request.app.state.clock.today())
+        opened = await sweep(session, organization_id=principal.organization_id, as_of=as_of)
+    return JSONResponse(SweepResult(as_of=as_of, opened=opened).model_dump(mode="json"))

@@ -1,25 +1,23 @@
-"""Pure submission rules: claim ids and the pre-submission scrubber (DOMAIN.md section 4). No I/O here.
+"""Pure submission rules: claim ids, NPI check digits, payer profiles in force, benefit periods. No I/O here.
 
-Each edit is a pure function `(ScrubInput) -> list[ScrubEdit]`; `SCRUBBER_EDITS` lists them in the order they run,
-so the full scrubber of DOMAIN.md section 4 is added by appending functions (and their table rows in the tests).
+The scrubber's edits are in `submission.scrubber`; the work-queue rules in `submission.queues`.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
+from typing import Any, Literal
 
-from shared.events.charge import ChargeFacts
-from shared.events.claim import ScrubEdit
+from pydantic import ValidationError
+
+from shared.events.reference import PayerProfile, PayerRef, ProviderRef
 
 CROCKFORD_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 CLAIM_ID_PREFIX = "CF"
 CLAIM_ID_RANDOM_CHARS = 16  # 80 random bits; with the prefix 18 characters, under the 20 payers must return
 DEFAULT_TIMELY_FILING_DAYS = 365
-MAX_DIAGNOSES = 12
-MAX_POINTERS_PER_LINE = 4
+DEFAULT_NO_RESPONSE_DAYS = 30
 
 
 def new_claim_id() -> str:
@@ -44,141 +42,106 @@ def npi_is_valid(npi: str) -> bool:
     return total % 10 == 0
 
 
-@dataclass(frozen=True)
-class ScrubInput:
-    """What the scrubber looks at: the charge, the payer profile in force and the submission business date."""
-
-    charge: ChargeFacts
-    submission_date: date
-    timely_filing_days: int = DEFAULT_TIMELY_FILING_DAYS
-
-
-@dataclass(frozen=True)
-class ScrubResult:
-    """Every edit that fired; the claim is held when any of them is an error."""
-
-    edits: tuple[ScrubEdit, ...] = field(default_factory=tuple)
-
-    @property
-    def passed(self) -> bool:
-        """True when no error-level edit fired (warnings do not hold a claim)."""
-        return not any(edit.severity == "error" for edit in self.edits)
+def payer_from_replica(attributes: dict[str, Any] | None) -> PayerRef | None:
+    """The replicated payer as its contract model (None when unknown or unreadable)."""
+    if not attributes:
+        return None
+    try:
+        return PayerRef.model_validate(attributes)
+    except ValidationError:
+        return None
 
 
-def _error(rule_id: str, reason: str) -> ScrubEdit:
-    return ScrubEdit(rule_id=rule_id, severity="error", reason=reason)
+def provider_from_replica(attributes: dict[str, Any] | None) -> ProviderRef | None:
+    """The replicated rendering provider as its contract model (None when unknown or unreadable)."""
+    if not attributes:
+        return None
+    try:
+        return ProviderRef.model_validate(attributes)
+    except ValidationError:
+        return None
 
 
-def edit_diagnosis(scrub: ScrubInput) -> list[ScrubEdit]:
-    """Diagnoses present (at most 12) and every line pointing at 1–4 of them."""
-    charge = scrub.charge
-    edits: list[ScrubEdit] = []
-    count = len(charge.diagnoses)
-    if count == 0 or not all(code.strip() for code in charge.diagnoses):
-        edits.append(_error("DX-MISSING", "the claim has no diagnosis code; every claim needs a principal diagnosis"))
-    if count > MAX_DIAGNOSES:
-        edits.append(_error("DX-TOO-MANY", f"{count} diagnoses; a professional claim carries at most 12"))
-    for line in charge.lines:
-        pointers = line.diagnosis_pointers
-        if not pointers or len(pointers) > MAX_POINTERS_PER_LINE:
-            edits.append(_error("DX-POINTER", f"line {line.line_number} must point at 1 to 4 diagnoses"))
-        elif any(pointer < 1 or pointer > count for pointer in pointers):
-            edits.append(
-                _error(
-                    "DX-POINTER",
-                    f"line {line.line_number} points at diagnosis {max(pointers)} but the claim has {count}",
-                )
-            )
-    return edits
+def profile_in_force(payer: PayerRef | None, on: date) -> PayerProfile | None:
+    """The payer profile in force on a date: the latest one effective on or before it."""
+    if payer is None:
+        return None
+    in_force = [profile for profile in payer.profiles if profile.effective_from <= on]
+    return max(in_force, key=lambda profile: profile.effective_from) if in_force else None
 
 
-def edit_lines(scrub: ScrubInput) -> list[ScrubEdit]:
-    """A claim needs at least one service line with a positive charge."""
-    charge = scrub.charge
-    if not charge.lines:
-        return [_error("LINES-MISSING", "the claim has no service lines")]
-    return [
-        _error("LINE-AMOUNT", f"line {line.line_number} has a charge of {line.amount}; charges must be positive")
-        for line in charge.lines
-        if line.amount <= 0
-    ]
+def timely_filing_days(profile: PayerProfile | None) -> int:
+    """The filing window of a profile (365 days when the payer or its profile is unknown)."""
+    return profile.timely_filing_days if profile else DEFAULT_TIMELY_FILING_DAYS
 
 
-def edit_provider_data(scrub: ScrubInput) -> list[ScrubEdit]:
-    """Rendering and billing NPIs pass the Luhn check; taxonomy and TIN present."""
-    charge = scrub.charge
-    edits: list[ScrubEdit] = []
-    if not npi_is_valid(charge.provider.npi):
-        edits.append(_error("PROV-NPI", "the rendering provider's NPI fails the NPI check digit (Luhn, prefix 80840)"))
-    if not npi_is_valid(charge.practice.npi):
-        edits.append(_error("BILL-NPI", "the billing practice's NPI fails the NPI check digit (Luhn, prefix 80840)"))
-    if not charge.provider.taxonomy.strip():
-        edits.append(_error("PROV-TAXONOMY", "the rendering provider has no taxonomy code"))
-    tin = charge.practice.tin.replace("-", "")
-    if len(tin) != 9 or not tin.isdigit():
-        edits.append(_error("BILL-TIN", "the billing practice's tax id must be 9 digits"))
-    return edits
+def _anniversary(start: date, year: int) -> date:
+    """The plan-start anniversary in a year (28 February for a 29 February start in a common year)."""
+    try:
+        return start.replace(year=year)
+    except ValueError:
+        return date(year, 2, 28)
 
 
-def edit_eligibility(scrub: ScrubInput) -> list[ScrubEdit]:
-    """The coverage billed must be active on the date of service."""
-    coverage = scrub.charge.coverage
-    if coverage is None:
-        return [_error("ELIG-NO-COVERAGE", "the patient has no coverage on file to bill")]
-    edits: list[ScrubEdit] = []
-    if not coverage.active_on_date_of_service:
-        edits.append(
-            _error(
-                "ELIG-INACTIVE",
-                f"the coverage with {coverage.payer_name} was not active on {scrub.charge.date_of_service.isoformat()}",
-            )
-        )
-    if not coverage.x12_payer_id.strip():
-        edits.append(_error("PAYER-ID-MISSING", f"{coverage.payer_name} has no X12 payer id"))
-    return edits
+def benefit_period(
+    period: Literal["calendar_year", "plan_year", "rolling_12_months"], on: date, plan_start: date | None
+) -> tuple[date, date]:
+    """First and last day of the benefit period containing a date of service.
+
+    A plan year starts on the plan's anniversary (the calendar year when the plan start is unknown); a rolling
+    12 months ends on the date of service itself.
+    """
+    if period == "rolling_12_months":
+        return _anniversary(on, on.year - 1) + timedelta(days=1), on
+    if period == "plan_year" and plan_start is not None:
+        start = _anniversary(plan_start, on.year)
+        if start > on:
+            start = _anniversary(plan_start, on.year - 1)
+        return start, _anniversary(start, start.year + 1) - timedelta(days=1)
+    return date(on.year, 1, 1), date(on.year, 12, 31)
 
 
-def edit_timely_filing(scrub: ScrubInput) -> list[ScrubEdit]:
-    """The date of service must be inside the payer's filing window on the submission date."""
-    age = (scrub.submission_date - scrub.charge.date_of_service).days
-    if age > scrub.timely_filing_days:
-        return [
-            _error(
-                "TIMELY-FILING",
-                f"the date of service is {age} days old; this payer accepts claims up to "
-                f"{scrub.timely_filing_days} days after the visit",
-            )
-        ]
-    return []
+SEND_RETRY_FIRST_SECONDS = 0.5
+# A refusal (4xx: credentials, a file the clearinghouse cannot read) needs a person; retry it slowly.
+SEND_RETRY_CAP_SECONDS = {"unavailable": 30.0, "unknown_outcome": 30.0, "refused": 300.0}
 
 
-ScrubberEdit = Callable[[ScrubInput], list[ScrubEdit]]
-
-SCRUBBER_EDITS: tuple[ScrubberEdit, ...] = (
-    edit_eligibility,
-    edit_diagnosis,
-    edit_lines,
-    edit_provider_data,
-    edit_timely_filing,
-)
+def send_retry_delay(failed_sends: int, kind: str) -> float:
+    """Seconds before a batch whose send failed `failed_sends` times in a row goes out again: doubling from half a
+    second, capped at 30 s while the clearinghouse is down or slow and at 5 minutes when it refuses the batch."""
+    cap = SEND_RETRY_CAP_SECONDS.get(kind, SEND_RETRY_CAP_SECONDS["unavailable"])
+    exponent = min(max(failed_sends, 1) - 1, 16)
+    return float(min(SEND_RETRY_FIRST_SECONDS * 2**exponent, cap))
 
 
-def scrub_claim(scrub: ScrubInput, edits: Sequence[ScrubberEdit] = SCRUBBER_EDITS) -> ScrubResult:
-    """Run every scrubber edit over a claim."""
-    return ScrubResult(tuple(found for edit in edits for found in edit(scrub)))
+TIMELY_FILING_RISK_SHARE = 0.8
+BURN_DOWN_UNITS_SHARE = 0.8
+BURN_DOWN_DAYS_LEFT = 14
 
 
-def timely_filing_days(payer: dict[str, object] | None, on: date) -> int:
-    """The payer profile's filing window in force on a date (365 days when the payer or profile is unknown)."""
-    if not payer:
-        return DEFAULT_TIMELY_FILING_DAYS
-    profiles = payer.get("profiles")
-    if not isinstance(profiles, list):
-        return DEFAULT_TIMELY_FILING_DAYS
-    in_force = sorted(
-        (p for p in profiles if isinstance(p, dict) and date.fromisoformat(str(p["effective_from"])) <= on),
-        key=lambda p: str(p["effective_from"]),
-    )
-    if not in_force:
-        return DEFAULT_TIMELY_FILING_DAYS
-    return int(in_force[-1].get("timely_filing_days", DEFAULT_TIMELY_FILING_DAYS))
+def next_frequency(*, payer_has_claim: bool, void: bool = False) -> Literal["1", "7", "8"]:
+    """The frequency code of a new attempt: a claim the payer holds under its own claim number gets a replacement
+    (7) or a void (8); a claim it never took in (held, rejected, lost) goes out again as an original (1)."""
+    if void:
+        return "8"
+    return "7" if payer_has_claim else "1"
+
+
+def no_response_due(submitted: date, follow_up_days: int, as_of: date) -> bool:
+    """Whether an accepted claim with no 835 is past the payer's follow-up days on the business date."""
+    return (as_of - submitted).days > follow_up_days
+
+
+def timely_filing_at_risk(date_of_service: date, filing_days: int, as_of: date) -> bool:
+    """Whether more than 80% of the payer's filing window has passed for an unpaid claim (DOMAIN.md 5.4)."""
+    return (as_of - date_of_service).days > TIMELY_FILING_RISK_SHARE * filing_days
+
+
+def authorization_burning_down(*, units_approved: int, units_used: int, end_date: date, as_of: date) -> str | None:
+    """Why an authorization needs a re-authorization task now (DOMAIN.md 5.4), None when it does not."""
+    if units_approved > 0 and units_used >= BURN_DOWN_UNITS_SHARE * units_approved:
+        return f"{units_used} of {units_approved} authorized units are used"
+    days_left = (end_date - as_of).days
+    if days_left <= BURN_DOWN_DAYS_LEFT:
+        return f"the authorization ends on {end_date.isoformat()}, {max(days_left, 0)} days from now"
+    return None

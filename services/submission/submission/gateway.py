@@ -23,7 +23,15 @@ class GatewayAnswer:
 
 
 class ClearinghouseUnavailable(Exception):
-    """A transient failure (unreachable, timeout, 5xx): the same batch is sent again later."""
+    """A transient failure (unreachable, timeout, 5xx): the same batch is sent again later.
+
+    `outcome_unknown` is True when the batch may have arrived (the connection broke or timed out after the request
+    went out): the resend carries the same ISA13/GS06 so the clearinghouse can recognise it.
+    """
+
+    def __init__(self, message: str, *, outcome_unknown: bool = False) -> None:
+        super().__init__(message)
+        self.outcome_unknown = outcome_unknown
 
 
 class ClearinghouseRefused(Exception):
@@ -60,8 +68,12 @@ class SandboxGateway:
         }
         try:
             response = await self.client.post(f"{self.base_url}/v1/batches", content=x12.encode(), headers=headers)
-        except (httpx.TransportError, httpx.TimeoutException) as error:
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as error:
             raise ClearinghouseUnavailable(f"{type(error).__name__} sending batch {control_number}") from error
+        except (httpx.TransportError, httpx.TimeoutException) as error:
+            raise ClearinghouseUnavailable(
+                f"{type(error).__name__} after sending batch {control_number}", outcome_unknown=True
+            ) from error
         if response.status_code >= 500:
             raise ClearinghouseUnavailable(f"clearinghouse answered {response.status_code} to batch {control_number}")
         if response.status_code >= 300:
@@ -76,4 +88,6 @@ class SandboxGateway:
                 ack_277ca=document.get("ack_277ca") or None,
             )
         except (ValueError, KeyError, TypeError) as error:
-            raise ClearinghouseUnavailable(f"unreadable answer to batch {control_number}") from error
+            raise ClearinghouseUnavailable(
+                f"unreadable answer to batch {control_number}", outcome_unknown=True
+            ) from error

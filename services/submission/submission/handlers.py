@@ -2,12 +2,21 @@
 
 from shared.consumer import Handler
 from shared.replica import reference_handlers
+from submission.corrections import on_remittance_posted, void_claims_of_charge
 from submission.models import infra
-from submission.service import create_claim_for_charge, void_claims_of_charge
+from submission.queues import on_correction_requested
+from submission.service import create_claim_for_charge
 
 HANDLERS: dict[str, Handler] = {
     "charge.created": create_claim_for_charge,
+    "charge.released": create_claim_for_charge,
     "charge.voided": void_claims_of_charge,
+}
+
+# Outcomes from remittance: which claims the payer adjudicated (payer claim number), and corrections it asks for.
+REMITTANCE_HANDLERS: dict[str, Handler] = {
+    "remittance.posted": on_remittance_posted,
+    "correction.requested": on_correction_requested,
 }
 
 REFERENCE_HANDLERS: dict[str, Handler] = reference_handlers(infra)

@@ -1,7 +1,7 @@
 """Tables of the submission schema."""
 
-from sqlalchemy import BigInteger, Column, Date, DateTime, Integer, MetaData, Numeric, Sequence, Table, Text
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy import BigInteger, Boolean, Column, Date, DateTime, Integer, MetaData, Numeric, Sequence, Table, Text
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
 from shared.infra_tables import infra_tables
 
@@ -34,6 +34,9 @@ claims = Table(
     Column("created_date", Date, nullable=False),
     Column("created_at", DateTime(timezone=True)),
     Column("updated_at", DateTime(timezone=True)),
+    Column("payer_claim_number", Text),
+    Column("adjudicated_date", Date),
+    Column("manually_touched", Boolean, nullable=False, server_default="false"),
 )
 
 claim_attempts = Table(
@@ -49,6 +52,9 @@ claim_attempts = Table(
     Column("batch_control_number", BigInteger),
     Column("submitted_date", Date),
     Column("queued_at", DateTime(timezone=True)),
+    Column("rework_of_attempt", Integer),
+    Column("manually_touched", Boolean, nullable=False, server_default="false"),
+    Column("scrub_edits", JSONB),
 )
 
 batches = Table(
@@ -67,6 +73,8 @@ batches = Table(
     Column("last_error", Text),
     Column("created_at", DateTime(timezone=True)),
     Column("sent_at", DateTime(timezone=True)),
+    Column("next_attempt_at", DateTime(timezone=True)),
+    Column("last_failure_kind", Text),
 )
 
 acknowledgements = Table(
@@ -102,4 +110,75 @@ send_queue = Table(
     Column("attempt_number", Integer, primary_key=True),
     Column("organization_id", UUID(as_uuid=True), nullable=False),
     Column("queued_at", DateTime(timezone=True)),
+)
+
+visits = Table(
+    "visits",
+    metadata,
+    Column("claim_id", Text, primary_key=True),
+    Column("organization_id", UUID(as_uuid=True), nullable=False),
+    Column("charge_id", Text, nullable=False),
+    Column("patient_id", UUID(as_uuid=True), nullable=False),
+    Column("payer_id", UUID(as_uuid=True), nullable=False),
+    Column("provider_id", UUID(as_uuid=True), nullable=False),
+    Column("date_of_service", Date, nullable=False),
+    Column("procedure_codes", ARRAY(Text), nullable=False),
+    Column("billed", Boolean, nullable=False, server_default="false"),
+    Column("voided", Boolean, nullable=False, server_default="false"),
+)
+
+authorization_usage = Table(
+    "authorization_usage",
+    metadata,
+    Column("claim_id", Text, primary_key=True),
+    Column("authorization_id", UUID(as_uuid=True), primary_key=True),
+    Column("organization_id", UUID(as_uuid=True), nullable=False),
+    Column("units", Integer, nullable=False),
+    Column("consumed_date", Date, nullable=False),
+    Column("released_date", Date),
+)
+
+work_items = Table(
+    "work_items",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("organization_id", UUID(as_uuid=True), nullable=False),
+    Column("claim_id", Text, nullable=False),
+    Column("queue", Text, nullable=False),
+    Column("reason_code", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("opened_date", Date, nullable=False),
+    Column("status", Text, nullable=False, server_default="open"),
+    Column("resolved_date", Date),
+    Column("resolution", Text),
+    Column("source_event_id", Text),
+)
+
+business_dates = Table(
+    "business_dates",
+    metadata,
+    Column("organization_id", UUID(as_uuid=True), primary_key=True),
+    Column("business_date", Date, nullable=False),
+)
+
+# Not a tenant table: organizations whose outgoing batches wait (ids only), read by the sender like send_queue.
+paused_senders = Table(
+    "paused_senders",
+    metadata,
+    Column("organization_id", UUID(as_uuid=True), primary_key=True),
+    Column("reason", Text, nullable=False),
+    Column("paused_at", DateTime(timezone=True)),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("organization_id", UUID(as_uuid=True), primary_key=True),
+    Column("idempotency_key", Text, primary_key=True),
+    Column("route", Text, primary_key=True),
+    Column("request_hash", Text, nullable=False),
+    Column("status_code", Integer, nullable=False),
+    Column("response_body", JSONB, nullable=False),
+    Column("created_at", DateTime(timezone=True)),
 )

@@ -22,6 +22,7 @@ from shared.x12 import X12Error
 from submission.acks import AcknowledgementError, ClaimStatus, TransactionSetAck, parse_277ca, parse_999
 from submission.gateway import GatewayAnswer
 from submission.models import acknowledgements, batches, claim_attempts, claims, infra, send_queue
+from submission.queues import note_business_date, open_work_item
 from submission.x837 import control_numbers
 
 log = structlog.get_logger()
@@ -83,7 +84,8 @@ async def record_answer(
                 select(
                     claim_attempts,
                     claims.c.charge,
-                    claims.c.scrub_edits,
+                    claims.c.scrub_edits.label("claim_scrub_edits"),
+                    claims.c.payer_claim_number,
                     claims.c.correlation_id,
                     claims.c.source_event_id,
                 )
@@ -92,6 +94,7 @@ async def record_answer(
                 .order_by(claim_attempts.c.claim_id)
             )
         ).all()
+        await note_business_date(session, organization_id, submitted_date)
         for row in rows:
             await _record_claim(session, organization_id, control_number, submitted_date, row, read)
         await session.execute(delete(send_queue).where(send_queue.c.claim_id.in_([row.claim_id for row in rows])))
@@ -146,8 +149,14 @@ async def _record_claim(
         frequency_code=row.frequency_code,
         submitted_date=submitted_date,
         scrub_passed=row.scrub_passed == "true",
-        scrub_edits=[ScrubEdit.model_validate(edit) for edit in row.scrub_edits],
-        manually_touched=charge.manually_touched,
+        scrub_edits=[
+            ScrubEdit.model_validate(edit)
+            for edit in (row.scrub_edits if row.scrub_edits is not None else row.claim_scrub_edits)
+        ],
+        manually_touched=bool(row.manually_touched),
+        rework_of_attempt=row.rework_of_attempt,
+        payer_claim_number=row.payer_claim_number if row.frequency_code in ("7", "8") else None,
+        member_id=coverage.member_id,
         batch_control_number=str(control_number),
         lines=[
             ClaimLine(
@@ -217,10 +226,54 @@ async def _record_claim(
             claim_attempts.c.claim_id == row.claim_id,
             claim_attempts.c.attempt_number == row.attempt_number,
         )
-        .values(status="sent", submitted_date=submitted_date)
+        .values(status="rejected" if status == "rejected" else "sent", submitted_date=submitted_date)
     )
-    await session.execute(
-        update(claims)
-        .where(claims.c.claim_id == row.claim_id)
-        .values(status=status, status_reason=reason, updated_at=func.now())
+    if status == "rejected":
+        await _open_rejection(session, organization_id, row.claim_id, row.attempt_number, acks)
+    elif row.frequency_code == "8":
+        status, reason = "voided", "void (frequency 8) accepted by the clearinghouse"
+    values: dict[str, Any] = {"status": status, "status_reason": reason, "updated_at": func.now()}
+    if claim_status is not None and claim_status.payer_claim_number and claim_status.outcome == "accepted":
+        # The 835's CLP07 (learned from remittance) stays authoritative; the 277CA number fills the gap until then.
+        values["payer_claim_number"] = func.coalesce(claims.c.payer_claim_number, claim_status.payer_claim_number)
+    await session.execute(update(claims).where(claims.c.claim_id == row.claim_id).values(**values))
+
+
+async def _open_rejection(
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    claim_id: str,
+    attempt_number: int,
+    acks: list[tuple[str, str, str, str | None, date]],
+) -> None:
+    """Put a rejected attempt in the rejection queue; a second rejection for the same reason goes to a supervisor."""
+    kind, code, _, reason, ack_date = next(ack for ack in acks if ack[2] == "rejected")
+    text = reason or f"{kind} {code}: rejected"
+    await open_work_item(
+        session,
+        organization_id=organization_id,
+        claim_id=claim_id,
+        queue="rejection",
+        reason_code=f"{kind}-{code}",
+        reason=text,
+        opened_date=ack_date,
     )
+    earlier = await session.scalar(
+        select(func.count()).where(
+            acknowledgements.c.claim_id == claim_id,
+            acknowledgements.c.attempt_number != attempt_number,
+            acknowledgements.c.kind == kind,
+            acknowledgements.c.outcome == "rejected",
+            acknowledgements.c.reason == reason,
+        )
+    )
+    if earlier:
+        await open_work_item(
+            session,
+            organization_id=organization_id,
+            claim_id=claim_id,
+            queue="repeat_rejection",
+            reason_code=f"{kind}-{code}",
+            reason=f"rejected again for the same reason: {text}",
+            opened_date=ack_date,
+        )

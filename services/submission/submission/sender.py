@@ -1,7 +1,10 @@
 """The background sender: batches queued attempts per organization, stores the 837P, sends it, records the acks.
 
 A batch row (control number + file text) is committed before the first send, so after a crash or a transient failure
-the very same file is sent again; attempts already in a stored batch are never put in another one.
+the very same file (same ISA13/GS06) is sent again and the clearinghouse can recognise a repeat; attempts already in a
+stored batch are never put in another one. A failed send waits on its own batch row (backoff in `next_attempt_at`),
+so one organization's failures never hold up another's batches, and a claimed batch is leased so that two sender
+replicas never send it at the same time.
 """
 
 from __future__ import annotations
@@ -12,15 +15,17 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import structlog
 from prometheus_client import Counter, Gauge
-from sqlalchemy import and_, delete, select, tuple_, update
+from sqlalchemy import and_, delete, func, literal_column, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.db import unit_of_work
 from shared.events.charge import ChargeFacts
+from submission import domain
 from submission.config import SubmissionSettings
 from submission.gateway import (
     ClearinghouseGateway,
@@ -29,7 +34,7 @@ from submission.gateway import (
     GatewayAnswer,
     SandboxGateway,
 )
-from submission.models import batches, claim_attempts, claims, control_numbers, send_queue
+from submission.models import batches, claim_attempts, claims, control_numbers, paused_senders, send_queue
 from submission.recording import record_answer
 from submission.x837 import BatchClaim, Envelope837, build_837p
 
@@ -49,26 +54,50 @@ class StoredBatch:
 
 
 async def organizations_with_work(sessions: async_sessionmaker[AsyncSession]) -> list[uuid.UUID]:
-    """Organizations that have queued or batched attempts (send_queue holds ids only, no tenant filter needed)."""
+    """Organizations that have queued or batched attempts and whose sending is not paused (send_queue and
+    paused_senders hold ids only, no tenant filter needed)."""
     async with sessions() as session:
-        rows = await session.execute(select(send_queue.c.organization_id).distinct())
+        paused = select(paused_senders.c.organization_id)
+        rows = await session.execute(
+            select(send_queue.c.organization_id).where(send_queue.c.organization_id.not_in(paused)).distinct()
+        )
         return [row.organization_id for row in rows]
+
+
+def _lease(settings: SubmissionSettings) -> Any:
+    """When a claimed batch may be claimed again if its sender vanished mid-send: the send timeout plus a margin."""
+    return func.now() + literal_column(f"interval '{int(settings.clearinghouse_timeout_seconds) + 5} seconds'")
 
 
 async def prepare_batch(
     sessions: async_sessionmaker[AsyncSession], organization_id: uuid.UUID, settings: SubmissionSettings
 ) -> StoredBatch | None:
-    """The organization's stored unacknowledged batch, else a new one of its oldest queued attempts (committed)."""
+    """The organization's stored unacknowledged batch when its retry time has come, else a new one of its oldest
+    queued attempts (committed); None when there is nothing to send now. The batch returned is leased to the caller.
+    """
     async with unit_of_work(sessions, organization_id) as session:
         pending = (
             await session.execute(
-                select(batches.c.control_number, batches.c.file_text)
+                select(
+                    batches.c.control_number,
+                    batches.c.file_text,
+                    (batches.c.next_attempt_at.is_(None) | (batches.c.next_attempt_at <= func.now())).label("due"),
+                )
                 .where(batches.c.status == "built")
                 .order_by(batches.c.control_number)
                 .limit(1)
+                .with_for_update()
             )
         ).first()
         if pending is not None:
+            # One batch in flight per organization: later attempts wait for it, so an outage builds no pile of files.
+            if not pending.due:
+                return None
+            await session.execute(
+                update(batches)
+                .where(batches.c.control_number == pending.control_number)
+                .values(next_attempt_at=_lease(settings))
+            )
             return StoredBatch(organization_id, pending.control_number, pending.file_text)
         oldest = (
             await session.execute(
@@ -88,6 +117,7 @@ async def prepare_batch(
                     claim_attempts.c.attempt_number,
                     claim_attempts.c.frequency_code,
                     claims.c.charge,
+                    claims.c.payer_claim_number,
                 )
                 .join(claims, claims.c.claim_id == claim_attempts.c.claim_id)
                 .where(claim_attempts.c.status == "queued", claim_attempts.c.business_date == oldest.business_date)
@@ -109,9 +139,14 @@ async def prepare_batch(
             receiver_name=settings.receiver_name,
             usage=settings.interchange_usage,
         )
-        text = build_837p(
+        file_text = build_837p(
             envelope,
-            [BatchClaim(row.claim_id, row.frequency_code, ChargeFacts.model_validate(row.charge)) for row in rows],
+            [
+                BatchClaim(
+                    row.claim_id, row.frequency_code, ChargeFacts.model_validate(row.charge), row.payer_claim_number
+                )
+                for row in rows
+            ],
         )
         await session.execute(
             batches.insert().values(
@@ -119,8 +154,10 @@ async def prepare_batch(
                 organization_id=organization_id,
                 business_date=oldest.business_date,
                 status="built",
-                file_text=text,
+                file_text=file_text,
                 claim_count=len(rows),
+                send_attempts=0,
+                next_attempt_at=_lease(settings),
             )
         )
         keys = [(row.claim_id, row.attempt_number) for row in rows]
@@ -132,7 +169,7 @@ async def prepare_batch(
         await session.execute(
             update(claims).where(claims.c.claim_id.in_([k[0] for k in keys])).values(status="batched")
         )
-    return StoredBatch(organization_id, control_number, text)
+    return StoredBatch(organization_id, control_number, file_text)
 
 
 async def _forget_finished(session: AsyncSession, organization_id: uuid.UUID) -> None:
@@ -150,15 +187,54 @@ async def _forget_finished(session: AsyncSession, organization_id: uuid.UUID) ->
     )
 
 
-async def note_failure(sessions: async_sessionmaker[AsyncSession], batch: StoredBatch, error: Exception) -> None:
-    """Record a failed send on the batch row (best effort: the database may be what failed)."""
+def failure_kind(error: Exception) -> str:
+    """unavailable, unknown_outcome (the batch may have arrived) or refused: the metric label and backoff class."""
+    if isinstance(error, ClearinghouseRefused):
+        return "refused"
+    if isinstance(error, ClearinghouseUnavailable) and error.outcome_unknown:
+        return "unknown_outcome"
+    return "unavailable"
+
+
+async def note_failure(sessions: async_sessionmaker[AsyncSession], batch: StoredBatch, error: Exception) -> float:
+    """Record a failed send on the batch row and when to try again; returns the delay (best effort: the database
+    may be what failed, and then the lease runs out on its own)."""
+    kind = failure_kind(error)
+    delay = domain.send_retry_delay(1, kind)
     with contextlib.suppress(Exception):
         async with unit_of_work(sessions, batch.organization_id) as session:
+            failed = await session.scalar(
+                update(batches)
+                .where(batches.c.control_number == batch.control_number, batches.c.status == "built")
+                .values(send_attempts=batches.c.send_attempts + 1, last_error=str(error)[:500], last_failure_kind=kind)
+                .returning(batches.c.send_attempts)
+            )
+            delay = domain.send_retry_delay(int(failed or 1), kind)
             await session.execute(
                 update(batches)
-                .where(batches.c.control_number == batch.control_number)
-                .values(send_attempts=batches.c.send_attempts + 1, last_error=str(error)[:500])
+                .where(batches.c.control_number == batch.control_number, batches.c.status == "built")
+                .values(next_attempt_at=func.now() + literal_column(f"interval '{int(delay * 1000)} milliseconds'"))
             )
+    return delay
+
+
+async def send_once(
+    sessions: async_sessionmaker[AsyncSession], gateway: ClearinghouseGateway, batch: StoredBatch
+) -> GatewayAnswer | None:
+    """One send of a stored batch: the answer, or None after recording the failure and the next retry time."""
+    try:
+        answer = await gateway.send_batch(
+            organization_id=batch.organization_id, control_number=batch.control_number, x12=batch.file_text
+        )
+    except (ClearinghouseUnavailable, ClearinghouseRefused) as error:
+        kind = failure_kind(error)
+        CLEARINGHOUSE_UP.set(0)
+        SEND_FAILURES.labels(kind).inc()
+        delay = await note_failure(sessions, batch, error)
+        log.warning("batch send failed, will retry", kind=kind, control_number=batch.control_number, retry_in=delay)
+        return None
+    CLEARINGHOUSE_UP.set(1)
+    return answer
 
 
 async def send_until_answered(
@@ -168,23 +244,15 @@ async def send_until_answered(
     stop: asyncio.Event,
     sleep: Callable[[float], Awaitable[None]] | None = None,
 ) -> GatewayAnswer | None:
-    """Send the stored batch until the clearinghouse answers (backoff on failures); None when stopped first."""
-    backoff = 0.5
+    """Send one stored batch until the clearinghouse answers, waiting the recorded backoff between tries; None when
+    stopped first (used where one batch must go out now, such as an operator's manual send)."""
+    failures = 0
     while not stop.is_set():
-        try:
-            answer = await gateway.send_batch(
-                organization_id=batch.organization_id, control_number=batch.control_number, x12=batch.file_text
-            )
-            CLEARINGHOUSE_UP.set(1)
+        answer = await send_once(sessions, gateway, batch)
+        if answer is not None:
             return answer
-        except (ClearinghouseUnavailable, ClearinghouseRefused) as error:
-            kind = "unavailable" if isinstance(error, ClearinghouseUnavailable) else "refused"
-            CLEARINGHOUSE_UP.set(0)
-            SEND_FAILURES.labels(kind).inc()
-            log.warning("batch send failed, retrying", kind=kind, control_number=batch.control_number, backoff=backoff)
-            await note_failure(sessions, batch, error)
-            await (sleep or _sleeper(stop))(backoff)
-            backoff = min(backoff * 2, 30.0 if kind == "unavailable" else 60.0)
+        failures += 1
+        await (sleep or _sleeper(stop))(domain.send_retry_delay(failures, "unavailable"))
     return None
 
 
@@ -202,15 +270,18 @@ async def send_pending(
     settings: SubmissionSettings,
     stop: asyncio.Event,
 ) -> int:
-    """One pass: for each organization with work, send one batch and record its answer; returns batches sent."""
+    """One pass: for each organization with a batch due, send it once and record its answer; returns batches
+    answered. A failed send is left for a later pass at its retry time; the other organizations go on."""
     sent = 0
     for organization_id in await organizations_with_work(sessions):
+        if stop.is_set():
+            break
         batch = await prepare_batch(sessions, organization_id, settings)
         if batch is None:
             continue
-        answer = await send_until_answered(sessions, gateway, batch, stop)
+        answer = await send_once(sessions, gateway, batch)
         if answer is None:
-            break
+            continue
         await record_answer(sessions, batch.organization_id, batch.control_number, answer)
         BATCHES_SENT.inc()
         sent += 1

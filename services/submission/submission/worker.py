@@ -1,10 +1,10 @@
 """Submission worker: consumes charges and reference data, sends 837P batches, relays the outbox."""
 
-from shared.events.catalogue import CHARGE, REFERENCE
+from shared.events.catalogue import CHARGE, DENIAL, REFERENCE, REMITTANCE
 from shared.settings import load_settings
 from shared.worker import ConsumerSpec, WorkerSpec, main
 from submission.config import SubmissionSettings
-from submission.handlers import HANDLERS, REFERENCE_HANDLERS
+from submission.handlers import HANDLERS, REFERENCE_HANDLERS, REMITTANCE_HANDLERS
 from submission.models import infra
 from submission.sender import sender_task
 
@@ -18,6 +18,7 @@ def worker_spec() -> WorkerSpec:
         consumers=(
             ConsumerSpec("reference", (REFERENCE,), REFERENCE_HANDLERS),
             ConsumerSpec("charges", (CHARGE,), HANDLERS),
+            ConsumerSpec("remittance", (REMITTANCE, DENIAL), REMITTANCE_HANDLERS),
         ),
         background=(sender_task(settings),),
     )

@@ -1,15 +1,40 @@
-"""Scrubber edits, one row per rule: which edit fires for which claim problem."""
+"""Scrubber edits of DOMAIN.md section 4, one row per rule: a claim with exactly one problem is held for it.
+
+The clean claim below satisfies every edit: a 90834 on 2026-09-14 for an adult subscriber, billed to a commercial
+payer whose profile (in force from 2026-01-01) wants prior authorization for 90834/90837, caps psychotherapy at 20
+visits per calendar year, files within 90 days and requires credentialing; the LPC rendering it is credentialed with
+the payer since 2025-01-01; the authorization AUTH-12345 (2026-08-01 to 2026-12-31, 12 units, 3 used elsewhere) has
+2 more units consumed by earlier claims; the patient had 5 other visits with this payer in 2026.
+"""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from submission import domain
+from submission import domain, rules, scrubber
 
 from shared.events.charge import ChargeLine
+from shared.events.reference import (
+    AuthorizationPolicy,
+    Credentialing,
+    PayerProfile,
+    PayerRef,
+    ProviderRef,
+    TelehealthPolicy,
+    VisitLimit,
+)
+
+PAYER_ID = uuid.UUID("22222222-2222-4222-8222-222222222222")
+PROVIDER_ID = uuid.UUID("33333333-3333-4333-8333-333333333333")
+OTHER_PROVIDER = uuid.UUID("44444444-4444-4444-8444-444444444444")
+DOS = date(2026, 9, 14)
+SUBMITTED = date(2026, 9, 15)
 
 
 def _line(**changes: Any) -> ChargeLine:
@@ -25,80 +50,546 @@ def _line(**changes: Any) -> ChargeLine:
     return ChargeLine(**facts)
 
 
-def _provider(charges: Any, npi: str) -> Any:
-    return charges.make().provider.model_copy(update={"npi": npi})
+def _profile(**changes: Any) -> PayerProfile:
+    facts: dict[str, Any] = {
+        "effective_from": date(2026, 1, 1),
+        "timely_filing_days": 90,
+        "authorization": AuthorizationPolicy(mode="listed_codes", codes=["90834", "90837"]),
+        "visit_limits": [VisitLimit(visits=20, period="calendar_year")],
+        "credentialing_required": True,
+    }
+    facts.update(changes)
+    return PayerProfile(**facts)
 
 
-def _coverage(charges: Any, **changes: Any) -> Any:
-    return charges.make().coverage.model_copy(update=changes)
+def _payer(**changes: Any) -> PayerRef:
+    facts: dict[str, Any] = {
+        "name": "Sandbox Behavioral Health Plan",
+        "x12_payer_id": "SBX01",
+        "profiles": [_profile()],
+    }
+    facts.update(changes)
+    return PayerRef(**facts)
 
 
-# (test id, how the claim differs from a clean one, submission date, filing window, rule ids expected)
-CASES: list[tuple[str, Any, date, int, set[str]]] = [
-    ("clean claim passes", lambda c: {}, date(2026, 9, 15), 365, set()),
-    ("no coverage", lambda c: {"coverage": None}, date(2026, 9, 15), 365, {"ELIG-NO-COVERAGE"}),
+def _provider(**changes: Any) -> ProviderRef:
+    facts: dict[str, Any] = {
+        "practice_id": uuid.UUID("11111111-1111-4111-8111-111111111111"),
+        "first_name": "Ana",
+        "last_name": "Rivera",
+        "npi": "1245319599",
+        "taxonomy": "101YP2500X",
+        "license_type": "LPC",
+        "credentialing": [Credentialing(payer_id=PAYER_ID, effective_from=date(2025, 1, 1))],
+    }
+    facts.update(changes)
+    return ProviderRef(**facts)
+
+
+def _visit(n: int, on: date, codes: tuple[str, ...] = ("90834",), provider: uuid.UUID = PROVIDER_ID) -> Any:
+    return scrubber.PriorVisit(f"CFPRIOR{n:011d}", f"charge-{n}", on, provider, codes)
+
+
+FIVE_VISITS = tuple(_visit(n, date(2026, n + 1, 10)) for n in range(5))
+
+
+class Claim:
+    """Builds the clean scrub input and variations of it."""
+
+    def __init__(self, charges: Any) -> None:
+        self.charges = charges
+        base = charges.make(date_of_service=DOS, authorization=charges.authorization())
+        coverage = base.coverage.model_copy(update={"payer_id": PAYER_ID})
+        provider = base.provider.model_copy(update={"provider_id": PROVIDER_ID})
+        auth = base.authorization.model_copy(update={"payer_id": PAYER_ID})
+        self.charge = base.model_copy(update={"coverage": coverage, "provider": provider, "authorization": auth})
+
+    def input(self, **changes: Any) -> scrubber.ScrubInput:
+        """The clean input with some fields replaced (charge fields via `charge={...}`)."""
+        charge_changes = changes.pop("charge", {})
+        payer = changes.pop("payer", _payer())
+        clean = scrubber.ScrubInput(
+            charge=self.charge.model_copy(update=charge_changes),
+            submission_date=SUBMITTED,
+            payer=payer,
+            profile=domain.profile_in_force(payer, DOS),
+            provider=_provider(),
+            history=scrubber.ClaimHistory(prior_visits=FIVE_VISITS, authorization_units_consumed=2),
+        )
+        return replace(clean, **changes)
+
+    def coverage(self, **changes: Any) -> Any:
+        return self.charge.coverage.model_copy(update=changes)
+
+    def auth(self, **changes: Any) -> Any:
+        return self.charge.authorization.model_copy(update=changes)
+
+
+@pytest.fixture
+def claim(charges: Any) -> Claim:
+    return Claim(charges)
+
+
+Variation = Callable[[Claim], scrubber.ScrubInput]
+
+# (test id, the claim with one problem, rule ids expected). One row per edit of DOMAIN.md section 4.
+HELD: list[tuple[str, Variation, set[str]]] = [
+    # eligibility
+    ("no coverage", lambda c: c.input(charge={"coverage": None}), {"ELIG-NO-COVERAGE"}),
     (
         "coverage inactive on the date of service",
-        lambda c: {"coverage": _coverage(c, active_on_date_of_service=False)},
-        date(2026, 9, 15),
-        365,
+        lambda c: c.input(charge={"coverage": c.coverage(active_on_date_of_service=False)}),
         {"ELIG-INACTIVE"},
     ),
     (
+        "date of service after the plan ended",
+        lambda c: c.input(charge={"coverage": c.coverage(plan_end_date=date(2026, 8, 31))}),
+        {"ELIG-PLAN-DATES"},
+    ),
+    (
+        "secondary billed before the primary is adjudicated",
+        lambda c: c.input(charge={"coverage": c.coverage(priority="secondary")}),
+        {"ELIG-PRIORITY"},
+    ),
+    (
         "payer without X12 id",
-        lambda c: {"coverage": _coverage(c, x12_payer_id=" ")},
-        date(2026, 9, 15),
-        365,
+        lambda c: c.input(charge={"coverage": c.coverage(x12_payer_id=" ")}),
         {"PAYER-ID-MISSING"},
     ),
-    ("blank diagnosis", lambda c: {"diagnoses": [" "]}, date(2026, 9, 15), 365, {"DX-MISSING", "DX-POINTER"}),
+    # carve-out
+    (
+        "psychotherapy billed to a medical plan that carves BH out",
+        lambda c: c.input(payer=_payer(carve_out_payer_id=uuid.uuid4())),
+        {"CARVE-OUT"},
+    ),
+    # authorization missing
+    ("no authorization on file", lambda c: c.input(charge={"authorization": None}), {"AUTH-MISSING"}),
+    (
+        "authorization from another payer",
+        lambda c: c.input(charge={"authorization": c.auth(payer_id=uuid.uuid4())}),
+        {"AUTH-MISSING"},
+    ),
+    (
+        "authorization does not list the code billed",
+        lambda c: c.input(charge={"authorization": c.auth(service_codes=["90837"])}),
+        {"AUTH-MISSING"},
+    ),
+    ("authorization number absent", lambda c: c.input(charge={"authorization": c.auth(number=" ")}), {"AUTH-NUMBER"}),
+    (
+        "every visit needs auth and none is on file",
+        lambda c: c.input(
+            charge={"authorization": None},
+            payer=_payer(profiles=[_profile(authorization=AuthorizationPolicy(mode="all"))]),
+        ),
+        {"AUTH-MISSING"},
+    ),
+    (
+        "the sixth visit needs auth after five unmanaged visits",
+        lambda c: c.input(
+            charge={"authorization": None},
+            payer=_payer(
+                profiles=[_profile(authorization=AuthorizationPolicy(mode="after_visits", unmanaged_visits=5))]
+            ),
+        ),
+        {"AUTH-MISSING"},
+    ),
+    # authorization exhausted or expired
+    (
+        "date of service after the authorization ended",
+        lambda c: c.input(charge={"authorization": c.auth(end_date=date(2026, 9, 13))}),
+        {"AUTH-EXPIRED"},
+    ),
+    (
+        "date of service before the authorization started",
+        lambda c: c.input(charge={"authorization": c.auth(start_date=date(2026, 9, 15))}),
+        {"AUTH-EXPIRED"},
+    ),
+    (
+        "units used up: 3 elsewhere + 2 by earlier claims of 5 approved",
+        lambda c: c.input(charge={"authorization": c.auth(units_approved=5)}),
+        {"AUTH-EXHAUSTED"},
+    ),
+    # visit limit
+    (
+        "sixth visit of a 5-visit calendar-year limit",
+        lambda c: c.input(payer=_payer(profiles=[_profile(visit_limits=[VisitLimit(visits=5)])])),
+        {"VISIT-LIMIT"},
+    ),
+    (
+        "rolling 12 months counts last autumn's visits",
+        lambda c: c.input(
+            payer=_payer(profiles=[_profile(visit_limits=[VisitLimit(visits=2, period="rolling_12_months")])]),
+            history=scrubber.ClaimHistory(
+                prior_visits=(_visit(1, date(2025, 9, 15)), _visit(2, date(2025, 12, 1))),
+                authorization_units_consumed=2,
+            ),
+        ),
+        {"VISIT-LIMIT"},
+    ),
+    # telehealth
+    (
+        "telehealth POS the payer does not accept",
+        lambda c: c.input(
+            charge={"lines": [_line(place_of_service="02", modifiers=["95"])]},
+            payer=_payer(profiles=[_profile(telehealth=TelehealthPolicy(accepted_pos=["10"]))]),
+        ),
+        {"TELE-POS"},
+    ),
+    (
+        "video visit without the payer's modifier 95",
+        lambda c: c.input(charge={"lines": [_line(place_of_service="10")]}),
+        {"TELE-MODIFIER"},
+    ),
+    (
+        "GT where the payer wants 95",
+        lambda c: c.input(charge={"lines": [_line(place_of_service="10", modifiers=["GT"])]}),
+        {"TELE-MODIFIER"},
+    ),
+    (
+        "audio-only visit with a payer that does not cover it",
+        lambda c: c.input(
+            charge={"lines": [_line(place_of_service="10", modifiers=["93"])]},
+            payer=_payer(profiles=[_profile(telehealth=TelehealthPolicy(audio_only_covered=False))]),
+        ),
+        {"TELE-AUDIO-ONLY"},
+    ),
+    # credentialing
+    (
+        "provider not credentialed with the payer",
+        lambda c: c.input(provider=_provider(credentialing=[])),
+        {"CRED-PAYER"},
+    ),
+    (
+        "credentialing ended before the date of service",
+        lambda c: c.input(
+            provider=_provider(
+                credentialing=[
+                    Credentialing(payer_id=PAYER_ID, effective_from=date(2025, 1, 1), effective_to=date(2026, 6, 30))
+                ]
+            )
+        ),
+        {"CRED-PAYER"},
+    ),
+    (
+        "credentialing starts after the date of service",
+        lambda c: c.input(
+            provider=_provider(credentialing=[Credentialing(payer_id=PAYER_ID, effective_from=date(2026, 10, 1))])
+        ),
+        {"CRED-PAYER"},
+    ),
+    (
+        "90792 rendered by an LPC",
+        lambda c: c.input(
+            charge={"lines": [_line(procedure_code="90792")]},
+            payer=_payer(profiles=[_profile(authorization=AuthorizationPolicy())]),
+        ),
+        {"CRED-LICENSE"},
+    ),
+    (
+        "office E/M rendered by a psychologist",
+        lambda c: c.input(
+            charge={"lines": [_line(procedure_code="99213")]},
+            payer=_payer(profiles=[_profile(authorization=AuthorizationPolicy())]),
+            provider=_provider(license_type="PSYCHOLOGIST"),
+        ),
+        {"CRED-LICENSE"},
+    ),
+    # coding pairs, add-ons and units
+    (
+        "90834 with 90837 the same day",
+        lambda c: c.input(charge={"lines": [_line(), _line(line_number=2, procedure_code="90837")]}),
+        {"PAIR-SAME-DAY"},
+    ),
+    (
+        "90791 with psychotherapy the same day",
+        lambda c: c.input(charge={"lines": [_line(), _line(line_number=2, procedure_code="90791")]}),
+        {"PAIR-SAME-DAY"},
+    ),
+    (
+        "90834 with 90847 without a distinct-service modifier",
+        lambda c: c.input(charge={"lines": [_line(), _line(line_number=2, procedure_code="90847")]}),
+        {"PAIR-SAME-DAY"},
+    ),
+    (
+        "+90785 with crisis 90839",
+        lambda c: c.input(
+            charge={
+                "lines": [
+                    _line(procedure_code="90837"),
+                    _line(line_number=2, procedure_code="90785"),
+                    _line(line_number=3, procedure_code="90839"),
+                ],
+            }
+        ),
+        {"PAIR-SAME-DAY"},
+    ),
+    (
+        "psychotherapy today and 90791 on another claim the same day",
+        lambda c: c.input(
+            history=scrubber.ClaimHistory(
+                prior_visits=(*FIVE_VISITS, _visit(9, DOS, ("90791",))), authorization_units_consumed=2
+            )
+        ),
+        {"PAIR-SAME-DAY"},
+    ),
+    (
+        "+G2211 with a modifier-25 E/M and no preventive service",
+        lambda c: c.input(
+            charge={
+                "lines": [
+                    _line(procedure_code="99214", modifiers=["25"]),
+                    _line(line_number=2, procedure_code="G2211"),
+                ]
+            },
+            payer=_payer(profiles=[_profile(authorization=AuthorizationPolicy())]),
+            provider=_provider(license_type="NP"),
+        ),
+        {"PAIR-SAME-DAY"},
+    ),
+    (
+        "+90833 without an E/M",
+        lambda c: c.input(
+            charge={"lines": [_line(procedure_code="90833")]},
+            payer=_payer(profiles=[_profile(authorization=AuthorizationPolicy())]),
+            provider=_provider(license_type="MD"),
+        ),
+        {"ADD-ON-NO-PRIMARY"},
+    ),
+    (
+        "+90840 without 90839",
+        lambda c: c.input(
+            charge={"lines": [_line(procedure_code="90840")]},
+            payer=_payer(profiles=[_profile(authorization=AuthorizationPolicy())]),
+        ),
+        {"ADD-ON-NO-PRIMARY"},
+    ),
+    ("90834 billed for 2 units", lambda c: c.input(charge={"lines": [_line(units=2)]}), {"UNITS-DAILY-MAX"}),
+    # diagnosis
+    ("blank diagnosis", lambda c: c.input(charge={"diagnoses": [" "]}), {"DX-MISSING", "DX-POINTER"}),
+    ("code that is not ICD-10-CM", lambda c: c.input(charge={"diagnoses": ["F99.99", "F41.1"]}), {"DX-INVALID"}),
+    (
+        "category code, not billable",
+        lambda c: c.input(charge={"diagnoses": ["F32.1", "F41"]}),
+        {"DX-NOT-BILLABLE"},
+    ),
     (
         "pointer beyond the diagnoses",
-        lambda c: {"lines": [_line(diagnosis_pointers=[1, 3])]},
-        date(2026, 9, 15),
-        365,
+        lambda c: c.input(charge={"lines": [_line(diagnosis_pointers=[1, 3])]}),
         {"DX-POINTER"},
     ),
-    ("no service lines", lambda c: {"lines": []}, date(2026, 9, 15), 365, {"LINES-MISSING"}),
-    ("zero charge", lambda c: {"lines": [_line(amount=Decimal("0"))]}, date(2026, 9, 15), 365, {"LINE-AMOUNT"}),
+    # lines
+    ("no service lines", lambda c: c.input(charge={"lines": []}), {"LINES-MISSING"}),
+    ("zero charge", lambda c: c.input(charge={"lines": [_line(amount=Decimal("0"))]}), {"LINE-AMOUNT"}),
+    # provider data
     (
         "rendering NPI fails Luhn",
-        lambda c: {"provider": _provider(c, "1245319598")},
-        date(2026, 9, 15),
-        365,
+        lambda c: c.input(charge={"provider": c.charge.provider.model_copy(update={"npi": "1245319598"})}),
         {"PROV-NPI"},
     ),
     (
         "billing NPI fails Luhn",
-        lambda c: {"practice": c.make().practice.model_copy(update={"npi": "1234567890"})},
-        date(2026, 9, 15),
-        365,
+        lambda c: c.input(charge={"practice": c.charge.practice.model_copy(update={"npi": "1234567890"})}),
         {"BILL-NPI"},
     ),
     (
+        "rendering taxonomy missing",
+        lambda c: c.input(charge={"provider": c.charge.provider.model_copy(update={"taxonomy": ""})}),
+        {"PROV-TAXONOMY"},
+    ),
+    (
+        "billing taxonomy malformed",
+        lambda c: c.input(charge={"practice": c.charge.practice.model_copy(update={"taxonomy": "261QM0801"})}),
+        {"BILL-TAXONOMY"},
+    ),
+    (
         "TIN not 9 digits",
-        lambda c: {"practice": c.make().practice.model_copy(update={"tin": "12-345"})},
-        date(2026, 9, 15),
-        365,
+        lambda c: c.input(charge={"practice": c.charge.practice.model_copy(update={"tin": "12-345"})}),
         {"BILL-TIN"},
     ),
-    ("inside a 90-day window", lambda c: {}, date(2026, 12, 13), 90, set()),
-    ("one day past a 90-day window", lambda c: {}, date(2026, 12, 14), 90, {"TIMELY-FILING"}),
-    ("past the default 365 days", lambda c: {}, date(2027, 9, 15), 365, {"TIMELY-FILING"}),
+    # timely filing: 90-day window, date of service 2026-09-14
+    ("one day past a 90-day window", lambda c: c.input(submission_date=date(2026, 12, 14)), {"TIMELY-FILING"}),
+    (
+        "past the default 365 days without a profile",
+        lambda c: c.input(payer=None, profile=None, submission_date=date(2027, 9, 15)),
+        {"TIMELY-FILING"},
+    ),
+    # duplicate
+    (
+        "same patient, date, code and provider already billed",
+        lambda c: c.input(
+            history=scrubber.ClaimHistory(prior_visits=(*FIVE_VISITS, _visit(9, DOS)), authorization_units_consumed=2)
+        ),
+        {"DUPLICATE"},
+    ),
+]
+
+PASSES: list[tuple[str, Variation]] = [
+    ("the clean claim", lambda c: c.input()),
+    ("last day of a 90-day window", lambda c: c.input(submission_date=date(2026, 12, 13))),
+    (
+        "units exactly used up by this claim: 3 + 2 + 1 of 6",
+        lambda c: c.input(charge={"authorization": c.auth(units_approved=6)}),
+    ),
+    (
+        "the fifth visit after four unmanaged ones needs no auth",
+        lambda c: c.input(
+            charge={"authorization": None},
+            payer=_payer(
+                profiles=[_profile(authorization=AuthorizationPolicy(mode="after_visits", unmanaged_visits=6))]
+            ),
+        ),
+    ),
+    (
+        "sixth visit of a 6-visit limit",
+        lambda c: c.input(payer=_payer(profiles=[_profile(visit_limits=[VisitLimit(visits=6)])])),
+    ),
+    (
+        "a visit still held by the scrubber does not count against a 5-visit limit",
+        lambda c: c.input(
+            payer=_payer(profiles=[_profile(visit_limits=[VisitLimit(visits=5)])]),
+            history=scrubber.ClaimHistory(
+                prior_visits=(*FIVE_VISITS[:4], replace(FIVE_VISITS[4], billed=False)),
+                authorization_units_consumed=2,
+            ),
+        ),
+    ),
+    (
+        "last year's visits do not count in a calendar-year limit",
+        lambda c: c.input(
+            payer=_payer(profiles=[_profile(visit_limits=[VisitLimit(visits=1)])]),
+            history=scrubber.ClaimHistory(
+                prior_visits=(_visit(1, date(2025, 12, 31)),), authorization_units_consumed=2
+            ),
+        ),
+    ),
+    (
+        "a plan year from 2025-10-01 leaves a 2025-09-30 visit out",
+        lambda c: c.input(
+            charge={"coverage": c.coverage(plan_start_date=date(2024, 10, 1))},
+            payer=_payer(profiles=[_profile(visit_limits=[VisitLimit(visits=1, period="plan_year")])]),
+            history=scrubber.ClaimHistory(prior_visits=(_visit(1, date(2025, 9, 30)),), authorization_units_consumed=2),
+        ),
+    ),
+    (
+        "video visit at home with 95",
+        lambda c: c.input(charge={"lines": [_line(place_of_service="10", modifiers=["95"])]}),
+    ),
+    (
+        "audio-only with 93 where covered",
+        lambda c: c.input(charge={"lines": [_line(place_of_service="10", modifiers=["93"])]}),
+    ),
+    (
+        "90834 with 90847 as a separate and distinct service (59)",
+        lambda c: c.input(charge={"lines": [_line(), _line(line_number=2, procedure_code="90847", modifiers=["59"])]}),
+    ),
+    (
+        "E/M with +90833 by an MD",
+        lambda c: c.input(
+            charge={"lines": [_line(procedure_code="99214"), _line(line_number=2, procedure_code="90833")]},
+            payer=_payer(profiles=[_profile(authorization=AuthorizationPolicy())]),
+            provider=_provider(license_type="MD"),
+        ),
+    ),
+    (
+        "+G2211 with a modifier-25 E/M and an annual wellness visit",
+        lambda c: c.input(
+            charge={
+                "lines": [
+                    _line(procedure_code="99214", modifiers=["25"]),
+                    _line(line_number=2, procedure_code="G2211"),
+                    _line(line_number=3, procedure_code="G0439"),
+                ]
+            },
+            payer=_payer(profiles=[_profile(authorization=AuthorizationPolicy())]),
+            provider=_provider(license_type="NP"),
+        ),
+    ),
+    (
+        "another provider's 90834 the same day is not a duplicate",
+        lambda c: c.input(
+            history=scrubber.ClaimHistory(
+                prior_visits=(*FIVE_VISITS, _visit(9, DOS, provider=OTHER_PROVIDER)), authorization_units_consumed=2
+            )
+        ),
+    ),
+    (
+        "credentialing not required by this payer",
+        lambda c: c.input(
+            payer=_payer(profiles=[_profile(credentialing_required=False)]), provider=_provider(credentialing=[])
+        ),
+    ),
+    (
+        "the carve-out plan itself is billed for psychotherapy",
+        lambda c: c.input(payer=_payer(behavioral_health_carve_out=True)),
+    ),
+    (
+        "secondary billed after the primary was adjudicated",
+        lambda c: c.input(
+            charge={"coverage": c.coverage(priority="secondary")},
+            history=scrubber.ClaimHistory(
+                prior_visits=FIVE_VISITS, authorization_units_consumed=2, primary_adjudicated=True
+            ),
+        ),
+    ),
 ]
 
 
-@pytest.mark.parametrize(
-    ("changes", "submitted", "window", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
-)
-def test_scrubber_edit_fires_exactly_for_its_problem(
-    charges: Any, changes: Any, submitted: date, window: int, expected: set[str]
+@pytest.mark.parametrize(("variation", "expected"), [c[1:] for c in HELD], ids=[c[0] for c in HELD])
+def test_a_claim_violating_an_edit_is_held_with_its_rule_id(
+    claim: Claim, variation: Variation, expected: set[str]
 ) -> None:
-    charge = charges.make(**changes(charges))
-    result = domain.scrub_claim(domain.ScrubInput(charge=charge, submission_date=submitted, timely_filing_days=window))
-    assert {edit.rule_id for edit in result.edits} == expected
-    assert result.passed is (not expected)
-    assert all(edit.reason and edit.severity == "error" for edit in result.edits)
+    result = scrubber.scrub_claim(variation(claim))
+    assert {edit.rule_id for edit in result.errors} == expected
+    assert result.passed is False
+    assert all(edit.reason.strip() for edit in result.edits)
+
+
+@pytest.mark.parametrize("variation", [c[1] for c in PASSES], ids=[c[0] for c in PASSES])
+def test_a_claim_satisfying_every_edit_passes(claim: Claim, variation: Variation) -> None:
+    result = scrubber.scrub_claim(variation(claim))
+    assert result.errors == []
+    assert result.passed is True
+
+
+def test_every_edit_of_domain_section_4_has_a_held_case() -> None:
+    covered = {rule for _, _, expected in HELD for rule in expected}
+    families = ("ELIG", "CARVE", "AUTH-MISSING", "AUTH-EXHAUSTED", "AUTH-EXPIRED", "VISIT", "TELE", "CRED")
+    families += ("PAIR", "ADD-ON", "UNITS", "DX", "PROV", "BILL", "TIMELY", "DUPLICATE")
+    assert all(any(rule.startswith(family) for rule in covered) for family in families)
+    assert len(scrubber.SCRUBBER_EDITS) == 13
+
+
+def test_payer_unknown_is_a_warning_that_travels_and_skips_payer_rules(claim: Claim) -> None:
+    result = scrubber.scrub_claim(claim.input(payer=None, profile=None, provider=None))
+    assert result.passed is True
+    assert [(e.rule_id, e.severity) for e in result.edits] == [("PAYER-UNKNOWN", "warning")]
+
+
+def test_dates_of_service_after_the_packaged_code_set_get_a_warning(claim: Claim) -> None:
+    result = scrubber.scrub_claim(claim.input(charge={"date_of_service": date(2026, 10, 5)}))
+    assert result.passed is True
+    assert [(e.rule_id, e.severity) for e in result.edits] == [("DX-CODE-SET", "warning")]
+
+
+def test_undated_legacy_enrollment_is_a_warning(claim: Claim) -> None:
+    result = scrubber.scrub_claim(claim.input(provider=_provider(credentialing=[], credentialed_payer_ids=[PAYER_ID])))
+    assert result.passed is True
+    assert [e.rule_id for e in result.edits] == ["CRED-UNDATED"]
+
+
+@pytest.mark.parametrize(
+    ("lines", "units"),
+    [
+        ([_line()], 1),
+        ([_line(procedure_code="99214"), _line(line_number=2, procedure_code="90833")], 1),
+        ([_line(procedure_code="90837"), _line(line_number=2, procedure_code="90785")], 1),
+    ],
+)
+def test_a_claim_consumes_one_unit_per_visit_line_and_add_ons_ride_along(
+    claim: Claim, lines: list[ChargeLine], units: int
+) -> None:
+    charge = claim.charge.model_copy(update={"lines": lines, "authorization": claim.auth(service_codes=[])})
+    assert scrubber.authorization_units(charge) == units
 
 
 @pytest.mark.parametrize(
@@ -119,23 +610,104 @@ def test_claim_ids_are_18_crockford_characters_and_unique() -> None:
 
 
 @pytest.mark.parametrize(
-    ("payer", "on", "days"),
+    ("profiles", "on", "days"),
     [
-        (None, date(2026, 9, 1), 365),
-        ({"profiles": []}, date(2026, 9, 1), 365),
-        ({"profiles": [{"effective_from": "2026-01-01", "timely_filing_days": 90}]}, date(2026, 9, 1), 90),
+        ([], date(2026, 9, 1), 365),
+        ([{"effective_from": "2026-01-01", "timely_filing_days": 90}], date(2026, 9, 1), 90),
         (
-            {
-                "profiles": [
-                    {"effective_from": "2026-01-01", "timely_filing_days": 90},
-                    {"effective_from": "2026-10-01", "timely_filing_days": 180},
-                ]
-            },
+            [
+                {"effective_from": "2026-01-01", "timely_filing_days": 90},
+                {"effective_from": "2026-10-01", "timely_filing_days": 180},
+            ],
             date(2026, 9, 1),
             90,
         ),
-        ({"profiles": [{"effective_from": "2027-01-01", "timely_filing_days": 90}]}, date(2026, 9, 1), 365),
+        (
+            [
+                {"effective_from": "2026-10-01", "timely_filing_days": 180},
+                {"effective_from": "2026-01-01", "timely_filing_days": 90},
+            ],
+            date(2026, 10, 1),
+            180,
+        ),
+        ([{"effective_from": "2027-01-01", "timely_filing_days": 90}], date(2026, 9, 1), 365),
     ],
 )
-def test_timely_filing_window_comes_from_the_profile_in_force(payer: Any, on: date, days: int) -> None:
-    assert domain.timely_filing_days(payer, on) == days
+def test_the_profile_in_force_on_the_date_of_service_gives_the_filing_window(
+    profiles: list[dict[str, Any]], on: date, days: int
+) -> None:
+    payer = domain.payer_from_replica({"entity_type": "payer", "name": "P", "x12_payer_id": "P1", "profiles": profiles})
+    assert domain.timely_filing_days(domain.profile_in_force(payer, on)) == days
+
+
+@pytest.mark.parametrize(
+    ("period", "on", "plan_start", "expected"),
+    [
+        ("calendar_year", date(2026, 9, 14), None, (date(2026, 1, 1), date(2026, 12, 31))),
+        ("plan_year", date(2026, 9, 14), date(2024, 10, 1), (date(2025, 10, 1), date(2026, 9, 30))),
+        ("plan_year", date(2026, 10, 1), date(2024, 10, 1), (date(2026, 10, 1), date(2027, 9, 30))),
+        ("plan_year", date(2026, 9, 14), None, (date(2026, 1, 1), date(2026, 12, 31))),
+        ("rolling_12_months", date(2026, 9, 14), None, (date(2025, 9, 15), date(2026, 9, 14))),
+    ],
+)
+def test_benefit_periods(period: Any, on: date, plan_start: date | None, expected: tuple[date, date]) -> None:
+    assert domain.benefit_period(period, on, plan_start) == expected
+
+
+def test_ncci_rows_load_into_the_pair_table_with_dates_and_indicator() -> None:
+    (pair,) = rules.pairs_from_ncci_rows([("90834", "90847", "", "20260101", "*", "1")])
+    assert (pair.column_one, pair.column_two, pair.modifier_indicator) == ("90834", "90847", 1)
+    assert pair.in_force(date(2026, 1, 1))
+    assert not pair.in_force(date(2025, 12, 31))
+
+
+@pytest.mark.parametrize(
+    ("submitted", "follow_up", "as_of", "due"),
+    [
+        (date(2026, 9, 15), 30, date(2026, 10, 15), False),
+        (date(2026, 9, 15), 30, date(2026, 10, 16), True),
+        (date(2026, 9, 15), 45, date(2026, 10, 30), False),
+        (date(2026, 9, 15), 45, date(2026, 10, 31), True),
+    ],
+)
+def test_no_response_is_due_after_the_payers_follow_up_days(
+    submitted: date, follow_up: int, as_of: date, due: bool
+) -> None:
+    assert domain.no_response_due(submitted, follow_up, as_of) is due
+
+
+@pytest.mark.parametrize(
+    ("window", "as_of", "at_risk"),
+    [
+        (90, date(2026, 11, 25), False),  # 72 days = 80% of 90
+        (90, date(2026, 11, 26), True),
+        (365, date(2027, 6, 1), False),  # 260 days; 80% of 365 is 292
+        (365, date(2027, 7, 4), True),  # 293 days
+    ],
+)
+def test_timely_filing_risk_past_80_percent_of_the_window(window: int, as_of: date, at_risk: bool) -> None:
+    assert domain.timely_filing_at_risk(date(2026, 9, 14), window, as_of) is at_risk
+
+
+@pytest.mark.parametrize(
+    ("approved", "used", "end", "as_of", "fires"),
+    [
+        (10, 7, date(2026, 12, 31), date(2026, 9, 15), False),
+        (10, 8, date(2026, 12, 31), date(2026, 9, 15), True),  # 80% used
+        (12, 9, date(2026, 12, 31), date(2026, 9, 15), False),  # 75% used
+        (12, 3, date(2026, 9, 30), date(2026, 9, 15), False),  # 15 days left
+        (12, 3, date(2026, 9, 29), date(2026, 9, 15), True),  # 14 days left
+    ],
+)
+def test_authorization_burn_down_at_80_percent_used_or_14_days_left(
+    approved: int, used: int, end: date, as_of: date, fires: bool
+) -> None:
+    why = domain.authorization_burning_down(units_approved=approved, units_used=used, end_date=end, as_of=as_of)
+    assert (why is not None) is fires
+
+
+@pytest.mark.parametrize(
+    ("payer_has_claim", "void", "frequency"), [(False, False, "1"), (True, False, "7"), (True, True, "8")]
+)
+def test_rework_frequency_codes(payer_has_claim: bool, void: bool, frequency: str) -> None:
+    assert domain.next_frequency(payer_has_claim=payer_has_claim, void=void) == frequency

@@ -11,14 +11,16 @@ from typing import Any
 import httpx
 import pytest
 from sandbox.main import create_app as create_sandbox
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from submission.config import SubmissionSettings
+from submission.corrections import void_claims_of_charge
 from submission.gateway import SandboxGateway
 from submission.main import create_app
-from submission.models import acknowledgements, batches, claims, infra, skipped_charges
+from submission.models import acknowledgements, batches, claims, infra, paused_senders, skipped_charges
 from submission.recording import record_answer
 from submission.sender import prepare_batch, send_until_answered
-from submission.service import create_claim_for_charge, void_claims_of_charge
+from submission.service import create_claim_for_charge
 
 from shared.auth import generate_api_key
 from shared.db import create_engine, create_sessionmaker, unit_of_work
@@ -60,6 +62,9 @@ async def _charge_created(sessions: Any, organization_id: uuid.UUID, charge: Any
         practice_id=charge.practice.practice_id,
     )
     async with unit_of_work(sessions, organization_id) as session:
+        await session.execute(  # the running stack's sender leaves this organization's batches to the test
+            pg_insert(paused_senders).values(organization_id=organization_id, reason="test").on_conflict_do_nothing()
+        )
         await create_claim_for_charge(session, event)
         await create_claim_for_charge(session, event)  # a redelivery changes nothing
 
@@ -87,7 +92,10 @@ async def test_clean_claim_is_sent_once_and_acknowledged_with_events_in_order(
     await _charge_created(sessions, organization_id, telehealth)
     batch = await prepare_batch(sessions, organization_id, settings)
     assert batch is not None
-    again = await prepare_batch(sessions, organization_id, settings)  # a crash before the answer: same batch
+    assert await prepare_batch(sessions, organization_id, settings) is None  # leased to the first sender
+    async with unit_of_work(sessions, organization_id) as session:  # that sender crashed: its lease runs out
+        await session.execute(update(batches).values(next_attempt_at=func.now() - text("interval '1 second'")))
+    again = await prepare_batch(sessions, organization_id, settings)  # the very same batch, not a new one
     assert again == batch
     stop = asyncio.Event()
     answer = await send_until_answered(sessions, gateway, batch, stop)
@@ -124,7 +132,8 @@ async def test_scrubber_hold_then_void_and_the_api_hides_other_organizations(
     held = charges.make(coverage=coverage)
     await _charge_created(sessions, organization_id, held)
     claim = await _claim(sessions, organization_id, held.charge_id)
-    assert (claim.status, [e["rule_id"] for e in claim.scrub_edits]) == ("held", ["ELIG-INACTIVE"])
+    edits = [(e["rule_id"], e["severity"]) for e in claim.scrub_edits]
+    assert (claim.status, edits) == ("held", [("ELIG-INACTIVE", "error"), ("PAYER-UNKNOWN", "warning")])
     assert await _events(sessions, claim.claim_id) == ["claim.held"]
 
     key_id, secret, key_hash = generate_api_key()

@@ -1,0 +1,171 @@
+"""Matching a CLP to our claim: CLP01, then the payer claim number (CLP07), then patient + date of service + amount."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import func, select, update
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from remittance import domain
+from remittance.era import ClaimPayment
+from remittance.models import claims, payments, postings, unmatched_remittances
+from remittance.posting import PaymentContext, post_claim
+from shared.problems import Problem
+
+MatchMethod = Literal["claim_id", "payer_claim_number", "patient_date_amount"]
+
+
+@dataclass(frozen=True)
+class ClaimMatch:
+    """The claim a CLP matched and how, or why it did not match (reason and detail for the unmatched queue)."""
+
+    claim: Row[Any] | None
+    method: MatchMethod | None = None
+    reason: Literal["unknown_claim", "ambiguous_match"] | None = None
+    detail: str = ""
+
+
+async def match_claim(session: AsyncSession, claim: ClaimPayment) -> ClaimMatch:
+    """Our claim for a CLP; an ambiguous patient fallback is never guessed but left for a person."""
+    row = (await session.execute(select(claims).where(claims.c.claim_id == claim.claim_id))).first()
+    if row is not None:
+        return ClaimMatch(row, "claim_id")
+    if claim.payer_claim_number:
+        row = await _by_payer_claim_number(session, claim.payer_claim_number)
+        if row is not None:
+            return ClaimMatch(row, "payer_claim_number")
+    key = domain.patient_match_key(claim)
+    if key is not None:
+        candidates = (
+            await session.execute(
+                select(claims)
+                .where(
+                    claims.c.member_id == key.member_id,
+                    claims.c.date_of_service == key.date_of_service,
+                    claims.c.billed_amount == key.billed_amount,
+                )
+                .limit(5)
+            )
+        ).all()
+        if len(candidates) == 1:
+            return ClaimMatch(candidates[0], "patient_date_amount")
+        if len(candidates) > 1:
+            ids = ", ".join(sorted(c.claim_id for c in candidates))
+            return ClaimMatch(
+                None,
+                reason="ambiguous_match",
+                detail=f"no claim {claim.claim_id}; patient, date of service and amount fit several claims ({ids}): "
+                "match it by hand",
+            )
+    number = f" nor payer claim number {claim.payer_claim_number}" if claim.payer_claim_number else ""
+    fallback = "" if key is not None else "; no patient id and date of service to match on"
+    return ClaimMatch(
+        None,
+        reason="unknown_claim",
+        detail=f"no submitted claim with id {claim.claim_id}{number}{fallback}; posted when the claim becomes known",
+    )
+
+
+async def _by_payer_claim_number(session: AsyncSession, payer_claim_number: str) -> Row[Any] | None:
+    """The claim that carries this payer claim number, from its submission or from an earlier posting."""
+    row = (
+        await session.execute(select(claims).where(claims.c.payer_claim_number == payer_claim_number).limit(1))
+    ).first()
+    if row is not None:
+        return row
+    earlier = await session.scalar(
+        select(postings.c.claim_id).where(postings.c.payer_claim_number == payer_claim_number).limit(1)
+    )
+    if earlier is None:
+        return None
+    return (await session.execute(select(claims).where(claims.c.claim_id == earlier))).first()
+
+
+def waits_for(claim: ClaimPayment, known: Row[Any]) -> bool:
+    """Whether a waiting CLP belongs to a claim that just became known (by any of the three keys)."""
+    if claim.claim_id == known.claim_id:
+        return True
+    if claim.payer_claim_number and claim.payer_claim_number == known.payer_claim_number:
+        return True
+    key = domain.patient_match_key(claim)
+    return (
+        key is not None
+        and known.member_id is not None
+        and key.member_id == known.member_id
+        and key.date_of_service == known.date_of_service
+        and key.billed_amount == domain.cents(known.billed_amount)
+    )
+
+
+async def match_by_hand(
+    session: AsyncSession, *, organization_id: uuid.UUID, unmatched_id: uuid.UUID, claim_id: str, key_id: str
+) -> Row[Any]:
+    """Post an unmatched CLP to the claim a person chose, exactly once; returns the updated queue entry."""
+    queue = unmatched_remittances
+    row = (
+        await session.execute(
+            select(queue, payments.c.trace_number, payments.c.payment_date)
+            .join(payments, payments.c.payment_id == queue.c.payment_id)
+            .where(queue.c.unmatched_id == unmatched_id)
+            .with_for_update(of=queue)
+        )
+    ).first()
+    if row is None:
+        raise Problem(404, "Not Found", f"unmatched remittance {unmatched_id} not found")
+    if row.status == "posted":
+        if row.matched_claim_id == claim_id:
+            return await _entry(session, unmatched_id)
+        raise Problem(
+            409,
+            "Already posted",
+            f"this remittance was already posted to claim {row.matched_claim_id}; reverse it with the payer instead",
+            problem_type="urn:claimflow:problem:unmatched-posted",
+        )
+    if row.claim is None:
+        raise Problem(
+            409,
+            "Unreadable remittance",
+            f"this CLP could not be read ({row.detail}); ask the payer for a corrected 835",
+            problem_type="urn:claimflow:problem:unmatched-unreadable",
+        )
+    known = (await session.execute(select(claims).where(claims.c.claim_id == claim_id))).first()
+    if known is None:
+        reason = "is not a submitted claim of this organization"
+        raise Problem(
+            422,
+            "Unknown claim",
+            f"claim_id {claim_id} {reason}",
+            errors=[{"field": "claim_id", "pointer": "/claim_id", "reason": reason}],
+        )
+    result = await post_claim(
+        session,
+        organization_id=organization_id,
+        known=known,
+        claim=ClaimPayment.model_validate(row.claim),
+        payment=PaymentContext(row.file_id, row.payment_id, row.trace_number, row.payment_date),
+        causation_id=str(unmatched_id),
+    )
+    await session.execute(
+        update(queue)
+        .where(queue.c.unmatched_id == unmatched_id)
+        .values(
+            status="posted",
+            posting_id=result.posting_id if result else None,
+            matched_claim_id=claim_id,
+            matched_by=key_id,
+            matched_at=func.now(),
+        )
+    )
+    return await _entry(session, unmatched_id)
+
+
+async def _entry(session: AsyncSession, unmatched_id: uuid.UUID) -> Row[Any]:
+    row = (
+        await session.execute(select(unmatched_remittances).where(unmatched_remittances.c.unmatched_id == unmatched_id))
+    ).first()
+    assert row is not None
+    return row

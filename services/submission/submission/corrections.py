@@ -1,0 +1,304 @@
+"""Reworking a claim: a person's correction and resubmission, and voids (DOMAIN.md 1: attempts 1, 7 and 8).
+
+A correction becomes a new attempt of the same claim: an original (1) again while the payer never adjudicated it, a
+replacement (7) with REF*F8 once it did. A void cancels a claim not yet sent, or sends a frequency-8 attempt with the
+payer's claim number once the payer has it. Every such attempt names the attempt it reworks.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.events.catalogue import ChargeVoidedEvent, RemittancePostedEvent, build_event
+from shared.events.charge import ChargeFacts, ChargeLine
+from shared.events.claim import ClaimVoided
+from shared.outbox import add_event
+from shared.problems import Problem
+from submission import domain
+from submission.models import claim_attempts, claims, infra, send_queue, visits, work_items
+from submission.queues import (
+    QUEUE_ACTIONS,
+    RESOLVED_BY_RESUBMISSION,
+    business_date,
+    check_authorization_burn_down,
+    note_business_date,
+    open_work_item,
+    record_adjudication,
+    resolve_work_items,
+)
+from submission.service import SOURCE, consume_authorization, hold_claim, record_visit, release_authorization, scrub
+
+IN_FLIGHT = ("queued", "batched")
+# Statuses in which the payer holds the claim under its own claim number (accepted into adjudication or answered).
+PAYER_HOLDS = ("sent", "adjudicated")
+VOID_PENDING = "VOID-PENDING"
+
+
+def apply_correction(charge: ChargeFacts, changes: dict[str, Any]) -> ChargeFacts:
+    """The charge with a person's corrections applied (diagnoses, lines, authorization number, member and group
+    ids), marked as manually touched; raises pydantic's ValidationError when the result is not a valid charge."""
+    facts = charge.model_dump(mode="json")
+    if changes.get("diagnoses") is not None:
+        facts["diagnoses"] = changes["diagnoses"]
+    if changes.get("lines") is not None:
+        facts["lines"] = [ChargeLine.model_validate(line).model_dump(mode="json") for line in changes["lines"]]
+        facts["total_amount"] = str(sum(ChargeLine.model_validate(line).amount for line in changes["lines"]))
+    if changes.get("authorization_number") is not None:
+        if facts.get("authorization") is None:
+            raise Problem(
+                422,
+                "Request is invalid",
+                "authorization_number: the claim has no authorization on file to number",
+                errors=[{"field": "authorization_number", "reason": "no authorization on file for this claim"}],
+            )
+        facts["authorization"]["number"] = changes["authorization_number"]
+    for field in ("member_id", "group_number"):
+        if changes.get(field) is not None and facts.get("coverage") is not None:
+            facts["coverage"][field] = changes[field]
+    facts["manually_touched"] = True
+    return ChargeFacts.model_validate(facts)
+
+
+async def _claim_for_update(session: AsyncSession, claim_id: str, practice_ids: Any) -> Any:
+    """The claim row locked for rework, or a 404 problem (another organization's claim is simply not found)."""
+    row = (await session.execute(select(claims).where(claims.c.claim_id == claim_id).with_for_update())).first()
+    if row is None or (practice_ids is not None and row.practice_id not in practice_ids):
+        raise Problem(404, "Not Found", f"claim {claim_id} not found")
+    return row
+
+
+async def _last_attempt(session: AsyncSession, claim_id: str) -> Any:
+    """The claim's newest attempt."""
+    return (
+        await session.execute(
+            select(claim_attempts)
+            .where(claim_attempts.c.claim_id == claim_id)
+            .order_by(claim_attempts.c.attempt_number.desc())
+            .limit(1)
+        )
+    ).one()
+
+
+async def correct_and_resubmit(
+    session: AsyncSession,
+    *,
+    organization_id: uuid.UUID,
+    claim_id: str,
+    changes: dict[str, Any],
+    today: date,
+    practice_ids: Any = None,
+) -> Any:
+    """Apply a person's correction, scrub again and queue a new attempt (or hold it again); a manual touch."""
+    claim = await _claim_for_update(session, claim_id, practice_ids)
+    if claim.status in IN_FLIGHT or claim.status == "voided":
+        raise Problem(
+            409, "Conflict", f"claim {claim_id} is {claim.status}; only held, rejected or answered claims are reworked"
+        )
+    if claim.adjudicated_date is not None and not claim.payer_claim_number:
+        raise Problem(
+            409, "Conflict", "the payer's claim number is not known, so a replacement (REF*F8) cannot be sent yet"
+        )
+    replaces = claim.status in PAYER_HOLDS and claim.payer_claim_number is not None
+    charge = apply_correction(ChargeFacts.model_validate(claim.charge), changes)
+    on = await business_date(session, today)
+    last = await _last_attempt(session, claim_id)
+    attempt_number = last.attempt_number + 1
+    result = await scrub(session, charge=charge, claim_id=claim_id, submission_date=on)
+    status = "queued" if result.passed else "held"
+    edits = [edit.model_dump(mode="json") for edit in result.edits]
+    await session.execute(
+        update(claim_attempts)
+        .where(claim_attempts.c.claim_id == claim_id, claim_attempts.c.status == "held")
+        .values(status="superseded")
+    )
+    await session.execute(
+        claim_attempts.insert().values(
+            claim_id=claim_id,
+            attempt_number=attempt_number,
+            organization_id=organization_id,
+            frequency_code=domain.next_frequency(payer_has_claim=replaces),
+            status=status,
+            business_date=on,
+            scrub_passed="true" if result.passed else "false",
+            scrub_edits=edits,
+            manually_touched=True,
+            rework_of_attempt=last.attempt_number,
+        )
+    )
+    await session.execute(
+        update(claims)
+        .where(claims.c.claim_id == claim_id)
+        .values(
+            charge=charge.model_dump(mode="json"),
+            billed_amount=sum((line.amount for line in charge.lines), 0),
+            scrub_edits=edits,
+            status=status,
+            status_reason=None if result.passed else "; ".join(e.reason for e in result.errors),
+            manually_touched=True,
+            updated_at=func.now(),
+        )
+    )
+    await record_visit(session, organization_id=organization_id, claim_id=claim_id, charge=charge, billed=result.passed)
+    await resolve_work_items(
+        session,
+        claim_id=claim_id,
+        queues=RESOLVED_BY_RESUBMISSION,
+        resolved_date=on,
+        resolution=f"corrected as attempt {attempt_number}" + (f": {changes['note']}" if changes.get("note") else ""),
+    )
+    if result.passed:
+        await consume_authorization(session, organization_id=organization_id, claim_id=claim_id, charge=charge, on=on)
+        await check_authorization_burn_down(
+            session, organization_id=organization_id, claim_id=claim_id, charge=charge, as_of=on
+        )
+        await session.execute(
+            send_queue.insert().values(
+                claim_id=claim_id, attempt_number=attempt_number, organization_id=organization_id
+            )
+        )
+    else:
+        await hold_claim(
+            session,
+            organization_id=organization_id,
+            claim_id=claim_id,
+            attempt_number=attempt_number,
+            charge=charge,
+            result=result,
+            held_date=on,
+            context=_context(organization_id, claim, on),
+        )
+    return claim_id
+
+
+async def void_claim(
+    session: AsyncSession,
+    *,
+    organization_id: uuid.UUID,
+    claim_id: str,
+    reason: str,
+    today: date,
+    manual: bool,
+    practice_ids: Any = None,
+    causation_id: str | None = None,
+) -> str:
+    """Withdraw a claim: cancel it when the payer never got it, else send a void (8); returns the claim status."""
+    claim = await _claim_for_update(session, claim_id, practice_ids)
+    on = await business_date(session, today)
+    if claim.status == "voided":
+        return "voided"
+    if claim.status in IN_FLIGHT and claim.status != "queued":
+        raise Problem(409, "Conflict", f"claim {claim_id} is being sent; void it once it is acknowledged")
+    payer_has_it = claim.status in PAYER_HOLDS
+    if payer_has_it and not claim.payer_claim_number:
+        await open_work_item(
+            session,
+            organization_id=organization_id,
+            claim_id=claim_id,
+            queue="correction",
+            reason_code=VOID_PENDING,
+            reason=f"void requested ({reason}); the payer's claim number is not known yet, so the void (frequency 8) "
+            "goes out when the 835 or 277CA brings it",
+            opened_date=on,
+        )
+        return str(claim.status)
+    await session.execute(update(visits).where(visits.c.claim_id == claim_id).values(voided=True))
+    await release_authorization(session, claim_id=claim_id, on=on)
+    await resolve_work_items(
+        session, claim_id=claim_id, queues=tuple(QUEUE_ACTIONS), resolved_date=on, resolution=f"voided: {reason}"
+    )
+    if payer_has_it:
+        last = await _last_attempt(session, claim_id)
+        await session.execute(
+            claim_attempts.insert().values(
+                claim_id=claim_id,
+                attempt_number=last.attempt_number + 1,
+                organization_id=organization_id,
+                frequency_code=domain.next_frequency(payer_has_claim=True, void=True),
+                status="queued",
+                business_date=on,
+                scrub_passed="true",
+                scrub_edits=[],
+                manually_touched=manual,
+                rework_of_attempt=last.attempt_number,
+            )
+        )
+        await session.execute(
+            send_queue.insert().values(
+                claim_id=claim_id, attempt_number=last.attempt_number + 1, organization_id=organization_id
+            )
+        )
+        status = "queued"
+    else:
+        await session.execute(
+            update(claim_attempts)
+            .where(claim_attempts.c.claim_id == claim_id, claim_attempts.c.status.in_(("held", "queued", "rejected")))
+            .values(status="voided")
+        )
+        await session.execute(delete(send_queue).where(send_queue.c.claim_id == claim_id))
+        status = "voided"
+    await session.execute(
+        update(claims)
+        .where(claims.c.claim_id == claim_id)
+        .values(status=status, status_reason=f"void: {reason}", updated_at=func.now())
+    )
+    payload = ClaimVoided(claim_id=claim_id, charge_id=claim.charge_id, voided_date=on, reason=reason)
+    topic, voided = build_event(
+        "claim.voided", payload, **{**_context(organization_id, claim, on), "causation_id": causation_id}
+    )
+    await add_event(session, infra, topic, voided)
+    return status
+
+
+async def void_claims_of_charge(session: AsyncSession, event: ChargeVoidedEvent) -> None:
+    """A withdrawn charge voids its claims: cancelled when not yet sent, a frequency-8 attempt once the payer has it."""
+    await note_business_date(session, event.organizationid, event.businessdate)
+    rows = (await session.execute(select(claims.c.claim_id).where(claims.c.charge_id == event.data.charge_id))).all()
+    for row in rows:
+        await void_claim(
+            session,
+            organization_id=event.organizationid,
+            claim_id=row.claim_id,
+            reason=f"charge voided: {event.data.reason}",
+            today=event.businessdate,
+            manual=False,
+            causation_id=event.id,
+        )
+
+
+async def on_remittance_posted(session: AsyncSession, event: RemittancePostedEvent) -> None:
+    """Record the adjudication, then send a void that waited for the payer's claim number."""
+    await record_adjudication(session, event)
+    pending = await session.scalar(
+        select(func.count()).where(
+            work_items.c.claim_id == event.data.claim_id,
+            work_items.c.reason_code == VOID_PENDING,
+            work_items.c.status == "open",
+        )
+    )
+    if pending:
+        await void_claim(
+            session,
+            organization_id=event.organizationid,
+            claim_id=event.data.claim_id,
+            reason="void requested before the payer's claim number was known",
+            today=event.businessdate,
+            manual=False,
+            causation_id=event.id,
+        )
+
+
+def _context(organization_id: uuid.UUID, claim: Any, on: date) -> dict[str, Any]:
+    """Envelope attributes of an event about a reworked claim."""
+    return {
+        "source": SOURCE,
+        "subject": claim.claim_id,
+        "organization_id": organization_id,
+        "business_date": on,
+        "correlation_id": claim.correlation_id,
+        "practice_id": claim.practice_id,
+    }
