@@ -1,18 +1,70 @@
-"""Pure intake rules: identifier checks, diagnosis code status by date of service, coverage on a date."""
+"""Pure intake rules: identifiers, diagnosis codes by date of service, coverage, authorization and minutes checks."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
-from types import ModuleType
-from typing import Literal
+from typing import Any, Literal, Protocol
 
 # The packaged ICD-10-CM tabular (simple-icd-10-cm) is the FY2026 set, valid 2025-10-01 to 2026-09-30.
 PACKAGED_CODE_SET_START = date(2025, 10, 1)
 PACKAGED_CODE_SET_END = date(2026, 9, 30)
 ICD10_START = date(2015, 10, 1)
 
-DiagnosisStatus = Literal["billable", "not_billable", "unknown", "beyond_code_set"]
+# ICD-10-CM shape: letter, digit, letter or digit, then up to four more characters after the dot.
+_ICD10_SHAPE = re.compile(r"^[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?$")
+PRIORITY_ORDER = {"primary": 0, "secondary": 1, "tertiary": 2}
+
+# The procedure codes a service type is likely to be billed with (to match payer auth lists and auth codes).
+LIKELY_CODES: dict[str, frozenset[str]] = {
+    "psychotherapy": frozenset({"90832", "90834", "90837", "90833", "90836", "90838", "90785"}),
+    "diagnostic_evaluation": frozenset({"90791", "90792", "90785"}),
+    "medication_management": frozenset({"99212", "99213", "99214", "99215", "90833", "90836", "90838"}),
+    "crisis": frozenset({"90839", "90840"}),
+    "family": frozenset({"90846", "90847", "90849"}),
+    "group": frozenset({"90853", "90785"}),
+    "care_management": frozenset({"99492", "99493", "99494", "G2214", "99484"}),
+    "office_visit": frozenset({"99202", "99203", "99204", "99205", "99211", "99212", "99213", "99214", "99215"}),
+    "preventive": frozenset({f"9938{n}" for n in range(1, 8)} | {f"9939{n}" for n in range(1, 8)}),
+}
+
+# Which documented minutes a time-based service cannot be coded without.
+_MINUTES_NEEDED = {
+    "psychotherapy": "psychotherapy",
+    "crisis": "crisis",
+    "family": "family",
+    "care_management": "care_management",
+}
+
+
+class CodeRelease(Protocol):
+    """An ICD-10-CM release in force for a range of dates of service."""
+
+    @property
+    def label(self) -> str:
+        """The fiscal year label, e.g. FY2026."""
+
+    @property
+    def valid_from(self) -> date:
+        """First date of service the release is in force for."""
+
+    @property
+    def valid_to(self) -> date:
+        """Last date of service the release is in force for."""
+
+    def billable(self, code: str) -> bool | None:
+        """True billable, False category only, None not in the release."""
+
+
+@dataclass(frozen=True)
+class DiagnosisFinding:
+    """What intake does with one diagnosis: accept it, hold the visit with a reason, or refuse the request."""
+
+    outcome: Literal["billable", "held", "refused"]
+    reason_code: str = ""
+    reason: str = ""
 
 
 def npi_is_valid(npi: str) -> bool:
@@ -38,25 +90,56 @@ def with_npi_check_digit(base9: str) -> str:
     raise ValueError("no check digit found")
 
 
-@lru_cache(maxsize=1)
-def _code_set() -> ModuleType:
-    """The packaged ICD-10-CM code set, loaded once on first use."""
-    import simple_icd_10_cm
-
-    module: ModuleType = simple_icd_10_cm
-    return module
+def normalize_diagnosis(code: str) -> str:
+    """An ICD-10-CM code in its dotted upper-case form (F411 and f41.1 both become F41.1)."""
+    compact = code.strip().upper().replace(".", "")
+    return compact if len(compact) <= 3 else f"{compact[:3]}.{compact[3:]}"
 
 
-def diagnosis_status(code: str, date_of_service: date) -> DiagnosisStatus:
-    """Whether an ICD-10-CM code can be billed on a date: billable leaf, category only, unknown, or past the set."""
-    codes = _code_set()
-    if not codes.is_valid_item(code):
-        return "unknown"
-    if not codes.is_leaf(code):
-        return "not_billable"
-    if date_of_service > PACKAGED_CODE_SET_END:
-        return "beyond_code_set"
-    return "billable"
+def diagnosis_finding(code: str, date_of_service: date, releases: Sequence[CodeRelease]) -> DiagnosisFinding:
+    """Check a dotted ICD-10-CM code against the release in force on the date of service (DOMAIN.md 3.10).
+
+    A code no release knows is refused; a category code, a code of another release than the one in force, and any
+    code checked against a release that does not cover the date of service are accepted and held with the reason.
+    """
+    if not _ICD10_SHAPE.match(code):
+        return DiagnosisFinding("refused", reason=f"'{code}' is not an ICD-10-CM code")
+    ordered = sorted(releases, key=lambda r: (r.valid_from, r.valid_to))
+    in_force = [r for r in ordered if r.valid_from <= date_of_service <= r.valid_to]
+    if in_force:
+        release = in_force[-1]
+        status = release.billable(code)
+        if status is True:
+            return DiagnosisFinding("billable")
+        if status is False:
+            return _category_hold(code, release.label)
+        if any(r.billable(code) is not None for r in ordered):
+            return DiagnosisFinding(
+                "held",
+                "DX-NOT-VALID-ON-DATE",
+                f"diagnosis {code} is not in the {release.label} ICD-10-CM code set in force on {date_of_service}",
+            )
+        return DiagnosisFinding("refused", reason=f"'{code}' exists in no ICD-10-CM code set")
+    earlier = [r for r in ordered if r.valid_from <= date_of_service]
+    release = earlier[-1] if earlier else ordered[0]
+    pending = f"the code set in force on {date_of_service} is not loaded; checked against {release.label}"
+    status = release.billable(code)
+    if status is True:
+        return DiagnosisFinding("held", "DX-CODE-SET-PENDING", f"diagnosis {code}: {pending}")
+    if status is False:
+        return _category_hold(code, release.label, pending)
+    if any(r.billable(code) is not None or r.billable(code[:3]) is not None for r in ordered):
+        # An unknown code under a known category may be new in the release that is not loaded yet.
+        return DiagnosisFinding(
+            "held", "DX-CODE-SET-PENDING", f"diagnosis {code} is unknown to {release.label}; {pending}"
+        )
+    return DiagnosisFinding("refused", reason=f"'{code}' exists in no ICD-10-CM code set")
+
+
+def _category_hold(code: str, label: str, note: str = "") -> DiagnosisFinding:
+    """The hold of a category code, which is never billable on a claim."""
+    reason = f"diagnosis {code} is a category in {label}, not a billable code"
+    return DiagnosisFinding("held", "DX-NOT-BILLABLE", f"{reason}; {note}" if note else reason)
 
 
 def coverage_active(start: date, end: date | None, on: date) -> bool:
@@ -64,6 +147,114 @@ def coverage_active(start: date, end: date | None, on: date) -> bool:
     return start <= on and (end is None or on <= end)
 
 
-def warm_up() -> None:
-    """Load the code set at start-up so the first request does not pay for it."""
-    _code_set()
+def _dates(record: dict[str, Any]) -> tuple[date, date | None]:
+    """Start and end dates of a stored coverage or authorization."""
+    end = record.get("end_date")
+    return date.fromisoformat(record["start_date"]), date.fromisoformat(end) if end else None
+
+
+def choose_coverage(
+    coverages: Sequence[tuple[Any, dict[str, Any]]], date_of_service: date
+) -> tuple[Any, dict[str, Any], bool] | None:
+    """The coverage to bill: the best-priority one active on the date, else the latest primary (inactive).
+
+    Returns (coverage id, attributes, active on the date) or None when the patient has no coverage at all.
+    """
+    active = [c for c in coverages if coverage_active(*_dates(c[1]), date_of_service)]
+    if active:
+        best = min(active, key=lambda c: (PRIORITY_ORDER.get(c[1].get("priority", "primary"), 9), c[1]["start_date"]))
+        return best[0], best[1], True
+    if not coverages:
+        return None
+    latest = min(
+        coverages,
+        key=lambda c: (PRIORITY_ORDER.get(c[1].get("priority", "primary"), 9), _neg_ordinal(c[1]["start_date"])),
+    )
+    return latest[0], latest[1], False
+
+
+def _neg_ordinal(iso_date: str) -> int:
+    """Sort key putting later dates first."""
+    return -date.fromisoformat(iso_date).toordinal()
+
+
+def eligibility_reasons(coverage: dict[str, Any] | None, active: bool, date_of_service: date) -> list[tuple[str, str]]:
+    """Eligibility work-queue reasons (reason code, plain words) for the chosen coverage."""
+    if coverage is None:
+        return [("NO-COVERAGE", "patient has no coverage on file")]
+    if not active:
+        start, end = _dates(coverage)
+        period = f"{start} to {end}" if end else f"from {start}"
+        return [("COVERAGE-INACTIVE", f"coverage is not active on {date_of_service} (plan dates {period})")]
+    if coverage.get("priority", "primary") != "primary":
+        return [
+            (
+                "NO-ACTIVE-PRIMARY",
+                f"no primary coverage is active on {date_of_service}; billing the {coverage['priority']} coverage",
+            )
+        ]
+    return []
+
+
+def profile_in_force(profiles: Sequence[dict[str, Any]], date_of_service: date) -> dict[str, Any] | None:
+    """The payer profile in force on a date: the latest one that took effect on or before it."""
+    started = [p for p in profiles if date.fromisoformat(str(p["effective_from"])) <= date_of_service]
+    return max(started, key=lambda p: date.fromisoformat(str(p["effective_from"]))) if started else None
+
+
+def authorization_covers(
+    authorization: dict[str, Any], payer_id: str, date_of_service: date, service_type: str
+) -> bool:
+    """Whether an authorization is with the payer, includes the date and covers the service's code family."""
+    if str(authorization.get("payer_id")) != payer_id:
+        return False
+    if not coverage_active(*_dates(authorization), date_of_service):
+        return False
+    codes = set(authorization.get("service_codes") or [])
+    return not codes or bool(codes & LIKELY_CODES.get(service_type, frozenset()))
+
+
+def choose_authorization(candidates: Sequence[tuple[Any, dict[str, Any]]]) -> tuple[Any, dict[str, Any]] | None:
+    """Among covering authorizations, one with units left first, then the most recent."""
+    if not candidates:
+        return None
+
+    def rank(candidate: tuple[Any, dict[str, Any]]) -> tuple[int, int]:
+        record = candidate[1]
+        exhausted = int(record.get("units_used", 0)) >= int(record.get("units_approved", 0))
+        return (1 if exhausted else 0, _neg_ordinal(record["start_date"]))
+
+    return min(candidates, key=rank)
+
+
+def authorization_required(
+    policy: dict[str, Any] | None, service_type: str, earlier_visits_this_year: int
+) -> str | None:
+    """Why the payer wants an authorization for this visit, or None (DOMAIN.md section 4, per payer)."""
+    if not policy:
+        return None
+    mode = policy.get("mode", "none")
+    if mode == "all":
+        return "the payer requires an authorization for every visit"
+    if mode == "listed_codes":
+        listed = sorted(set(policy.get("codes") or []) & LIKELY_CODES.get(service_type, frozenset()))
+        if listed:
+            return f"the payer requires an authorization for {', '.join(listed)}"
+    if mode == "after_visits":
+        allowed = int(policy.get("unmanaged_visits") or 0)
+        if earlier_visits_this_year >= allowed:
+            return (
+                f"the payer allows {allowed} visits per calendar year without authorization; "
+                f"this is visit {earlier_visits_this_year + 1}"
+            )
+    return None
+
+
+def missing_minutes(service_type: str, minutes: dict[str, int | None], mdm_level: str | None) -> str | None:
+    """Why a time-based service cannot be coded (minutes missing), or None."""
+    kind = _MINUTES_NEEDED.get(service_type)
+    if kind is not None and minutes.get(kind) is None:
+        return f"{kind.replace('_', ' ')} minutes are not documented for a {service_type.replace('_', ' ')} visit"
+    if service_type == "office_visit" and mdm_level is None and minutes.get("evaluation_and_management") is None:
+        return "an office visit needs E/M total minutes or an MDM level"
+    return None

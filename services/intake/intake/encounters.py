@@ -1,24 +1,38 @@
-"""Encounter use cases: accept a visit, flag business problems for work queues, publish what downstream needs."""
+"""Encounter use cases: accept, amend and cancel visits; flag business problems; publish what downstream needs."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake import domain
-from intake.common import audit, business_today, invalid, require_master
-from intake.encounter_schemas import EncounterAccepted, EncounterIn
-from intake.models import encounters, infra, master_records
+from intake.common import audit, business_today, find_masters, invalid, require_master
+from intake.encounter_models import encounter_changes
+from intake.encounter_schemas import (
+    EncounterAccepted,
+    EncounterAmendmentIn,
+    EncounterIn,
+    EncounterView,
+    WorkQueueFlagOut,
+)
+from intake.models import encounters, infra
 from shared.auth import Principal
 from shared.events.catalogue import build_event
 from shared.events.encounter import (
+    AuthorizationSnapshot,
     CoverageSnapshot,
+    EncounterAmended,
+    EncounterCancelled,
+    EncounterFacts,
     EncounterFlags,
     EncounterReceived,
+    Minutes,
     PatientSnapshot,
     PracticeSnapshot,
     ProviderSnapshot,
@@ -29,29 +43,185 @@ from shared.outbox import add_event
 from shared.problems import Problem
 
 
-async def _coverage_for(
-    session: AsyncSession, patient_id: uuid.UUID, on: date
-) -> tuple[dict[str, Any], uuid.UUID] | None:
-    """The patient's primary coverage active on a date, else the latest primary one (flagged later)."""
-    rows = (
-        await session.execute(
-            select(master_records.c.entity_id, master_records.c.attributes).where(
-                master_records.c.entity_type == "coverage",
-                master_records.c.deleted.is_(False),
-                master_records.c.attributes["patient_id"].astext == str(patient_id),
-            )
+def _refuse(problems: list[dict[str, str]]) -> Problem:
+    """One 422 naming every bad field."""
+    return Problem(
+        422,
+        "Request is invalid",
+        "; ".join(f"{p['field']}: {p['reason']}" for p in problems),
+        errors=problems,
+        problem_type="urn:claimflow:problem:validation",
+    )
+
+
+def _flag(queue: str, reason_code: str, reason: str) -> WorkQueueFlag:
+    """A work-queue flag."""
+    return WorkQueueFlag.model_validate({"queue": queue, "reason_code": reason_code, "reason": reason})
+
+
+def check_diagnoses(
+    diagnoses: Sequence[str], date_of_service: date, releases: Sequence[domain.CodeRelease]
+) -> tuple[list[str], list[WorkQueueFlag]]:
+    """Normalized diagnoses and their coding holds; a 422 naming each code that exists in no code set."""
+    problems: list[dict[str, str]] = []
+    flags: list[WorkQueueFlag] = []
+    codes: list[str] = []
+    if date_of_service < domain.ICD10_START:
+        raise _refuse([{"field": "date_of_service", "reason": "ICD-10-CM requires dates of service from 2015-10-01"}])
+    for index, raw in enumerate(diagnoses):
+        code = domain.normalize_diagnosis(raw)
+        if code in codes:
+            problems.append({"field": f"diagnoses.{index}", "reason": f"'{code}' is listed twice"})
+            continue
+        codes.append(code)
+        finding = domain.diagnosis_finding(code, date_of_service, releases)
+        if finding.outcome == "refused":
+            problems.append({"field": f"diagnoses.{index}", "reason": finding.reason})
+        elif finding.outcome == "held":
+            flags.append(_flag("coding", finding.reason_code, finding.reason))
+    if problems:
+        raise _refuse(problems)
+    return codes, flags
+
+
+async def _coverage_and_authorization(
+    session: AsyncSession, body: EncounterIn, encounter_id: uuid.UUID
+) -> tuple[CoverageSnapshot | None, AuthorizationSnapshot | None, list[WorkQueueFlag]]:
+    """Coverage active on the date of service, the authorization on file, and the queue flags they raise."""
+    dos = body.date_of_service
+    chosen = domain.choose_coverage(await find_masters(session, "coverage", patient_id=str(body.patient_id)), dos)
+    coverage = chosen[1] if chosen else None
+    active = bool(chosen and chosen[2])
+    flags = [_flag("eligibility", code, why) for code, why in domain.eligibility_reasons(coverage, active, dos)]
+    if chosen is None or coverage is None:
+        return None, None, flags
+    coverage_id = chosen[0]
+    payer_id = str(coverage["payer_id"])
+    payer = await require_master(session, "payer", uuid.UUID(payer_id), "patient_id")
+    subscriber = coverage.get("subscriber")
+    coverage_snapshot = CoverageSnapshot(
+        coverage_id=coverage_id,
+        payer_id=uuid.UUID(payer_id),
+        x12_payer_id=payer["x12_payer_id"],
+        payer_name=payer["name"],
+        member_id=coverage["member_id"],
+        group_number=coverage.get("group_number"),
+        priority=coverage.get("priority", "primary"),
+        relationship=coverage.get("relationship", "self"),
+        subscriber=SubscriberSnapshot.model_validate(subscriber) if subscriber else None,
+        active_on_date_of_service=active,
+        plan_start_date=coverage["start_date"],
+        plan_end_date=coverage.get("end_date"),
+        copay=coverage.get("copay"),
+        coinsurance_percent=coverage.get("coinsurance_percent"),
+        deductible=coverage.get("deductible"),
+    )
+    candidates = [
+        (authorization_id, record)
+        for authorization_id, record in await find_masters(session, "authorization", patient_id=str(body.patient_id))
+        if domain.authorization_covers(record, payer_id, dos, body.service_type)
+    ]
+    found = domain.choose_authorization(candidates)
+    authorization = None
+    if found is not None:
+        authorization_id, record = found
+        authorization = AuthorizationSnapshot(
+            authorization_id=authorization_id,
+            payer_id=uuid.UUID(payer_id),
+            number=record["number"],
+            units_approved=int(record.get("units_approved", 0)),
+            units_used=int(record.get("units_used", 0)),
+            start_date=record["start_date"],
+            end_date=record["end_date"],
+            service_codes=list(record.get("service_codes") or []),
         )
-    ).all()
-    primaries = [(dict(r.attributes), r.entity_id) for r in rows if r.attributes.get("priority") == "primary"]
-    for attributes, coverage_id in primaries:
-        end = date.fromisoformat(attributes["end_date"]) if attributes.get("end_date") else None
-        if domain.coverage_active(date.fromisoformat(attributes["start_date"]), end, on):
-            return attributes, coverage_id
-    return max(primaries, key=lambda c: c[0]["start_date"]) if primaries else None
+    else:
+        profile = domain.profile_in_force(payer.get("profiles") or [], dos)
+        policy = (profile or {}).get("authorization")
+        earlier = 0
+        if policy and policy.get("mode") == "after_visits":
+            earlier = await _earlier_visits_this_year(session, body.patient_id, payer_id, dos, encounter_id)
+        needed = domain.authorization_required(policy, body.service_type, earlier)
+        if needed:
+            flags.append(_flag("authorization", "AUTH-MISSING", f"{needed}; none on file for {dos}"))
+    return coverage_snapshot, authorization, flags
+
+
+async def _earlier_visits_this_year(
+    session: AsyncSession, patient_id: uuid.UUID, payer_id: str, on: date, encounter_id: uuid.UUID
+) -> int:
+    """The patient's other visits billed to the payer from January 1 up to the date of service."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(encounters)
+        .where(
+            encounters.c.patient_id == patient_id,
+            encounters.c.status != "cancelled",
+            encounters.c.encounter_id != encounter_id,
+            encounters.c.date_of_service.between(date(on.year, 1, 1), on),
+            encounters.c.snapshot["coverage"]["payer_id"].astext == payer_id,
+        )
+    )
+    return int(count or 0)
+
+
+async def evaluate(
+    session: AsyncSession,
+    principal: Principal,
+    body: EncounterIn,
+    releases: Sequence[domain.CodeRelease],
+    encounter_id: uuid.UUID,
+) -> dict[str, Any]:
+    """Validate a visit and gather the facts downstream needs (the fields of EncounterFacts)."""
+    if not principal.may_access_practice(body.practice_id):
+        raise invalid("practice_id", "this API key is not allowed for that practice")
+    practice = await require_master(session, "practice", body.practice_id, "practice_id")
+    provider = await require_master(session, "provider", body.provider_id, "provider_id")
+    patient = await require_master(session, "patient", body.patient_id, "patient_id")
+    if str(provider.get("practice_id")) != str(body.practice_id):
+        raise invalid("provider_id", "provider does not belong to that practice")
+    if str(patient.get("practice_id")) != str(body.practice_id):
+        raise invalid("patient_id", "patient does not belong to that practice")
+    diagnoses, flags = check_diagnoses(body.diagnoses, body.date_of_service, releases)
+    minutes = body.minutes.model_dump()
+    missing = domain.missing_minutes(body.service_type, minutes, body.mdm_level)
+    if missing:
+        flags.append(_flag("coding", "MINUTES-MISSING", missing))
+    coverage, authorization, coverage_flags = await _coverage_and_authorization(session, body, encounter_id)
+    return {
+        "encounter_id": encounter_id,
+        "ehr_encounter_id": body.ehr_encounter_id,
+        "date_of_service": body.date_of_service,
+        "service_type": body.service_type,
+        "place_of_care": body.place_of_care,
+        "patient_at_home": body.patient_at_home,
+        "minutes": Minutes.model_validate(minutes),
+        "mdm_level": body.mdm_level,
+        "diagnoses": diagnoses,
+        "flags": EncounterFlags.model_validate(body.flags.model_dump()),
+        "practice": PracticeSnapshot(
+            practice_id=body.practice_id, **_pick(practice, "name", "npi", "tin", "taxonomy", "address")
+        ),
+        "provider": ProviderSnapshot(
+            provider_id=body.provider_id,
+            **_pick(provider, "npi", "first_name", "last_name", "taxonomy", "license_type"),
+        ),
+        "patient": PatientSnapshot(
+            patient_id=body.patient_id,
+            **_pick(patient, "first_name", "last_name", "birth_date", "sex", "address"),
+        ),
+        "coverage": coverage,
+        "authorization": authorization,
+        "work_queue_flags": flags + coverage_flags,
+    }
 
 
 async def receive_encounter(
-    session: AsyncSession, principal: Principal, body: EncounterIn, correlation_id: str
+    session: AsyncSession,
+    principal: Principal,
+    body: EncounterIn,
+    correlation_id: str,
+    releases: Sequence[domain.CodeRelease],
 ) -> tuple[EncounterAccepted, bool]:
     """Accept an encounter (flagging business problems for work queues); (result, created?)."""
     if not principal.may_access_practice(body.practice_id):
@@ -65,120 +235,14 @@ async def receive_encounter(
         )
     ).first()
     if existing is not None:
+        await audit(session, principal, "read", "encounter", existing.encounter_id)
         return _accepted(existing), False
-    practice = await require_master(session, "practice", body.practice_id, "practice_id")
-    provider = await require_master(session, "provider", body.provider_id, "provider_id")
-    patient = await require_master(session, "patient", body.patient_id, "patient_id")
-    if provider["practice_id"] != str(body.practice_id):
-        raise invalid("provider_id", "provider does not belong to that practice")
-    if patient["practice_id"] != str(body.practice_id):
-        raise invalid("patient_id", "patient does not belong to that practice")
-    flags: list[WorkQueueFlag] = []
-    problems = []
-    for index, code in enumerate(body.diagnoses):
-        status = domain.diagnosis_status(code, body.date_of_service)
-        if status == "unknown":
-            problems.append({"field": f"diagnoses.{index}", "reason": f"'{code}' is not an ICD-10-CM code"})
-        elif status == "not_billable":
-            flags.append(
-                WorkQueueFlag(
-                    queue="coding",
-                    reason_code="DX-NOT-BILLABLE",
-                    reason=f"diagnosis {code} is a category, not a billable code",
-                )
-            )
-        elif status == "beyond_code_set":
-            flags.append(
-                WorkQueueFlag(
-                    queue="coding",
-                    reason_code="DX-CODE-SET-PENDING",
-                    reason=f"diagnosis {code} checked against FY2026; newer code set not loaded",
-                )
-            )
-    if body.date_of_service < domain.ICD10_START:
-        problems.append({"field": "date_of_service", "reason": "ICD-10-CM requires dates of service from 2015-10-01"})
-    if problems:
-        raise Problem(
-            422,
-            "Request is invalid",
-            "; ".join(f"{p['field']}: {p['reason']}" for p in problems),
-            errors=problems,
-            problem_type="urn:claimflow:problem:validation",
-        )
-    if body.service_type == "psychotherapy" and body.minutes.psychotherapy is None:
-        flags.append(
-            WorkQueueFlag(
-                queue="coding",
-                reason_code="MINUTES-MISSING",
-                reason="psychotherapy minutes are not documented",
-            )
-        )
-    coverage_snapshot = None
-    found = await _coverage_for(session, body.patient_id, body.date_of_service)
-    if found is None:
-        flags.append(
-            WorkQueueFlag(
-                queue="eligibility",
-                reason_code="NO-COVERAGE",
-                reason="patient has no primary coverage on file",
-            )
-        )
-    else:
-        coverage, coverage_id = found
-        payer = await require_master(session, "payer", uuid.UUID(coverage["payer_id"]), "patient_id")
-        end = date.fromisoformat(coverage["end_date"]) if coverage.get("end_date") else None
-        active = domain.coverage_active(date.fromisoformat(coverage["start_date"]), end, body.date_of_service)
-        if not active:
-            flags.append(
-                WorkQueueFlag(
-                    queue="eligibility",
-                    reason_code="COVERAGE-INACTIVE",
-                    reason="coverage is not active on the date of service",
-                )
-            )
-        subscriber = coverage.get("subscriber")
-        coverage_snapshot = CoverageSnapshot(
-            coverage_id=coverage_id,
-            payer_id=uuid.UUID(coverage["payer_id"]),
-            x12_payer_id=payer["x12_payer_id"],
-            payer_name=payer["name"],
-            member_id=coverage["member_id"],
-            group_number=coverage.get("group_number"),
-            priority=coverage["priority"],
-            relationship=coverage["relationship"],
-            subscriber=SubscriberSnapshot.model_validate(subscriber) if subscriber else None,
-            active_on_date_of_service=active,
-            copay=coverage.get("copay"),
-        )
     encounter_id = uuid.uuid4()
+    facts = EncounterReceived.model_validate(await evaluate(session, principal, body, releases, encounter_id))
     today = await business_today(session, principal.organization_id)
-    facts = EncounterReceived(
-        encounter_id=encounter_id,
-        ehr_encounter_id=body.ehr_encounter_id,
-        date_of_service=body.date_of_service,
-        service_type=body.service_type,
-        place_of_care=body.place_of_care,
-        patient_at_home=body.patient_at_home,
-        minutes=body.minutes,
-        mdm_level=body.mdm_level,
-        diagnoses=body.diagnoses,
-        flags=EncounterFlags.model_validate(body.flags.model_dump()),
-        practice=PracticeSnapshot(
-            practice_id=body.practice_id, **_pick(practice, "name", "npi", "tin", "taxonomy", "address")
-        ),
-        provider=ProviderSnapshot(
-            provider_id=body.provider_id,
-            **_pick(provider, "npi", "first_name", "last_name", "taxonomy", "license_type"),
-        ),
-        patient=PatientSnapshot(
-            patient_id=body.patient_id,
-            **_pick(patient, "first_name", "last_name", "birth_date", "sex", "address"),
-        ),
-        coverage=coverage_snapshot,
-        work_queue_flags=flags,
-    )
-    await session.execute(
-        encounters.insert().values(
+    stored = await session.scalar(
+        pg_insert(encounters)
+        .values(
             organization_id=principal.organization_id,
             encounter_id=encounter_id,
             practice_id=body.practice_id,
@@ -188,28 +252,203 @@ async def receive_encounter(
             status="received",
             received_date=today,
             snapshot=facts.model_dump(mode="json"),
-            work_queue_flags=[f.model_dump(mode="json") for f in flags],
+            work_queue_flags=[f.model_dump(mode="json") for f in facts.work_queue_flags],
         )
+        .on_conflict_do_nothing(index_elements=["organization_id", "practice_id", "ehr_encounter_id"])
+        .returning(encounters.c.encounter_id)
     )
-    topic, event = build_event(
-        "encounter.received",
-        facts,
-        source="intake",
-        subject=str(encounter_id),
-        organization_id=principal.organization_id,
-        business_date=today,
-        correlation_id=correlation_id,
-        practice_id=body.practice_id,
-    )
-    await add_event(session, infra, topic, event)
+    if stored is None:
+        raise Problem(
+            409,
+            "Encounter is being received",
+            f"encounter {body.ehr_encounter_id} of this practice arrived twice at once; retry to get the stored one",
+        )
+    await _publish(session, principal, "encounter.received", facts, today, correlation_id, body.practice_id)
     await audit(session, principal, "create", "encounter", encounter_id)
     return EncounterAccepted(
         encounter_id=encounter_id,
         ehr_encounter_id=body.ehr_encounter_id,
         status="received",
         received_date=today,
-        work_queue_flags=[f.model_dump() for f in flags],
+        work_queue_flags=_flags_out(facts.work_queue_flags),
     ), True
+
+
+async def _publish(
+    session: AsyncSession,
+    principal: Principal,
+    event_type: str,
+    payload: EncounterFacts | EncounterCancelled,
+    today: date,
+    correlation_id: str,
+    practice_id: uuid.UUID,
+) -> None:
+    """Queue a patient-intake event keyed by the encounter id."""
+    topic, event = build_event(
+        event_type,
+        payload,
+        source="intake",
+        subject=str(payload.encounter_id),
+        organization_id=principal.organization_id,
+        business_date=today,
+        correlation_id=correlation_id,
+        practice_id=practice_id,
+    )
+    await add_event(session, infra, topic, event)
+
+
+async def stored_encounter(session: AsyncSession, principal: Principal, encounter_id: uuid.UUID) -> Any:
+    """A stored encounter of the caller (locked for update), or 404."""
+    row = (
+        await session.execute(select(encounters).where(encounters.c.encounter_id == encounter_id).with_for_update())
+    ).first()
+    if row is None or not principal.may_access_practice(row.practice_id):
+        raise Problem(404, "Not Found", f"encounter {encounter_id} not found")
+    return row
+
+
+def stored_input(snapshot: dict[str, Any]) -> EncounterIn:
+    """The native request a stored snapshot corresponds to (the base an amendment applies to)."""
+    return EncounterIn.model_validate(
+        {
+            "ehr_encounter_id": snapshot["ehr_encounter_id"],
+            "practice_id": snapshot["practice"]["practice_id"],
+            "provider_id": snapshot["provider"]["provider_id"],
+            "patient_id": snapshot["patient"]["patient_id"],
+            "date_of_service": snapshot["date_of_service"],
+            "service_type": snapshot["service_type"],
+            "place_of_care": snapshot["place_of_care"],
+            "patient_at_home": snapshot["patient_at_home"],
+            "minutes": snapshot["minutes"],
+            "mdm_level": snapshot["mdm_level"],
+            "diagnoses": snapshot["diagnoses"],
+            "flags": snapshot["flags"],
+        }
+    )
+
+
+def amended_input(current: EncounterIn, amendment: EncounterAmendmentIn) -> EncounterIn:
+    """The visit after an amendment: fields sent replace, minutes and flags merge by kind."""
+    changes = amendment.model_dump(exclude_unset=True, exclude={"reason"})
+    merged = current.model_dump()
+    for nested in ("minutes", "flags"):
+        if nested in changes:
+            merged[nested] = {**merged[nested], **getattr(amendment, nested).model_dump(exclude_unset=True)}
+            del changes[nested]
+    return EncounterIn.model_validate({**merged, **changes})
+
+
+async def _amendment_number(session: AsyncSession, encounter_id: uuid.UUID) -> int:
+    """How many amendments the encounter has had."""
+    number = await session.scalar(
+        select(func.max(encounter_changes.c.amendment_number)).where(encounter_changes.c.encounter_id == encounter_id)
+    )
+    return int(number or 0)
+
+
+async def store_amendment(
+    session: AsyncSession,
+    principal: Principal,
+    row: Any,
+    updated: EncounterIn,
+    facts: dict[str, Any],
+    *,
+    kind: str,
+    note: str | None,
+    correlation_id: str,
+) -> EncounterView:
+    """Store a re-evaluated visit and emit encounter.amended with the next amendment number."""
+    number = await _amendment_number(session, row.encounter_id) + 1
+    amended = EncounterAmended.model_validate({**facts, "amendment_number": number})
+    today = await business_today(session, principal.organization_id)
+    await session.execute(
+        encounters.update()
+        .where(encounters.c.encounter_id == row.encounter_id)
+        .values(
+            status="amended",
+            date_of_service=updated.date_of_service,
+            snapshot=amended.model_dump(mode="json"),
+            work_queue_flags=[f.model_dump(mode="json") for f in amended.work_queue_flags],
+        )
+    )
+    await session.execute(
+        encounter_changes.insert().values(
+            organization_id=principal.organization_id,
+            encounter_id=row.encounter_id,
+            kind=kind,
+            amendment_number=number,
+            note=note,
+            business_date=today,
+            changes={"fields": sorted(_changed_fields(stored_input(row.snapshot), updated))},
+        )
+    )
+    await _publish(session, principal, "encounter.amended", amended, today, correlation_id, row.practice_id)
+    await audit(session, principal, "update", "encounter", row.encounter_id)
+    view = await encounter_view(session, row.encounter_id)
+    assert view is not None
+    return view
+
+
+def _changed_fields(before: EncounterIn, after: EncounterIn) -> set[str]:
+    """Names of the fields an amendment changed (no values: the history carries no PHI)."""
+    old, new = before.model_dump(mode="json"), after.model_dump(mode="json")
+    return {name for name in new if old.get(name) != new[name]}
+
+
+async def amend_encounter(
+    session: AsyncSession,
+    principal: Principal,
+    encounter_id: uuid.UUID,
+    amendment: EncounterAmendmentIn,
+    correlation_id: str,
+    releases: Sequence[domain.CodeRelease],
+) -> EncounterView:
+    """Apply the EHR's correction (late minutes, corrected diagnoses...) and emit encounter.amended."""
+    row = await stored_encounter(session, principal, encounter_id)
+    if row.status == "cancelled":
+        raise Problem(409, "Encounter cancelled", f"encounter {encounter_id} was cancelled and cannot be amended")
+    if not amendment.model_fields_set - {"reason"}:
+        raise invalid("body", "an amendment must change at least one field")
+    updated = amended_input(stored_input(row.snapshot), amendment)
+    facts = await evaluate(session, principal, updated, releases, encounter_id)
+    return await store_amendment(
+        session, principal, row, updated, facts, kind="amended", note=amendment.reason, correlation_id=correlation_id
+    )
+
+
+async def cancel_encounter(
+    session: AsyncSession, principal: Principal, encounter_id: uuid.UUID, reason: str, correlation_id: str
+) -> EncounterView:
+    """Withdraw a visit and emit encounter.cancelled (coding voids its charge, submission voids the claim)."""
+    row = await stored_encounter(session, principal, encounter_id)
+    if row.status == "cancelled":
+        raise Problem(409, "Encounter cancelled", f"encounter {encounter_id} is already cancelled")
+    today = await business_today(session, principal.organization_id)
+    await session.execute(
+        encounters.update().where(encounters.c.encounter_id == encounter_id).values(status="cancelled")
+    )
+    await session.execute(
+        encounter_changes.insert().values(
+            organization_id=principal.organization_id,
+            encounter_id=encounter_id,
+            kind="cancelled",
+            amendment_number=await _amendment_number(session, encounter_id),
+            note=reason,
+            business_date=today,
+            changes={},
+        )
+    )
+    cancelled = EncounterCancelled(encounter_id=encounter_id, reason=reason)
+    await _publish(session, principal, "encounter.cancelled", cancelled, today, correlation_id, row.practice_id)
+    await audit(session, principal, "cancel", "encounter", encounter_id)
+    view = await encounter_view(session, encounter_id)
+    assert view is not None
+    return view
+
+
+def _flags_out(flags: Sequence[WorkQueueFlag | dict[str, Any]]) -> list[WorkQueueFlagOut]:
+    """Work-queue flags as the API shows them."""
+    return [WorkQueueFlagOut.model_validate(f.model_dump() if isinstance(f, WorkQueueFlag) else f) for f in flags]
 
 
 def _accepted(row: Any) -> EncounterAccepted:
@@ -219,16 +458,28 @@ def _accepted(row: Any) -> EncounterAccepted:
         ehr_encounter_id=row.ehr_encounter_id,
         status=row.status,
         received_date=row.received_date,
-        work_queue_flags=list(row.work_queue_flags),
+        work_queue_flags=_flags_out(list(row.work_queue_flags)),
     )
 
 
 def _pick(record: dict[str, Any], *names: str) -> dict[str, Any]:
     """Selected attributes of a stored record."""
-    return {name: record[name] for name in names}
+    return {name: record.get(name) for name in names}
 
 
-async def encounter_by_id(session: AsyncSession, encounter_id: uuid.UUID) -> EncounterAccepted | None:
-    """A stored encounter of the session's organization."""
+async def encounter_view(
+    session: AsyncSession, encounter_id: uuid.UUID, principal: Principal | None = None
+) -> EncounterView | None:
+    """A stored encounter of the session's organization (None when absent or outside the key's practices)."""
     row = (await session.execute(select(encounters).where(encounters.c.encounter_id == encounter_id))).first()
-    return _accepted(row) if row else None
+    if row is None or (principal is not None and not principal.may_access_practice(row.practice_id)):
+        return None
+    return EncounterView(
+        **_accepted(row).model_dump(),
+        practice_id=row.practice_id,
+        patient_id=row.patient_id,
+        date_of_service=row.date_of_service,
+        service_type=row.snapshot["service_type"],
+        amendment_number=int(row.snapshot.get("amendment_number", 0)),
+        diagnoses=list(row.snapshot["diagnoses"]),
+    )

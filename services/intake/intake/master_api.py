@@ -3,29 +3,30 @@
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake import common, master
-from intake.web import INVALID, NOT_FOUND, Admin, Reader, respond_idempotently
 from intake.models import business_clocks
 from intake.schemas import (
+    KINDS,
     ApiKeyCreated,
     ApiKeyIn,
+    ApiKeyOut,
+    ApiKeyQuery,
     ClockIn,
     ClockOut,
-    CoverageIn,
     Created,
+    MasterKind,
     OrganizationCreated,
     OrganizationIn,
-    PatientIn,
-    PayerIn,
-    PracticeIn,
-    ProviderIn,
+    Page,
+    example_of,
 )
+from intake.web import Admin, Reader, problems, respond_idempotently
 from shared.auth import Principal, require_operator, require_scope
 from shared.db import unit_of_work
 from shared.problems import Problem
@@ -39,6 +40,7 @@ router = APIRouter(prefix="/v1")
     tags=["organizations"],
     dependencies=[Depends(require_operator)],
     summary="Create an organization and its first admin key (platform operator)",
+    responses=problems(400, 401, 422),
 )
 async def create_organization(request: Request, body: OrganizationIn) -> OrganizationCreated:
     """Create a tenant."""
@@ -48,80 +50,161 @@ async def create_organization(request: Request, body: OrganizationIn) -> Organiz
     return OrganizationCreated(organization_id=organization_id, name=body.name, admin_key=admin_key)
 
 
-@router.post("/api-keys", status_code=201, tags=["organizations"], summary="Issue an API key", responses=INVALID)
-async def create_api_key(request: Request, body: ApiKeyIn, principal: Admin) -> ApiKeyCreated:
-    """Issue a key for the caller's organization."""
-    async with unit_of_work(request.app.state.sessions, principal.organization_id) as session:
-        return await master.create_api_key(
+@router.post(
+    "/api-keys",
+    status_code=201,
+    tags=["api-keys"],
+    summary="Issue an API key",
+    response_model=ApiKeyCreated,
+    responses=problems(400, 401, 403, 422),
+)
+async def create_api_key(request: Request, body: ApiKeyIn, principal: Admin) -> JSONResponse:
+    """Issue a key for the caller's organization; the secret is in this answer only.
+
+    An Idempotency-Key replay answers with the same key id but without the secret, which is never stored.
+    """
+    issued: list[ApiKeyCreated] = []
+
+    async def use_case(session: AsyncSession) -> tuple[int, Any]:
+        created = await master.create_api_key(
             session,
             principal.organization_id,
             scopes=list(body.scopes),
             practice_ids=body.practice_ids,
             label=body.label,
+            user_id=body.user_id,
+            issuer_practice_ids=principal.practice_ids,
         )
+        issued.append(created)
+        return 201, created.model_copy(update={"api_key": None})
+
+    replayable = await respond_idempotently(request, principal, use_case)
+    if issued:
+        return JSONResponse(jsonable_encoder(issued[0]), status_code=201)
+    return replayable
+
+
+@router.get(
+    "/api-keys",
+    tags=["api-keys"],
+    summary="List API keys (never their secrets)",
+    responses=problems(401, 403, 422),
+)
+async def list_api_keys(request: Request, query: Annotated[ApiKeyQuery, Query()], principal: Admin) -> Page[ApiKeyOut]:
+    """The organization's keys, paginated by key id."""
+    async with unit_of_work(request.app.state.sessions, principal.organization_id) as session:
+        return await master.list_api_keys(session, principal, query)
 
 
 @router.delete(
     "/api-keys/{key_id}",
     status_code=204,
-    tags=["organizations"],
+    tags=["api-keys"],
     summary="Revoke an API key",
-    responses=NOT_FOUND,
+    responses=problems(401, 403, 404, 422),
 )
-async def revoke_api_key(request: Request, key_id: str, principal: Admin) -> None:
+async def revoke_api_key(
+    request: Request, key_id: Annotated[str, Path(pattern=r"^[0-9a-f]{1,64}$")], principal: Admin
+) -> None:
     """Revoke a key of the caller's organization."""
     async with unit_of_work(request.app.state.sessions, principal.organization_id) as session:
-        if not await master.revoke_api_key(session, principal.organization_id, key_id):
+        if not await master.revoke_api_key(session, principal.organization_id, key_id, principal.practice_ids):
             raise Problem(404, "Not Found", f"API key {key_id} not found")
 
 
-def _master_routes(entity_type: str, plural: str, model: type[BaseModel], scope: str) -> None:
-    """POST and GET endpoints of one kind of master data."""
-    writer = Annotated[Principal, Depends(require_scope(scope))]
+def _master_routes(kind: MasterKind) -> None:
+    """Create, list, read, replace and delete endpoints of one kind of master data."""
+    writer = Annotated[Principal, Depends(require_scope(kind.write_scope))]
+    noun = kind.entity_type.replace("_", " ")
+    a_noun = f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
+    nouns = kind.plural.replace("-", " ")
+    examples = {"example": {"summary": a_noun.capitalize(), "value": example_of(kind.request)}}
+    request_model: Any = Annotated[kind.request, Body(openapi_examples=examples)]  # type: ignore[arg-type]
+    query_model: Any = Annotated[kind.query, Query()]
+    page_model: Any = Page[kind.response]  # type: ignore[name-defined]
 
-    async def create(request: Request, body: model, principal: writer) -> JSONResponse:  # type: ignore[valid-type]
+    async def create(request: Request, body: request_model, principal: writer) -> JSONResponse:
         async def use_case(session: AsyncSession) -> tuple[int, Any]:
-            entity_id = await common.create_master(session, principal, entity_type, body.model_dump(mode="json"))  # type: ignore[attr-defined]
-            return 201, Created(id=entity_id, entity_type=entity_type)
+            entity_id = await common.store_new_master(session, principal, kind, body)
+            return 201, Created(id=entity_id, entity_type=kind.entity_type)
 
         return await respond_idempotently(request, principal, use_case)
 
-    async def read(request: Request, entity_id: uuid.UUID, principal: Reader) -> dict[str, Any]:
+    async def list_(request: Request, query: query_model, principal: Reader) -> Any:
         async with unit_of_work(request.app.state.sessions, principal.organization_id) as session:
-            record = await common.master_record(session, entity_type, entity_id)
-            if record is not None and entity_type in {"patient", "coverage"}:
-                await common.audit(session, principal, "read", entity_type, entity_id)
-        if record is None:
-            raise Problem(404, "Not Found", f"{entity_type} {entity_id} not found")
-        return {"id": str(entity_id), **record}
+            return await master.list_records(session, principal, kind, query)
 
+    async def read(request: Request, entity_id: uuid.UUID, principal: Reader) -> Any:
+        async with unit_of_work(request.app.state.sessions, principal.organization_id) as session:
+            return await master.read_record(session, principal, kind, entity_id)
+
+    async def replace(request: Request, entity_id: uuid.UUID, body: request_model, principal: writer) -> Any:
+        async with unit_of_work(request.app.state.sessions, principal.organization_id) as session:
+            return await master.update_record(session, principal, kind, entity_id, body)
+
+    async def delete(request: Request, entity_id: uuid.UUID, principal: writer) -> Response:
+        async with unit_of_work(request.app.state.sessions, principal.organization_id) as session:
+            await master.delete_record(session, principal, kind, entity_id)
+        return Response(status_code=204)
+
+    path = f"/{kind.plural}"
+    item = f"/{kind.plural}/{{entity_id}}"
+    tags: list[str | Any] = [kind.plural]
     router.add_api_route(
-        f"/{plural}",
+        path,
         create,
         methods=["POST"],
         status_code=201,
-        tags=[plural],
-        summary=f"Create a {entity_type}",
-        responses={201: {"model": Created}, **INVALID},
+        tags=tags,
+        summary=f"Create {a_noun}",
+        description=f"Honours Idempotency-Key: a retry with the same key and body answers the same {noun} id.",
+        response_model=Created,
+        responses=problems(400, 401, 403, 409, 422),
     )
     router.add_api_route(
-        f"/{plural}/{{entity_id}}",
+        path,
+        list_,
+        methods=["GET"],
+        tags=tags,
+        summary=f"List {nouns} (paginated, filterable)",
+        response_model=page_model,
+        responses=problems(401, 403, 422),
+    )
+    router.add_api_route(
+        item,
         read,
         methods=["GET"],
-        tags=[plural],
-        summary=f"Read a {entity_type}",
-        responses=NOT_FOUND,
+        tags=tags,
+        summary=f"Read {a_noun}",
+        response_model=kind.response,
+        responses=problems(401, 403, 404, 422),
+    )
+    router.add_api_route(
+        item,
+        replace,
+        methods=["PUT"],
+        tags=tags,
+        summary=f"Replace {a_noun} (the whole record is validated again)",
+        response_model=kind.response,
+        responses=problems(400, 401, 403, 404, 409, 422),
+    )
+    router.add_api_route(
+        item,
+        delete,
+        methods=["DELETE"],
+        status_code=204,
+        tags=tags,
+        summary=f"Delete {a_noun}",
+        response_class=Response,
+        responses=problems(401, 403, 404, 409, 422),
     )
 
 
-_master_routes("practice", "practices", PracticeIn, "admin")
-_master_routes("provider", "providers", ProviderIn, "admin")
-_master_routes("payer", "payers", PayerIn, "admin")
-_master_routes("patient", "patients", PatientIn, "encounters:write")
-_master_routes("coverage", "coverages", CoverageIn, "encounters:write")
+for _kind in KINDS.values():
+    _master_routes(_kind)
 
 
-@router.get("/clock", tags=["clock"], summary="The organization's business date")
+@router.get("/clock", tags=["clock"], summary="The organization's business date", responses=problems(401, 403))
 async def get_clock(request: Request, principal: Reader) -> ClockOut:
     """Business date used to stamp events of this organization."""
     async with unit_of_work(request.app.state.sessions, principal.organization_id) as session:
@@ -130,7 +213,12 @@ async def get_clock(request: Request, principal: Reader) -> ClockOut:
     return ClockOut(business_date=today, pinned=pinned is not None)
 
 
-@router.put("/clock", tags=["clock"], summary="Pin the organization's business date (demo and test deployments)")
+@router.put(
+    "/clock",
+    tags=["clock"],
+    summary="Pin the organization's business date (demo and test deployments)",
+    responses=problems(400, 401, 403, 409, 422),
+)
 async def set_clock(request: Request, body: ClockIn, principal: Admin) -> ClockOut:
     """Set the business date; refused where the clock is the wall clock."""
     if not request.app.state.clock.settable:

@@ -24,7 +24,9 @@ issued_api_keys = Table(
     Column("scopes", JSONB, nullable=False),
     Column("practice_ids", JSONB, nullable=False),
     Column("label", Text),
+    Column("user_id", UUID(as_uuid=True)),
     Column("revoked", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True)),
 )
 
 master_records = Table(
@@ -36,6 +38,9 @@ master_records = Table(
     Column("attributes", JSONB, nullable=False),
     Column("deleted", Boolean, nullable=False),
     Column("updated_at", DateTime(timezone=True)),
+    # The practice a record belongs to (itself for a practice; the patient's for coverages and authorizations):
+    # what keys limited to some practices are filtered on.
+    Column("practice_id", UUID(as_uuid=True)),
 )
 
 encounters = Table(
@@ -80,4 +85,6 @@ audit_log = Table(
     Column("action", Text, nullable=False),
     Column("resource_type", Text, nullable=False),
     Column("resource_id", Text, nullable=False),
+    Column("actor_user_id", UUID(as_uuid=True)),
+    Column("at", DateTime(timezone=True)),
 )
