@@ -1,46 +1,178 @@
-"""Coding HTTP endpoints: read charges and holds."""
+"""Coding HTTP endpoints: charges, the coding-review queue, care-management months."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import hashlib
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import date
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
-from sqlalchemy import select
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from coding.models import charges
-from coding.schemas import ChargeView
+from coding import holds, monthly, months, repository
+from coding.charges import EventContext
+from coding.schemas import ChargeView, MonthOutcomeView, ResolveHoldIn
 from shared.auth import Principal, require_scope
 from shared.db import unit_of_work
 from shared.problems import Problem
 
-router = APIRouter(prefix="/v1", tags=["charges"])
+router = APIRouter(prefix="/v1")
 Reader = Annotated[Principal, Depends(require_scope("read"))]
+Writer = Annotated[Principal, Depends(require_scope("encounters:write"))]
+MonthPath = Annotated[str, Path(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2026-09"], description="yyyy-mm")]
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such charge in this organization"}}
+
+
+def view(row: Any) -> ChargeView:
+    """The API view of a charge row."""
+    return ChargeView.model_validate(row._mapping, from_attributes=False)
+
+
+async def today(request: Request, session: AsyncSession) -> date:
+    """The organization's business date as coding last saw it in events (the wall clock before any event)."""
+    return await repository.business_date(session) or request.app.state.clock.today()
 
 
 @router.get(
-    "/charges/{charge_id}",
-    summary="One charge with its lines and hold reasons",
-    responses={404: {"description": "No such charge in this organization"}},
+    "/charges/{charge_id}", tags=["charges"], summary="One charge with its lines and holds", responses=NOT_FOUND
 )
 async def get_charge(request: Request, charge_id: str, principal: Reader) -> ChargeView:
     """A charge of the caller's organization."""
     async with unit_of_work(request.app.state.sessions, principal.organization_id) as session:
-        row = (await session.execute(select(charges).where(charges.c.charge_id == charge_id))).first()
+        row = await repository.charge(session, charge_id)
     if row is None or not principal.may_access_practice(row.practice_id):
         raise Problem(404, "Not Found", f"charge {charge_id} not found")
-    return ChargeView.model_validate(row._mapping, from_attributes=False)
+    return view(row)
 
 
-@router.get("/holds", summary="Charges held for coding review")
-async def list_holds(request: Request, principal: Reader, limit: int = 100) -> list[ChargeView]:
-    """Held charges of the caller's organization, oldest first."""
+@router.get("/charges", tags=["charges"], summary="Every charge (revision) of an encounter")
+async def list_charges(request: Request, principal: Reader, encounter_id: uuid.UUID) -> list[ChargeView]:
+    """The charges of an encounter, first revision first."""
     async with unit_of_work(request.app.state.sessions, principal.organization_id) as session:
-        rows = (
-            await session.execute(
-                select(charges)
-                .where(charges.c.status == "held")
-                .order_by(charges.c.date_of_service)
-                .limit(min(limit, 500))
+        rows = await repository.charges_of_encounter(session, encounter_id)
+    return [view(row) for row in rows if principal.may_access_practice(row.practice_id)]
+
+
+@router.get("/holds", tags=["holds"], summary="Charges held for coding review, with reasons")
+async def list_holds(
+    request: Request, principal: Reader, limit: Annotated[int, Query(ge=1, le=500)] = 100
+) -> list[ChargeView]:
+    """Held charges of the caller's organization, oldest date of service first."""
+    async with unit_of_work(request.app.state.sessions, principal.organization_id) as session:
+        rows = await repository.held_charges(session, limit)
+    return [view(row) for row in rows if principal.may_access_practice(row.practice_id)]
+
+
+@router.post(
+    "/holds/{charge_id}/resolve",
+    tags=["holds"],
+    summary="Release, override or reject a held charge",
+    responses={**NOT_FOUND, 409: {"description": "The charge is not held"}, 422: {"description": "Invalid lines"}},
+)
+async def resolve_hold(request: Request, charge_id: str, body: ResolveHoldIn, principal: Writer) -> JSONResponse:
+    """Bill a held charge as coded or with a coder's lines (marked manually touched), or reject it."""
+
+    async def use_case(session: AsyncSession) -> tuple[int, Any]:
+        row = await holds.resolve_hold(session, principal, charge_id, body, await today(request, session))
+        return 200, view(row)
+
+    return await respond_idempotently(request, principal, use_case)
+
+
+@router.post(
+    "/care-management/months/{month}/close",
+    tags=["care management"],
+    summary="Close a care-management month on the business clock",
+    responses={409: {"description": "The month is not over on the business clock"}},
+)
+async def close_month(request: Request, month: MonthPath, principal: Writer) -> JSONResponse:
+    """Close every open patient-month of a month that is over: charge, hold, or record no charge."""
+
+    async def use_case(session: AsyncSession) -> tuple[int, Any]:
+        first = date.fromisoformat(f"{month}-01")
+        business_date = await repository.business_date(session)
+        if business_date is None:
+            raise Problem(409, "Month not over", "no encounter has reached coding yet: the business date is unknown")
+        if not monthly.month_closed_by(first, business_date):
+            raise Problem(
+                409,
+                "Month not over",
+                f"{month} is not over on the business clock (business date {business_date.isoformat()})",
             )
-        ).all()
-    return [ChargeView.model_validate(row._mapping) for row in rows if principal.may_access_practice(row.practice_id)]
+        context = EventContext(principal.organization_id, business_date, f"month-close-{month}")
+        closed = await months.close_month(session, context, first)
+        return 200, [_month_view(values) for values in closed]
+
+    return await respond_idempotently(request, principal, use_case)
+
+
+@router.get("/care-management/months/{month}", tags=["care management"], summary="Outcomes of a month")
+async def month_outcomes(request: Request, month: MonthPath, principal: Reader) -> list[MonthOutcomeView]:
+    """Closed patient-months (charged, held, no charge with the reason) and open ones with their minutes so far."""
+    first = date.fromisoformat(f"{month}-01")
+    async with unit_of_work(request.app.state.sessions, principal.organization_id) as session:
+        closed, open_minutes = await repository.months_of(session, first)
+    views = {row.patient_id: _month_view(dict(row._mapping)) for row in closed}
+    for row in open_minutes:
+        current = views.get(row.patient_id) or MonthOutcomeView(patient_id=row.patient_id, month=month, status="open")
+        if current.status != "open":
+            continue
+        key = "collaborative_minutes" if row.model == "collaborative_care" else "bhi_minutes"
+        views[row.patient_id] = current.model_copy(update={key: int(row.minutes)})
+    return list(views.values())
+
+
+def _month_view(values: dict[str, Any]) -> MonthOutcomeView:
+    """The API view of a month record."""
+    return MonthOutcomeView(
+        patient_id=values["patient_id"],
+        month=monthly.month_label(values["month"]),
+        status=values["status"],
+        charge_id=values.get("charge_id"),
+        reason=values.get("reason"),
+        collaborative_minutes=values.get("collaborative_minutes", 0),
+        bhi_minutes=values.get("bhi_minutes", 0),
+        closed_date=values.get("closed_date"),
+    )
+
+
+async def respond_idempotently(
+    request: Request, principal: Principal, use_case: Callable[[AsyncSession], Awaitable[tuple[int, Any]]]
+) -> JSONResponse:
+    """Run a POST once per Idempotency-Key: the same key and body replay the stored answer."""
+    key = request.headers.get("idempotency-key")
+    route = request.scope["route"].path
+    body_hash = hashlib.sha256(request.url.path.encode() + await request.body()).hexdigest()
+    async with unit_of_work(request.app.state.sessions, principal.organization_id) as session:
+        if key:
+            stored = await repository.stored_response(session, key, route)
+            if stored is not None:
+                if stored.request_hash != body_hash:
+                    raise Problem(
+                        422,
+                        "Idempotency key reused",
+                        "this Idempotency-Key was used with a different request; use a new key for a new request",
+                        errors=[{"field": "header.Idempotency-Key", "reason": "reused with another request"}],
+                    )
+                return JSONResponse(
+                    stored.response_body, status_code=stored.status_code, headers={"Idempotent-Replayed": "true"}
+                )
+        status, result = await use_case(session)
+        body = jsonable_encoder(result)
+        if key:
+            await repository.store_response(
+                session,
+                {
+                    "organization_id": principal.organization_id,
+                    "idempotency_key": key,
+                    "route": route,
+                    "request_hash": body_hash,
+                    "status_code": status,
+                    "response_body": body,
+                },
+            )
+    return JSONResponse(body, status_code=status)

@@ -1,144 +1,236 @@
-"""Coding use cases: turn an accepted encounter into a charge (or a hold) and queue its event."""
+"""Coding use cases for encounters: code once, re-code on amendment, void on cancellation."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from coding import domain
-from coding.models import charges, infra
-from shared.events.catalogue import EncounterReceivedEvent, build_event
-from shared.events.charge import ChargeCreated, ChargeHeld, ChargeLine, HoldReason
-from shared.outbox import add_event
+from coding import domain, monthly, repository
+from coding.charges import (
+    ChargeDraft,
+    EventContext,
+    announce,
+    charge_lines,
+    revision_id,
+    settings,
+    snapshot,
+    store_and_announce,
+    stored_signature,
+    void_charge,
+)
+from coding.models import infra
+from coding.months import close_due_months, close_patient_month
+from coding.rulebook import FeeEntry, RuleBook, rule_book
+from shared.events.catalogue import EncounterAmendedEvent, EncounterCancelledEvent, EncounterReceivedEvent
+from shared.events.charge import HoldReason
+from shared.events.encounter import EncounterFacts
 from shared.replica import reference_entity
 
 
-async def fee_for(session: AsyncSession, *, practice_id: str, code: str, on: date) -> Decimal:
-    """The practice's fee for a code on a date, from the replicated fee schedule (default table otherwise)."""
-    table = infra.reference_entities
-    rows = (
-        await session.execute(
-            select(table.c.attributes).where(
-                table.c.entity_type == "fee_schedule_entry",
-                table.c.deleted.is_(False),
-                table.c.attributes["practice_id"].astext == practice_id,
-                table.c.attributes["code"].astext == code,
-            )
+async def coding_context(
+    session: AsyncSession, facts: EncounterFacts, rules: RuleBook
+) -> tuple[domain.CodingContext, tuple[FeeEntry, ...]]:
+    """Payer policy, the patient's history and the provider's start date from coding's own data."""
+    payer: dict[str, Any] | None = None
+    if facts.coverage is not None:
+        payer = await reference_entity(session, infra, "payer", str(facts.coverage.payer_id)) or {}
+    provider = await reference_entity(session, infra, "provider", str(facts.provider.provider_id)) or {}
+    first_service = provider.get("first_service_date")
+    since = domain.years_before(facts.date_of_service, int(rules.policy["new_patient_lookback_years"]) + 1)
+    rows = await repository.patient_history(
+        session, facts.patient.patient_id, since=since, exclude_encounter=facts.encounter_id
+    )
+    history = tuple(
+        domain.PriorService(
+            charge_id=row.charge_id,
+            date_of_service=row.date_of_service,
+            procedure_code=line["procedure_code"],
+            modifiers=tuple(line["modifiers"]),
+            same_provider=row.provider_id == facts.provider.provider_id,
+            same_specialty=row.provider_taxonomy == facts.provider.taxonomy,
+            place_of_service=line["place_of_service"],
         )
-    ).all()
-    for (attributes,) in rows:
-        starts = date.fromisoformat(attributes["effective_from"])
-        ends = date.fromisoformat(attributes["effective_to"]) if attributes.get("effective_to") else None
-        if starts <= on and (ends is None or on <= ends) and not attributes.get("payer_id"):
-            return Decimal(str(attributes["amount"]))
-    return domain.DEFAULT_FEES.get(code, Decimal("100.00"))
+        for row in rows
+        for line in row.lines
+    )
+    configured = settings()
+    context = domain.CodingContext(
+        payer=domain.payer_policy(payer, facts.date_of_service, rules),
+        history=history,
+        provider_first_service_date=date.fromisoformat(first_service) if first_service else None,
+        review_share=configured.review_sample_share,
+        review_window_days=configured.review_window_days,
+    )
+    return context, await repository.practice_fees(session, facts.practice.practice_id)
+
+
+async def draft_for(
+    session: AsyncSession, facts: EncounterFacts, *, revision: int, amendment_number: int = 0
+) -> tuple[ChargeDraft, domain.CodingOutcome]:
+    """Code an encounter into a charge draft (priced lines, holds, notes)."""
+    rules = rule_book(facts.date_of_service)
+    context, fees = await coding_context(session, facts, rules)
+    outcome = domain.code_encounter(facts, context, rules)
+    payer_id = str(facts.coverage.payer_id) if facts.coverage else None
+    lines, fee_holds = charge_lines(
+        outcome.lines,
+        diagnosis_count=len(facts.diagnoses),
+        program=outcome.program,
+        payer_id=payer_id,
+        fees=fees,
+        rules=rules,
+    )
+    holds = [HoldReason(rule_id=hold.rule_id, reason=hold.reason) for hold in outcome.holds] + fee_holds
+    draft = ChargeDraft(
+        charge_id=revision_id(str(facts.encounter_id), revision),
+        encounter_id=facts.encounter_id,
+        facts=snapshot(facts),
+        date_of_service=facts.date_of_service,
+        program=outcome.program,
+        lines=lines,
+        holds=holds,
+        notes=list(outcome.notes),
+        review_sampled=outcome.review_sampled,
+        revision=revision,
+        amendment_number=amendment_number,
+    )
+    return draft, outcome
 
 
 async def code_received_encounter(session: AsyncSession, event: EncounterReceivedEvent) -> None:
-    """Code an accepted encounter once: a charge with priced lines, or a hold with reasons."""
-    encounter = event.data
-    payer_modifier: str | None = "95"
-    if encounter.coverage is not None:
-        payer = await reference_entity(session, infra, "payer", str(encounter.coverage.payer_id))
-        payer_modifier = _telehealth_modifier(payer, encounter.date_of_service)
-    outcome = domain.code_encounter(
-        service_type=encounter.service_type,
-        minutes=encounter.minutes.psychotherapy,
-        place_of_care=encounter.place_of_care,
-        patient_at_home=encounter.patient_at_home,
-        payer_modifier=payer_modifier,
-    )
-    charge_id = str(encounter.encounter_id)
-    lines = [
-        ChargeLine(
-            line_number=number,
-            procedure_code=line.procedure_code,
-            modifiers=list(line.modifiers),
-            units=line.units,
-            diagnosis_pointers=[1],
-            place_of_service=line.place_of_service,
-            amount=await fee_for(
-                session,
-                practice_id=str(encounter.practice.practice_id),
-                code=line.procedure_code,
-                on=encounter.date_of_service,
-            )
-            * line.units,
-            rule_ids=list(line.rule_ids),
-            explanation=line.explanation,
-        )
-        for number, line in enumerate(outcome.lines, start=1)
-    ]
-    holds = [HoldReason(rule_id=rule_id, reason=reason) for rule_id, reason in outcome.holds]
-    total = sum((line.amount for line in lines), Decimal("0"))
-    status = "held" if holds else "created"
-    inserted = await session.scalar(
-        pg_insert(charges)
-        .values(
-            charge_id=charge_id,
-            organization_id=event.organizationid,
-            practice_id=encounter.practice.practice_id,
-            encounter_id=encounter.encounter_id,
-            status=status,
-            date_of_service=encounter.date_of_service,
-            charge_posted_date=event.businessdate,
-            program=outcome.program,
-            total_amount=total,
-            lines=[line.model_dump(mode="json") for line in lines],
-            hold_reasons=[hold.model_dump(mode="json") for hold in holds],
-            source_event_id=event.id,
-        )
-        .on_conflict_do_nothing()
-        .returning(charges.c.charge_id)
-    )
-    if inserted is None:
+    """Code an accepted encounter once: a charge, a hold, or minutes toward a care-management month."""
+    context = EventContext.caused_by(event)
+    await code_facts(session, context, event.data, amendment_number=0)
+    await observe_business_date(session, context)
+
+
+async def code_facts(
+    session: AsyncSession, context: EventContext, facts: EncounterFacts, *, amendment_number: int
+) -> None:
+    """Code an encounter not coded before (or whose earlier charges are all voided)."""
+    existing = await repository.charges_of_encounter(session, facts.encounter_id)
+    if amendment_number == 0 and (existing or await repository.minutes_row(session, facts.encounter_id)):
         return
-    common: dict[str, Any] = {
-        "source": "coding",
-        "subject": charge_id,
-        "organization_id": event.organizationid,
-        "business_date": event.businessdate,
-        "correlation_id": event.correlationid,
-        "causation_id": event.id,
-        "practice_id": encounter.practice.practice_id,
-    }
-    if holds:
-        payload: ChargeHeld | ChargeCreated = ChargeHeld(
-            charge_id=charge_id,
-            encounter_id=encounter.encounter_id,
-            date_of_service=encounter.date_of_service,
-            reasons=holds,
+    revision = (existing[-1].revision + 1) if existing else 1
+    draft, outcome = await draft_for(session, facts, revision=revision, amendment_number=amendment_number)
+    if outcome.accumulate:
+        await add_minutes(session, context, facts, amendment_number)
+        return
+    await store_and_announce(session, context, draft)
+
+
+async def add_minutes(
+    session: AsyncSession, context: EventContext, facts: EncounterFacts, amendment_number: int
+) -> None:
+    """Count a care-management encounter toward its patient-month; re-close that month if it already closed."""
+    month = monthly.month_start(facts.date_of_service)
+    await repository.upsert_minutes(
+        session,
+        {
+            "organization_id": context.organization_id,
+            "encounter_id": facts.encounter_id,
+            "patient_id": facts.patient.patient_id,
+            "practice_id": facts.practice.practice_id,
+            "month": month,
+            "model": facts.flags.care_management_model,
+            "minutes": facts.minutes.care_management or 0,
+            "date_of_service": facts.date_of_service,
+            "facts": snapshot(facts),
+            "cancelled": False,
+            "amendment_number": amendment_number,
+        },
+    )
+    await reclose_if_closed(session, context, facts.patient.patient_id, month)
+
+
+async def recode_amended_encounter(session: AsyncSession, event: EncounterAmendedEvent) -> None:
+    """Re-code an amended encounter: a changed result voids the previous charge and issues the next revision."""
+    context = EventContext.caused_by(event)
+    facts = EncounterFacts.model_validate(event.data.model_dump())
+    number = event.data.amendment_number
+    minutes = await repository.minutes_row(session, facts.encounter_id)
+    existing = await repository.charges_of_encounter(session, facts.encounter_id)
+    latest = existing[-1] if existing else None
+    applied = max(minutes.amendment_number if minutes else 0, latest.amendment_number if latest else 0)
+    if (minutes is not None or latest is not None) and number <= applied:
+        return
+    revision = latest.revision if latest is not None else 1
+    draft, outcome = await draft_for(session, facts, revision=revision, amendment_number=number)
+    if minutes is not None and not minutes.cancelled and not outcome.accumulate:
+        await repository.cancel_minutes(session, facts.encounter_id)
+        await reclose_if_closed(session, context, minutes.patient_id, minutes.month)
+    if outcome.accumulate and minutes is not None and minutes.month != monthly.month_start(facts.date_of_service):
+        await repository.cancel_minutes(session, facts.encounter_id)
+        await reclose_if_closed(session, context, minutes.patient_id, minutes.month)
+    if outcome.accumulate:
+        if latest is not None and latest.status in repository.ACTIVE:
+            await void_charge(session, context, latest, "encounter amended: now care-management minutes")
+        await add_minutes(session, context, facts, number)
+    elif latest is None:
+        await store_and_announce(session, context, draft)
+    elif latest.status == "held":
+        await repository.update_charge(
+            session,
+            latest.charge_id,
+            {
+                "status": "held" if draft.holds else "created",
+                "program": draft.program,
+                "date_of_service": draft.date_of_service,
+                "total_amount": draft.total,
+                "lines": [line.model_dump(mode="json") for line in draft.lines],
+                "hold_reasons": [hold.model_dump(mode="json") for hold in draft.holds],
+                "notes": draft.notes,
+                "review_sampled": draft.review_sampled,
+                "facts": draft.facts,
+                "amendment_number": number,
+            },
         )
-        topic, charge_event = build_event("charge.held", payload, **common)
+        draft.charge_id = latest.charge_id
+        await announce(session, context, draft, "held" if draft.holds else "created")
+    elif latest.status in ("created", "released") and stored_signature(latest) == draft.signature():
+        await repository.update_charge(session, latest.charge_id, {"amendment_number": number, "facts": draft.facts})
     else:
-        payload = ChargeCreated(
-            charge_id=charge_id,
-            encounter_id=encounter.encounter_id,
-            date_of_service=encounter.date_of_service,
-            charge_posted_date=event.businessdate,
-            program=outcome.program,
-            practice=encounter.practice,
-            provider=encounter.provider,
-            patient=encounter.patient,
-            coverage=encounter.coverage,
-            authorization=encounter.authorization,
-            diagnoses=encounter.diagnoses,
-            lines=lines,
-            total_amount=total,
-        )
-        topic, charge_event = build_event("charge.created", payload, **common)
-    await add_event(session, infra, topic, charge_event)
+        base = str(facts.encounter_id)
+        if latest.status == "released":
+            draft.holds.append(
+                HoldReason(
+                    rule_id="AMENDED-AFTER-REVIEW",
+                    reason="the encounter was amended after a person resolved its charge; confirm the codes again",
+                )
+            )
+        draft.revision = latest.revision + 1
+        draft.charge_id = revision_id(base, draft.revision)
+        if latest.status in ("created", "released"):
+            await void_charge(session, context, latest, "encounter amended and re-coded", replaced_by=draft.charge_id)
+        await store_and_announce(session, context, draft)
+    await observe_business_date(session, context)
 
 
-def _telehealth_modifier(payer: dict[str, Any] | None, on: date) -> str | None:
-    """The payer profile's telehealth modifier in force on a date (95 when the payer is unknown)."""
-    if not payer:
-        return "95"
-    profiles = sorted(payer.get("profiles", []), key=lambda p: p["effective_from"])
-    current = [p for p in profiles if date.fromisoformat(p["effective_from"]) <= on]
-    return current[-1].get("telehealth_modifier") if current else "95"
+async def void_cancelled_encounter(session: AsyncSession, event: EncounterCancelledEvent) -> None:
+    """Void the live charge of a cancelled encounter, or take its minutes out of their month."""
+    context = EventContext.caused_by(event)
+    encounter_id = event.data.encounter_id
+    reason = f"encounter cancelled{': ' + event.data.reason if event.data.reason else ''}"
+    for row in await repository.charges_of_encounter(session, encounter_id):
+        if row.status in repository.ACTIVE:
+            await void_charge(session, context, row, reason)
+    minutes = await repository.minutes_row(session, encounter_id)
+    if minutes is not None and not minutes.cancelled:
+        await repository.cancel_minutes(session, encounter_id)
+        await reclose_if_closed(session, context, minutes.patient_id, minutes.month)
+    await observe_business_date(session, context)
+
+
+async def observe_business_date(session: AsyncSession, context: EventContext) -> None:
+    """Move the organization's business clock and close the care-management months it has passed."""
+    today = await repository.advance_clock(session, context.organization_id, context.business_date)
+    await close_due_months(session, context, today)
+
+
+async def reclose_if_closed(session: AsyncSession, context: EventContext, patient_id: uuid.UUID, month: date) -> None:
+    """Late or changed minutes of a closed month: close it again (re-coding its charge if the result changed)."""
+    if await repository.month_record(session, patient_id, month) is not None:
+        await close_patient_month(session, context, patient_id, month)
