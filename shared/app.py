@@ -20,7 +20,9 @@ from shared.failures import describe_error, is_transient
 from shared.health import database_reachable, kafka_reachable
 from shared.infra_tables import InfraTables
 from shared.observability import READY, configure_logging, http_metrics_middleware, route_template
+from shared.openapi import PUBLIC_PATHS, problem_openapi
 from shared.problems import Problem, install_problem_handlers, problem_response
+from shared.request_limits import RequestSizeLimit
 from shared.settings import ServiceSettings
 
 StartupHook = Callable[[FastAPI], Any]
@@ -35,6 +37,7 @@ def create_service_app(
     title: str,
     description: str,
     on_startup: StartupHook | None = None,
+    public_paths: tuple[str, ...] = PUBLIC_PATHS,
 ) -> FastAPI:
     """A service's HTTP application; engines are built in the lifespan, never at import."""
     configure_logging(settings.service_name, settings.log_level)
@@ -55,6 +58,8 @@ def create_service_app(
     app.state.verifier = ApiKeyVerifier()
     app.state.clock = BusinessClock(settable=settings.clock_settable)
     install_problem_handlers(app)
+    app.add_middleware(RequestSizeLimit, max_bytes=settings.max_request_bytes)
+    app.openapi = lambda: problem_openapi(app, public_paths)  # type: ignore[method-assign]
 
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, error: Exception) -> JSONResponse:

@@ -56,8 +56,11 @@ def split_key(presented: str) -> tuple[str, str] | None:
 class ApiKeyVerifier:
     """Verifies presented keys against the api_keys replica table, with a short cache."""
 
-    def __init__(self, ttl_seconds: float = 5.0) -> None:
+    MAX_CACHED = 10_000
+
+    def __init__(self, ttl_seconds: float = 5.0, miss_ttl_seconds: float = 0.25) -> None:
         self.ttl_seconds = ttl_seconds
+        self.miss_ttl_seconds = miss_ttl_seconds
         self._cache: dict[str, tuple[float, Principal | None, str]] = {}
 
     async def verify(self, request: Request, presented: str) -> Principal:
@@ -68,8 +71,11 @@ class ApiKeyVerifier:
         key_id, secret = parts
         now = time.monotonic()
         cached = self._cache.get(key_id)
-        if cached is None or now - cached[0] > self.ttl_seconds:
+        # A key not (yet) in the replica is looked up again soon: a new key works as soon as it has replicated.
+        if cached is None or now - cached[0] > (self.ttl_seconds if cached[1] else self.miss_ttl_seconds):
             cached = (now, *await self._load(request, key_id))
+            if len(self._cache) >= self.MAX_CACHED:  # random key ids must not grow the cache without bound
+                self._cache.clear()
             self._cache[key_id] = cached
         _, principal, key_hash = cached
         if principal is None or not hmac.compare_digest(key_hash, hash_secret(secret)):

@@ -45,6 +45,7 @@ class ServiceSettings(BaseSettings):
     operator_token: SecretStr = SecretStr("")
     clearinghouse_secret: SecretStr = SecretStr("")
     log_level: str = "INFO"
+    max_request_bytes: int = 5_000_000
 
     def role_credentials(self, *, owner: bool = False) -> tuple[str, str]:
         """User and password of this service's runtime role (or migration role when owner)."""

@@ -7,5 +7,3 @@ class IntakeSettings(ServiceSettings):
     """Intake configuration (environment prefix CLAIMFLOW_)."""
 
     service_name: str = "intake"
-    max_batch_encounters: int = 500
-    max_request_bytes: int = 5_000_000

@@ -8,3 +8,4 @@ class RemittanceSettings(ServiceSettings):
 
     service_name: str = "remittance"
     era_max_bytes: int = 20_000_000
+    max_request_bytes: int = 20_000_000  # an 835 upload is the largest request any service takes

@@ -1,0 +1,103 @@
+"""OpenAPI of every service: 4xx answers declared as RFC 9457 problem+json, and the API-key security scheme."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel, Field
+
+from shared.problems import PROBLEM_JSON
+
+# Unauthenticated or operator-only operations; every other /v1/ operation takes an organization's API key.
+PUBLIC_PATHS = ("/healthz", "/readyz", "/admin/", "/metrics")
+
+
+class FieldProblem(BaseModel):
+    """One bad field: where (dotted path, or a FHIR path) and why."""
+
+    field: str = Field(examples=["diagnoses.2"])
+    reason: str = Field(examples=["'F99.999' exists in no ICD-10-CM code set"])
+
+
+class ProblemDetails(BaseModel):
+    """RFC 9457 problem details; `errors` names each bad field."""
+
+    type: str = Field(default="about:blank", examples=["urn:claimflow:problem:validation"])
+    title: str = Field(examples=["Request is invalid"])
+    status: int = Field(examples=[422])
+    detail: str = Field(examples=["diagnoses.2: 'F99.999' exists in no ICD-10-CM code set"])
+    instance: str | None = None
+    errors: list[FieldProblem] = Field(default_factory=list)
+
+
+_DESCRIPTIONS = {
+    400: "Malformed request",
+    401: "API key missing, malformed, unknown or revoked",
+    403: "The API key lacks the scope",
+    404: "No such record in the caller's organization",
+    409: "Conflicts with the record's state",
+    413: "Request body or batch too large",
+    415: "Unsupported media type",
+    422: "Invalid request (problem+json naming each field)",
+}
+
+
+def problem_response_doc(status: int) -> dict[str, Any]:
+    """The OpenAPI response object of a problem+json answer."""
+    return {
+        "description": _DESCRIPTIONS.get(status, "Problem"),
+        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}},
+    }
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """Route `responses` entries for problem+json answers."""
+    return {status: problem_response_doc(status) for status in statuses}
+
+
+NOT_FOUND: dict[int | str, dict[str, Any]] = problems(404)
+INVALID: dict[int | str, dict[str, Any]] = problems(422)
+CONFLICT: dict[int | str, dict[str, Any]] = problems(409)
+
+
+def problem_openapi(app: FastAPI, public_paths: tuple[str, ...] = PUBLIC_PATHS) -> dict[str, Any]:
+    """The OpenAPI document with problem+json error responses and the API-key security scheme declared.
+
+    Operations under /v1/ take an organization's API key unless their path starts with one of public_paths.
+    """
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    components = schema.setdefault("components", {})
+    problem_schema = ProblemDetails.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, nested in problem_schema.pop("$defs", {}).items():
+        components.setdefault("schemas", {}).setdefault(name, nested)
+    components.setdefault("schemas", {})["ProblemDetails"] = problem_schema
+    components["schemas"].pop("HTTPValidationError", None)
+    components["schemas"].pop("ValidationError", None)
+    components["securitySchemes"] = {"apiKey": {"type": "http", "scheme": "bearer", "description": "cf_<id>.<secret>"}}
+    for path, operations in schema.get("paths", {}).items():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            for status, response in responses.items() if path.startswith(("/v1/", "/admin/")) else ():
+                if status.isdigit() and int(status) >= 400:
+                    content = response.get("content") or {}
+                    if PROBLEM_JSON not in content:
+                        responses[status] = {**problem_response_doc(int(status)), **_description(response)}
+            if path.startswith("/v1/") and not path.startswith(public_paths):
+                operation["security"] = [{"apiKey": []}]
+                for status in (401, 403):
+                    responses.setdefault(str(status), problem_response_doc(status))
+            if operation.get("requestBody") or operation.get("parameters"):
+                responses.setdefault("422", problem_response_doc(422))
+            if operation.get("requestBody"):
+                responses.setdefault("413", problem_response_doc(413))
+    app.openapi_schema = schema
+    return schema
+
+
+def _description(response: dict[str, Any]) -> dict[str, Any]:
+    """A response's own description, kept when its content is replaced."""
+    return {"description": response["description"]} if response.get("description") else {}
