@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from shared.problems import Problem
 
-SCOPES = ("encounters:write", "read", "admin")
+SCOPES = ("encounters:write", "claims:write", "read", "admin")  # claims:write: billing staff work claims and denials
 
 
 @dataclass(frozen=True)

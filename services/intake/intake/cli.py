@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from intake import master
 from intake.config import IntakeSettings
 from intake.models import infra, organizations
+from shared.auth import SCOPES
 from shared.db import create_engine, create_sessionmaker, unit_of_work
 from shared.problems import Problem
 from shared.settings import load_settings
@@ -74,7 +75,7 @@ def create_key(
     label: Annotated[str | None, typer.Option(help="A label to recognise the key by")] = None,
 ) -> None:
     """Issue an API key for an organization (the secret is shown once)."""
-    unknown = sorted(set(scope) - {"encounters:write", "read", "admin"})
+    unknown = sorted(set(scope) - set(SCOPES))
     if unknown:
         sys.stderr.write(f"refused: unknown scope {', '.join(unknown)}; use encounters:write, read or admin\n")
         raise typer.Exit(code=2)

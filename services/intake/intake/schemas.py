@@ -30,7 +30,7 @@ Taxonomy = Annotated[str, Field(pattern=r"^[0-9A-Z]{9}X$", examples=["101YM0800X
 Money = Annotated[Decimal, Field(ge=0, max_digits=10, decimal_places=2, examples=["150.00"])]
 Role = Literal["admin", "biller", "senior_biller", "coder", "credentialing", "front_desk", "clinician", "viewer"]
 LicenseType = Literal["MD", "DO", "NP", "PA", "PSYCHOLOGIST", "LCSW", "LPC", "LMFT"]
-Scope = Literal["encounters:write", "read", "admin"]
+Scope = Literal["encounters:write", "claims:write", "read", "admin"]
 
 EXAMPLE_ADDRESS: Any = {"line1": "100 Main St", "city": "Springfield", "state": "IL", "postal_code": "62701"}
 EXAMPLE_PRACTICE_ID = "6f1c1f3e-1d2b-4c7a-9a57-0e5b8f7c2a10"

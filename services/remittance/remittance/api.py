@@ -23,7 +23,7 @@ from shared.problems import Problem
 
 router = APIRouter(prefix="/v1", tags=["remittance"])
 Reader = Annotated[Principal, Depends(require_scope("read"))]
-Uploader = Annotated[Principal, Depends(require_scope("encounters:write"))]
+Uploader = Annotated[Principal, Depends(require_scope("claims:write"))]
 
 SUBMITTER_HEADER = "X-Claimflow-Submitter"
 SIGNATURE_HEADER = "X-Claimflow-Signature"

@@ -15,7 +15,7 @@ from shared.idempotency import UseCase
 from shared.problems import Problem
 
 Reader = Annotated[Principal, Depends(require_scope("read"))]
-Writer = Annotated[Principal, Depends(require_scope("encounters:write"))]
+Writer = Annotated[Principal, Depends(require_scope("claims:write"))]  # billing staff: payments, write-offs, denials
 Admin = Annotated[Principal, Depends(require_scope("admin"))]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such record in the caller's organization"}}
 INVALID: dict[int | str, dict[str, Any]] = {422: {"description": "Invalid request (problem+json naming each field)"}}

@@ -95,7 +95,7 @@ async def replicate(sessions: Sessions, organization_id: uuid.UUID, entity_id: s
 
 
 async def api_key(
-    sessions: Sessions, organization_id: uuid.UUID, scopes: tuple[str, ...] = ("read", "encounters:write")
+    sessions: Sessions, organization_id: uuid.UUID, scopes: tuple[str, ...] = ("read", "claims:write")
 ) -> dict[str, str]:
     """Authorization headers of a new key of the organization."""
     key_id, secret, key_hash = generate_api_key()
