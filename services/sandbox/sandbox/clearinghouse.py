@@ -9,18 +9,51 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sandbox.domain import Behaviour, ChargedLine, ClaimResult, adjudicate, clock_date, rejection_reason
+from sandbox.domain import (
+    Behaviour,
+    ChargedLine,
+    ClaimResult,
+    VisitKey,
+    adjudicate,
+    clock_date,
+    deductible_applied,
+    member_rejected,
+    rejection_reason,
+    reversal_of,
+    rule_denial,
+)
+from sandbox.domain import payment_date as payment_due
 from sandbox.reader import Batch837, Claim837, read_837
 from sandbox.writers import ClaimVerdict, Payment, RemittedClaim, Stamp, write_277ca, write_835, write_999
 
 
 @dataclass
 class AdjudicatedClaim:
-    """An accepted claim with its adjudication, waiting for its payment date."""
+    """An accepted claim with its adjudication (or the reversal of an earlier one), waiting for its payment date.
+
+    `superseded` marks an adjudication a replacement (7) or void (8) took back: dropped when not yet remitted,
+    reversed (CLP02 22) in the next 835 when it was."""
 
     claim: Claim837
     result: ClaimResult
     remitted: bool = False
+    superseded: bool = False
+
+    @property
+    def visit(self) -> VisitKey:
+        """The visit this claim bills, for the duplicate rule."""
+        return _visit(self.claim)
+
+
+@dataclass
+class ReceivedBatch:
+    """An interchange as received: its control numbers, its claims and how many times it arrived."""
+
+    isa13: str
+    gs06: str
+    claim_ids: list[str]
+    received_date: date
+    times_received: int = 1
 
 
 @dataclass
@@ -31,6 +64,7 @@ class RemittanceFile:
     payment_date: date
     text: str
     claim_ids: list[str]
+    total_paid: Decimal = Decimal("0")
     status: str = "pending"
     attempts: int = 0
     next_try: float = 0.0
@@ -45,8 +79,10 @@ class Submitter:
     behaviour: Behaviour
     clock_set: date | None = None
     latest_bht: date | None = None
-    answers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    answers: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    received: list[ReceivedBatch] = field(default_factory=list)
     claims: list[AdjudicatedClaim] = field(default_factory=list)
+    deductible_used: dict[tuple[str, str, int], Decimal] = field(default_factory=dict)
     files: list[RemittanceFile] = field(default_factory=list)
 
     @property
@@ -75,11 +111,14 @@ class Clearinghouse:
         return Stamp(next(self._control), on, datetime.now(UTC).strftime("%H%M"))
 
     def receive_batch(self, submitter_id: str, text: str) -> dict[str, Any]:
-        """Answer a batch (the stored answer for a control number already seen); raises X12Error when unreadable."""
+        """Answer a batch; an interchange already seen from this submitter (same ISA13 and GS06) is not processed
+        again and gets the stored answer. Raises X12Error when unreadable."""
         state = self.submitter(submitter_id)
         batch = read_837(text)
-        if batch.isa13 in state.answers:
-            return state.answers[batch.isa13]
+        key = (batch.isa13, batch.gs06)
+        if key in state.answers:
+            next(r for r in state.received if (r.isa13, r.gs06) == key).times_received += 1
+            return state.answers[key]
         if batch.bht_date is not None:
             state.latest_bht = max(d for d in (state.latest_bht, batch.bht_date) if d is not None)
         today = state.today or batch.bht_date or datetime.now(UTC).date()
@@ -87,35 +126,93 @@ class Clearinghouse:
         verdicts = self._verdicts(submitter_id, state, batch)
         ack_277 = write_277ca(batch, verdicts, self.stamp(today)) if verdicts else None
         answer = {"batch_id": f"SBX-{submitter_id[:8]}-{batch.isa13}", "ack_999": ack_999, "ack_277ca": ack_277}
-        state.answers[batch.isa13] = answer
+        state.answers[key] = answer
+        claim_ids = [claim.claim_id for transaction in batch.sets for claim in transaction.claims]
+        state.received.append(ReceivedBatch(batch.isa13, batch.gs06, claim_ids, today))
         return answer
 
     def _verdicts(self, submitter_id: str, state: Submitter, batch: Batch837) -> list[ClaimVerdict]:
         """A2 (and an adjudication) for every claim of an accepted set, A7 with a reason otherwise."""
         verdicts: list[ClaimVerdict] = []
+        received = batch.bht_date or state.today or datetime.now(UTC).date()
         for transaction in batch.sets:
             if not transaction.accepted:
                 continue
             for claim in transaction.claims:
                 rejection = rejection_reason(payer_id=claim.payer_id, diagnoses=claim.diagnoses)
+                if rejection is None and member_rejected(state.behaviour, claim.member_id):
+                    rejection = ("33:IL", "subscriber and subscriber id not found")
+                prior = _latest(state, claim.claim_id)
+                if rejection is None and claim.frequency_code in ("7", "8") and prior is None:
+                    rejection = ("21", "no adjudicated original claim to replace or void")
                 if rejection is not None:
                     verdicts.append(ClaimVerdict(claim, "A7", rejection[0], rejection[1], None))
                     continue
-                result = adjudicate(
-                    submitter=submitter_id,
-                    claim_id=claim.claim_id,
-                    lines=[
-                        ChargedLine(
-                            line.procedure_code, tuple(line.modifiers), line.units, line.charge, line.date_of_service
-                        )
-                        for line in claim.lines
-                    ],
-                    behaviour=state.behaviour,
-                    bht_date=batch.bht_date or state.today or datetime.now(UTC).date(),
-                )
+                if prior is not None and claim.frequency_code in ("7", "8"):
+                    self._take_back(state, prior, received)
+                if claim.frequency_code == "8":
+                    assert prior is not None
+                    verdicts.append(ClaimVerdict(claim, "A2", "20", "", prior.result.payer_claim_number))
+                    continue
+                result = self._adjudicate(submitter_id, state, claim, received)
                 state.claims.append(AdjudicatedClaim(claim, result))
                 verdicts.append(ClaimVerdict(claim, "A2", "20", "", result.payer_claim_number))
         return verdicts
+
+    def _adjudicate(self, submitter_id: str, state: Submitter, claim: Claim837, received: date) -> ClaimResult:
+        """Adjudicate a claim by its payer's terms, counting the deductible it takes against the member's year."""
+        rules = state.behaviour.rules_for(claim.payer_id)
+        visit = _visit(claim)
+        duplicate = next(
+            (
+                other.claim.claim_id
+                for other in state.claims
+                if not other.superseded
+                and other.result.status != "22"
+                and other.claim.claim_id != claim.claim_id
+                and other.visit == visit
+            ),
+            None,
+        )
+        year = (claim.date_of_service or received).year
+        deductible_key = (claim.payer_id, claim.member_id, year)
+        used = state.deductible_used.get(deductible_key, Decimal("0"))
+        result = adjudicate(
+            submitter=submitter_id,
+            claim_id=claim.claim_id,
+            lines=[
+                ChargedLine(line.procedure_code, tuple(line.modifiers), line.units, line.charge, line.date_of_service)
+                for line in claim.lines
+            ],
+            behaviour=state.behaviour,
+            bht_date=received,
+            rules=rules,
+            billing_npi=claim.billing_npi,
+            deductible_left=max(rules.deductible - used, Decimal("0")),
+            denial=rule_denial(
+                rules=rules,
+                procedure_codes=[line.procedure_code for line in claim.lines],
+                has_authorization_number=bool(claim.authorization_number.strip()),
+                date_of_service=claim.date_of_service,
+                received=received,
+                duplicate_of=duplicate,
+                replacement=claim.frequency_code == "7",
+            ),
+        )
+        state.deductible_used[deductible_key] = used + deductible_applied(result)
+        return result
+
+    def _take_back(self, state: Submitter, prior: AdjudicatedClaim, received: date) -> None:
+        """A replacement or void takes back the earlier adjudication: dropped before payment, reversed after."""
+        prior.superseded = True
+        claim = prior.claim
+        key = (claim.payer_id, claim.member_id, (claim.date_of_service or received).year)
+        state.deductible_used[key] = max(
+            state.deductible_used.get(key, Decimal("0")) - deductible_applied(prior.result), Decimal("0")
+        )
+        if prior.remitted:
+            reversal = reversal_of(prior.result, payment_due(received, state.behaviour))
+            state.claims.append(AdjudicatedClaim(claim, reversal, superseded=True))
 
     def build_due_files(self, submitter_id: str) -> list[RemittanceFile]:
         """Group the claims whose payment date has come into one 835 per payment date (one ST per payer/payee)."""
@@ -125,7 +222,11 @@ class Clearinghouse:
             return []
         due: dict[date, list[AdjudicatedClaim]] = {}
         for adjudicated in state.claims:
-            if not adjudicated.remitted and adjudicated.result.payment_date <= today:
+            if adjudicated.remitted or adjudicated.result.payment_date > today:
+                continue
+            if adjudicated.superseded and adjudicated.result.status != "22":
+                adjudicated.remitted = True  # taken back before payment: never remitted
+            else:
                 due.setdefault(adjudicated.result.payment_date, []).append(adjudicated)
         built: list[RemittanceFile] = []
         for payment_date, claims in sorted(due.items()):
@@ -143,13 +244,35 @@ class Clearinghouse:
             )
             claim_ids = [a.claim.claim_id for a in claims]
             remittance = RemittanceFile(
-                _trace(submitter_id, payment_date, claim_ids, ""), payment_date, text, claim_ids
+                _trace(submitter_id, payment_date, claim_ids, ""),
+                payment_date,
+                text,
+                claim_ids,
+                sum((a.result.paid for a in claims), Decimal("0")),
             )
             for adjudicated in claims:
                 adjudicated.remitted = True
             state.files.append(remittance)
             built.append(remittance)
         return built
+
+
+def _visit(claim: Claim837) -> VisitKey:
+    """The duplicate-rule key of a claim."""
+    return VisitKey(
+        claim.member_id,
+        claim.date_of_service,
+        claim.rendering_npi,
+        tuple(sorted(line.procedure_code for line in claim.lines)),
+    )
+
+
+def _latest(state: Submitter, claim_id: str) -> AdjudicatedClaim | None:
+    """The adjudication in force for a claim id (not taken back by a replacement or void), if any."""
+    return next(
+        (a for a in reversed(state.claims) if a.claim.claim_id == claim_id and not a.superseded),
+        None,
+    )
 
 
 def _trace(submitter_id: str, payment_date: date, claim_ids: list[str], salt: str) -> str:
@@ -176,6 +299,5 @@ def _payment(submitter_id: str, payment_date: date, claims: list[AdjudicatedClai
 
 
 def total_paid(remittance: RemittanceFile, state: Submitter) -> Decimal:
-    """What a delivered file paid in all (for listings)."""
-    ids = set(remittance.claim_ids)
-    return sum((a.result.paid for a in state.claims if a.claim.claim_id in ids), Decimal("0"))
+    """What a file paid in all (Σ CLP04, reversals included), for listings."""
+    return remittance.total_paid

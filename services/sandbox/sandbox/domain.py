@@ -1,4 +1,5 @@
-"""The sandbox payer's adjudication rules: fee schedule as a share of charge, copay, seeded denials, payment lag.
+"""The sandbox payer's adjudication rules: fee schedule (or a share of charge), deductible, copay and coinsurance,
+denials by DOMAIN.md rules (authorization, timely filing, duplicate) and seeded documentation denials, payment lag.
 
 Pure functions: no clock, no I/O. Money balances by construction (DOMAIN.md 5.1): per line charge − adjustments =
 paid, per claim CLP03 − CLP04 = adjustments, per file BPR02 = Σ CLP04.
@@ -7,6 +8,8 @@ paid, per claim CLP03 − CLP04 = adjustments, per file BPR02 = Σ CLP04.
 from __future__ import annotations
 
 import hashlib
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -16,9 +19,34 @@ from shared.clock import add_business_days
 CENTS = Decimal("0.01")
 
 
+ANY_CODE = "*"
+
+
+@dataclass(frozen=True)
+class PayerRules:
+    """One payer's terms for a submitter (keyed by X12 payer id); unset amounts fall back to the behaviour's.
+
+    `fee_schedules` maps a billing NPI (or "*" for every practice) to allowed amounts per unit by procedure code;
+    a code missing from it is allowed at `allowed_pct` of the charge. `authorization_required_codes` lists the codes
+    that need REF*G1 ("*" for every code). The deductible is per member and calendar year.
+    """
+
+    allowed_pct: Decimal | None = None
+    fee_schedules: Mapping[str, Mapping[str, Decimal]] = field(default_factory=dict)
+    copay: Decimal | None = None
+    coinsurance_pct: Decimal = Decimal("0")
+    deductible: Decimal = Decimal("0")
+    authorization_required_codes: tuple[str, ...] = ()
+    timely_filing_days: int | None = None
+
+
 @dataclass(frozen=True)
 class Behaviour:
-    """How the sandbox payer behaves for one submitter (defaults from CLAIMFLOW_SANDBOX_* settings)."""
+    """How the sandbox payer behaves for one submitter (defaults from CLAIMFLOW_SANDBOX_* settings).
+
+    `reject_member_pattern` rejects (277CA A7) every claim whose member id matches the regular expression;
+    `latency_ms` delays every answer after the batch was received (a timeout then leaves the outcome unknown).
+    """
 
     allowed_pct: Decimal = Decimal("0.80")
     copay: Decimal = Decimal("20.00")
@@ -26,6 +54,22 @@ class Behaviour:
     payment_lag_business_days: int = 10
     outage: bool = False
     seed: str = "claimflow-sandbox"
+    latency_ms: int = 0
+    reject_member_pattern: str | None = None
+    payers: Mapping[str, PayerRules] = field(default_factory=dict)
+
+    def rules_for(self, x12_payer_id: str) -> PayerRules:
+        """The terms of a payer (the defaults when none were set for it)."""
+        return self.payers.get(x12_payer_id) or PayerRules()
+
+
+@dataclass(frozen=True)
+class Denial:
+    """A claim denied in full: CAS group, CARC and an optional RARC on every line."""
+
+    group: str
+    reason: str
+    remark: str | None = None
 
 
 @dataclass(frozen=True)
@@ -98,8 +142,16 @@ def seeded_fraction(seed: str, claim_id: str) -> float:
 
 
 def is_documentation_denial(behaviour: Behaviour, claim_id: str) -> bool:
-    """Whether the seeded random documentation denial (CO-16, M76) hits this claim."""
+    """Whether the seeded random documentation denial (CO-16 or CO-50) hits this claim."""
     return seeded_fraction(behaviour.seed, claim_id) < behaviour.denial_rate
+
+
+def documentation_denial(behaviour: Behaviour, claim_id: str) -> Denial:
+    """Which documentation denial a claim gets, fixed by the seed: CO-16 (M76, missing information) or CO-50
+    (not medically necessary), half and half."""
+    if seeded_fraction(f"{behaviour.seed}:kind", claim_id) < 0.5:
+        return Denial("CO", "16", "M76")
+    return Denial("CO", "50", None)
 
 
 def payer_claim_number(submitter: str, claim_id: str) -> str:
@@ -112,13 +164,89 @@ def payment_date(bht_date: date, behaviour: Behaviour) -> date:
     return add_business_days(bht_date, behaviour.payment_lag_business_days)
 
 
+@dataclass(frozen=True)
+class VisitKey:
+    """What makes two claims the same visit for the duplicate rule: member, date, rendering provider, codes."""
+
+    member_id: str
+    date_of_service: date | None
+    rendering_npi: str
+    procedure_codes: tuple[str, ...]
+
+
+def rule_denial(
+    *,
+    rules: PayerRules,
+    procedure_codes: list[str],
+    has_authorization_number: bool,
+    date_of_service: date | None,
+    received: date,
+    duplicate_of: str | None,
+    replacement: bool,
+) -> Denial | None:
+    """The denial a rule violation visible on the claim earns (DOMAIN.md 4 and 5.3), first match wins: the same
+    visit already billed under another claim (OA-18), filed after the payer's window (CO-29; a replacement keeps
+    the original's filing date), no authorization number where the payer needs one (CO-197, M62)."""
+    if duplicate_of is not None:
+        return Denial("OA", "18", "N522")
+    if (
+        not replacement
+        and rules.timely_filing_days is not None
+        and date_of_service is not None
+        and (received - date_of_service).days > rules.timely_filing_days
+    ):
+        return Denial("CO", "29", None)
+    needs = rules.authorization_required_codes
+    if (ANY_CODE in needs or any(code in needs for code in procedure_codes)) and not has_authorization_number:
+        return Denial("CO", "197", "M62")
+    return None
+
+
+def member_rejected(behaviour: Behaviour, member_id: str) -> bool:
+    """Whether the behaviour's member-id pattern makes the clearinghouse reject the claim (an invalid pattern
+    rejects nothing)."""
+    if not behaviour.reject_member_pattern:
+        return False
+    try:
+        return re.search(behaviour.reject_member_pattern, member_id) is not None
+    except re.error:
+        return False
+
+
+def allowed_amount(line: ChargedLine, *, pct: Decimal, fees: Mapping[str, Decimal]) -> Decimal:
+    """The payer's allowed amount of a line: its fee-schedule amount per unit times units, never above the charge;
+    a share of the charge when the code is not on the fee schedule."""
+    fee = fees.get(line.procedure_code)
+    if fee is None:
+        return (line.charge * pct).quantize(CENTS, rounding=ROUND_HALF_UP)
+    try:
+        units = Decimal(line.units or "1")
+    except ArithmeticError:
+        units = Decimal("1")
+    return min(line.charge, (fee * units).quantize(CENTS, rounding=ROUND_HALF_UP))
+
+
 def adjudicate(
-    *, submitter: str, claim_id: str, lines: list[ChargedLine], behaviour: Behaviour, bht_date: date
+    *,
+    submitter: str,
+    claim_id: str,
+    lines: list[ChargedLine],
+    behaviour: Behaviour,
+    bht_date: date,
+    rules: PayerRules | None = None,
+    billing_npi: str = "",
+    deductible_left: Decimal | None = None,
+    denial: Denial | None = None,
 ) -> ClaimResult:
-    """Adjudicate one accepted claim: paid at the allowed share less a copay, or denied for documentation."""
+    """Adjudicate one accepted claim: denied in full for a rule violation or a seeded documentation denial, else
+    allowed by fee schedule (or share of charge) with the patient's deductible (PR-1), copay (PR-3, once per claim)
+    and coinsurance (PR-2) taken from the allowed amount in that order, the rest contractual (CO-45)."""
     number = payer_claim_number(submitter, claim_id)
     paid_on = payment_date(bht_date, behaviour)
-    if is_documentation_denial(behaviour, claim_id):
+    terms = rules or PayerRules()
+    if denial is None and is_documentation_denial(behaviour, claim_id):
+        denial = documentation_denial(behaviour, claim_id)
+    if denial is not None:
         denied = tuple(
             LineResult(
                 line.procedure_code,
@@ -126,37 +254,80 @@ def adjudicate(
                 line.units,
                 line.charge,
                 Decimal("0.00"),
-                (Adjustment("CO", "16", line.charge),),
+                (Adjustment(denial.group, denial.reason, line.charge),),
                 line.date_of_service,
-                ("M76",),
+                (denial.remark,) if denial.remark else (),
             )
             for line in lines
         )
         return ClaimResult(claim_id, "4", denied, number, paid_on)
-    copay_left = max(behaviour.copay, Decimal("0")).quantize(CENTS)
-    pct = min(max(behaviour.allowed_pct, Decimal("0")), Decimal("1"))
+    share_of_charge = terms.allowed_pct if terms.allowed_pct is not None else behaviour.allowed_pct
+    pct = min(max(share_of_charge, Decimal("0")), Decimal("1"))
+    fees = terms.fee_schedules.get(billing_npi) or terms.fee_schedules.get(ANY_CODE) or {}
+    deductible_room = max(deductible_left if deductible_left is not None else terms.deductible, Decimal("0"))
+    copay_left = max(terms.copay if terms.copay is not None else behaviour.copay, Decimal("0")).quantize(CENTS)
+    coinsurance = min(max(terms.coinsurance_pct, Decimal("0")), Decimal("1"))
     results: list[LineResult] = []
     for line in lines:
-        allowed = (line.charge * pct).quantize(CENTS, rounding=ROUND_HALF_UP)
-        copay = min(copay_left, allowed)
+        allowed = allowed_amount(line, pct=pct, fees=fees)
+        deductible = min(deductible_room, allowed)
+        deductible_room -= deductible
+        copay = min(copay_left, allowed - deductible)
         copay_left -= copay
+        share = ((allowed - deductible - copay) * coinsurance).quantize(CENTS, rounding=ROUND_HALF_UP)
         adjustments: list[Adjustment] = []
         if line.charge - allowed:
             adjustments.append(Adjustment("CO", "45", line.charge - allowed))
-        if copay:
-            adjustments.append(Adjustment("PR", "3", copay))
+        for reason, amount in (("1", deductible), ("3", copay), ("2", share)):
+            if amount:
+                adjustments.append(Adjustment("PR", reason, amount))
         results.append(
             LineResult(
                 line.procedure_code,
                 line.modifiers,
                 line.units,
                 line.charge,
-                allowed - copay,
+                allowed - deductible - copay - share,
                 tuple(adjustments),
                 line.date_of_service,
             )
         )
     return ClaimResult(claim_id, "1", tuple(results), number, paid_on)
+
+
+def deductible_applied(result: ClaimResult) -> Decimal:
+    """The deductible (PR-1) an adjudication took, to count against the member's year."""
+    return sum(
+        (a.amount for line in result.lines for a in line.adjustments if (a.group, a.reason) == ("PR", "1")),
+        Decimal("0"),
+    )
+
+
+def reversal_of(result: ClaimResult, paid_on: date) -> ClaimResult:
+    """The CLP02 22 reversal of an earlier payment, paid on a new date: every amount negated (DOMAIN.md 5.1)."""
+
+    def negate(adjustments: tuple[Adjustment, ...]) -> tuple[Adjustment, ...]:
+        return tuple(Adjustment(a.group, a.reason, -a.amount) for a in adjustments)
+
+    return ClaimResult(
+        result.claim_id,
+        "22",
+        tuple(
+            LineResult(
+                line.procedure_code,
+                line.modifiers,
+                line.units,
+                -line.charge,
+                -line.paid,
+                negate(line.adjustments),
+                line.date_of_service,
+            )
+            for line in result.lines
+        ),
+        result.payer_claim_number,
+        paid_on,
+        negate(result.claim_adjustments),
+    )
 
 
 def balancing_errors(claims: list[ClaimResult], total_paid: Decimal) -> list[str]:

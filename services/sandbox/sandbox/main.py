@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -20,12 +21,13 @@ import httpx
 import structlog
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sandbox.clearinghouse import Clearinghouse, total_paid
 from sandbox.config import SandboxSettings
 from sandbox.delivery import delivery_loop
-from sandbox.domain import Behaviour
+from sandbox.domain import Behaviour, PayerRules
+from shared.problems import install_problem_handlers
 from shared.settings import load_settings
 from shared.x12 import X12Error
 
@@ -41,6 +43,37 @@ class ClockRequest(BaseModel):
     date: date
 
 
+class PayerRulesRequest(BaseModel):
+    """One payer's terms (keyed by X12 payer id in `payers`); replaces what was set for that payer before."""
+
+    model_config = ConfigDict(extra="forbid")
+    allowed_pct: Decimal | None = Field(default=None, ge=0, le=1, description="Share of charge when no fee is set")
+    fee_schedules: dict[str, dict[str, Decimal]] = Field(
+        default_factory=dict,
+        description='Allowed amount per unit by procedure code, per billing NPI ("*" for every practice)',
+        examples=[{"*": {"90834": "95.00", "90837": "130.00"}}],
+    )
+    copay: Decimal | None = Field(default=None, ge=0, description="Per claim; the submitter's default when unset")
+    coinsurance_pct: Decimal = Field(default=Decimal("0"), ge=0, le=1)
+    deductible: Decimal = Field(default=Decimal("0"), ge=0, description="Per member and calendar year")
+    authorization_required_codes: list[str] = Field(
+        default_factory=list, description='Codes that need REF*G1, "*" for every code (else CO-197)'
+    )
+    timely_filing_days: int | None = Field(default=None, ge=1, le=3650, description="Else CO-29")
+
+    def rules(self) -> PayerRules:
+        """The domain terms."""
+        return PayerRules(
+            allowed_pct=self.allowed_pct,
+            fee_schedules={npi: dict(fees) for npi, fees in self.fee_schedules.items()},
+            copay=self.copay,
+            coinsurance_pct=self.coinsurance_pct,
+            deductible=self.deductible,
+            authorization_required_codes=tuple(self.authorization_required_codes),
+            timely_filing_days=self.timely_filing_days,
+        )
+
+
 class BehaviourRequest(BaseModel):
     """Change how the sandbox payer treats one submitter; omitted fields keep their value."""
 
@@ -51,7 +84,23 @@ class BehaviourRequest(BaseModel):
     allowed_pct: Decimal | None = Field(default=None, ge=0, le=1)
     copay: Decimal | None = Field(default=None, ge=0)
     outage: bool | None = None
+    latency_ms: int | None = Field(default=None, ge=0, le=120_000, description="Delay after receiving a batch")
+    reject_member_pattern: str | None = Field(
+        default=None, max_length=200, description='Regular expression of member ids to reject (277CA A7); "" clears'
+    )
+    payers: dict[str, PayerRulesRequest] | None = Field(default=None, description="Terms per X12 payer id")
     seed: str | None = None
+
+    @field_validator("reject_member_pattern")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        """A pattern that is not a regular expression is refused, not silently ignored."""
+        if value:
+            try:
+                re.compile(value)
+            except re.error as error:
+                raise ValueError(f"not a regular expression: {error}") from error
+        return value
 
 
 def _problem(status: int, detail: str) -> JSONResponse:
@@ -110,6 +159,7 @@ def create_app(*, remittance_transport: httpx.AsyncBaseTransport | None = None) 
     )
     app.state.settings = settings
     app.state.clearinghouse = Clearinghouse(defaults)
+    install_problem_handlers(app)
 
     @app.post(
         "/v1/batches",
@@ -126,9 +176,14 @@ def create_app(*, remittance_transport: httpx.AsyncBaseTransport | None = None) 
             return _problem(503, "the sandbox clearinghouse is in a simulated outage")
         body = (await request.body()).decode("utf-8", errors="replace")
         try:
-            return house.receive_batch(submitter, body)
+            answer = house.receive_batch(submitter, body)
         except (X12Error, IndexError) as error:
             return _problem(400, f"not a readable X12 interchange: {error}")
+        latency = house.submitter(submitter).behaviour.latency_ms
+        if latency:
+            # After the batch is taken in: a submitter that gives up waiting does not know it arrived.
+            await asyncio.sleep(latency / 1000)
+        return answer
 
     @app.put("/v1/clock", summary="Set a submitter's sandbox business date")
     async def set_clock(request: Request, body: ClockRequest) -> dict[str, Any]:
@@ -143,7 +198,11 @@ def create_app(*, remittance_transport: httpx.AsyncBaseTransport | None = None) 
         if not _authorized(request, body.submitter):
             return _problem(401, "the bearer token does not match the submitter")  # type: ignore[return-value]
         state = request.app.state.clearinghouse.submitter(body.submitter)
-        changes = body.model_dump(exclude_unset=True, exclude_none=True, exclude={"submitter"})
+        changes = body.model_dump(exclude_unset=True, exclude_none=True, exclude={"submitter", "payers"})
+        if body.reject_member_pattern == "":
+            changes["reject_member_pattern"] = None
+        if body.payers is not None:
+            changes["payers"] = {**state.behaviour.payers, **{k: v.rules() for k, v in body.payers.items()}}
         state.behaviour = replace(state.behaviour, **changes)
         return {"submitter": body.submitter, **_behaviour_view(state.behaviour)}
 
@@ -166,6 +225,22 @@ def create_app(*, remittance_transport: httpx.AsyncBaseTransport | None = None) 
             for f in state.files
         ]
 
+    @app.get("/v1/batches", summary="Interchanges received from a submitter, with how many times each arrived")
+    async def list_batches(request: Request, submitter: str = Query(...)) -> Any:
+        if not _authorized(request, submitter):
+            return _problem(401, "the bearer token does not match the submitter")
+        state = request.app.state.clearinghouse.submitter(submitter)
+        return [
+            {
+                "isa13": batch.isa13,
+                "gs06": batch.gs06,
+                "claim_ids": batch.claim_ids,
+                "received_date": batch.received_date.isoformat(),
+                "times_received": batch.times_received,
+            }
+            for batch in state.received
+        ]
+
     @app.get("/healthz", summary="Liveness")
     async def healthz() -> dict[str, str]:
         return {"status": "alive"}
@@ -184,4 +259,7 @@ def _behaviour_view(behaviour: Behaviour) -> dict[str, Any]:
         "allowed_pct": str(behaviour.allowed_pct),
         "copay": str(behaviour.copay),
         "outage": behaviour.outage,
+        "latency_ms": behaviour.latency_ms,
+        "reject_member_pattern": behaviour.reject_member_pattern,
+        "payers": sorted(behaviour.payers),
     }

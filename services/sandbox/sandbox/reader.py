@@ -58,6 +58,10 @@ class Claim837:
     billing_npi: str
     diagnoses: list[str] = field(default_factory=list)
     lines: list[ServiceLine] = field(default_factory=list)
+    frequency_code: str = "1"
+    authorization_number: str = ""
+    replaces_payer_claim_number: str = ""
+    rendering_npi: str = ""
 
     @property
     def date_of_service(self) -> date | None:
@@ -148,10 +152,19 @@ def read_837(text: str) -> Batch837:
             names[segment.element(1)] = segment
             if segment.element(1) == "85":
                 names["billing"] = segment
+            if segment.element(1) == "82" and claim is not None:
+                claim.rendering_npi = segment.element(9)
         elif tag == "HL" and segment.element(3) == "22":
             names.pop("QC", None)
         elif tag == "CLM":
             claim = _start_claim(segment, names, current, position)
+            facility = segment.components(5, separators.component)
+            if claim is not None and len(facility) > 2 and facility[2]:
+                claim.frequency_code = facility[2]
+        elif claim is not None and tag == "REF" and segment.element(1) == "G1":
+            claim.authorization_number = segment.element(2)
+        elif claim is not None and tag == "REF" and segment.element(1) == "F8":
+            claim.replaces_payer_claim_number = segment.element(2)
         elif claim is not None and tag == "HI":
             claim.diagnoses = [
                 value.split(separators.component)[1]

@@ -217,9 +217,20 @@ class Payment:
     claims: Sequence[RemittedClaim]
 
     @property
-    def total_paid(self) -> Decimal:
-        """BPR02: the sum of CLP04 (the sandbox makes no provider-level adjustments)."""
+    def claims_paid(self) -> Decimal:
+        """Σ CLP04 (reversals count negative)."""
         return sum((claim.result.paid for claim in self.claims), Decimal("0"))
+
+    @property
+    def forward_balance(self) -> Decimal:
+        """A PLB FB amount when reversals outweigh payments: the payer carries the negative balance forward, so
+        BPR02 = Σ CLP04 − Σ PLB = 0."""
+        return min(self.claims_paid, Decimal("0"))
+
+    @property
+    def total_paid(self) -> Decimal:
+        """BPR02: Σ CLP04 less the forward balance, never negative."""
+        return self.claims_paid - self.forward_balance
 
 
 def _payment_set(payment: Payment, set_number: int) -> Segments:
@@ -293,6 +304,11 @@ def _payment_set(payment: Payment, set_number: int) -> Segments:
                 body.append(("CAS", group, *[v for t in triplets for v in t]))
             if line.remarks:
                 body += [("LQ", "HE", remark) for remark in line.remarks]
+    if payment.forward_balance:
+        fiscal_year_end = f"{payment.payment_date.year}1231"
+        body.append(
+            ("PLB", payment.payee_npi, fiscal_year_end, f"FB:{payment.trace_number}", money(payment.forward_balance))
+        )
     return body
 
 

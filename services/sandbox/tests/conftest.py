@@ -11,11 +11,12 @@ import pytest
 X12VALID = Path(sys.executable).parent / "x12valid"
 
 CLAIM = (
-    "HL*{hl}*1*22*0~SBR*P*18*G100******CI~NM1*IL*1*DOE*JANE****MI*M0001~N3*100 MAIN ST~N4*SPRINGFIELD*IL*62701~"
+    "HL*{hl}*1*22*0~SBR*P*18*G100******CI~NM1*IL*1*DOE*JANE****MI*{member}~N3*100 MAIN ST~N4*SPRINGFIELD*IL*62701~"
     "DMG*D8*19900402*F~NM1*PR*2*SANDBOX BEHAVIORAL HEALTH PLAN*****PI*{payer}~"
-    "CLM*{claim}*{total}***11:B:1*Y*A*Y*Y~{hi}NM1*82*1*RIVERA*ANA****XX*1245319599~PRV*PE*PXC*101YP2500X~"
-    "LX*1~SV1*HC:90834*{line1}*UN*1*11**1~DTP*472*D8*20260914~"
-    "LX*2~SV1*HC:90785*{line2}*UN*1*11**1~DTP*472*D8*20260914~"
+    "CLM*{claim}*{total}***11:B:{frequency}*Y*A*Y*Y~{refs}{hi}NM1*82*1*RIVERA*ANA****XX*1245319599~"
+    "PRV*PE*PXC*101YP2500X~"
+    "LX*1~SV1*HC:90834*{line1}*UN*1*11**1~DTP*472*D8*{dos}~"
+    "LX*2~SV1*HC:90785*{line2}*UN*1*11**1~DTP*472*D8*{dos}~"
 )
 
 
@@ -27,8 +28,14 @@ def batch_837(
     payer: str = "SBX01",
     diagnoses: bool = True,
     se_count: int | None = None,
+    gs06: int | None = None,
+    member: str | None = None,
+    frequency: str = "1",
+    payer_claim_number: str | None = None,
+    authorization: str | None = None,
+    dos: str = "20260914",
 ) -> str:
-    """A small 837P batch in the shape submission writes, each claim 150 + 30.55."""
+    """A small 837P batch in the shape submission writes, each claim 150 + 30.55 (90834 + 90785)."""
     body = [
         f"ST*837*{control:04d}*005010X222A1",
         f"BHT*0019*00*{control:04d}*{bht}*1200*CH",
@@ -51,16 +58,21 @@ def batch_837(
             line1="150",
             line2="30.55",
             hi="HI*ABK:F321~" if diagnoses else "",
+            member=member or f"M{n - 1:04d}",  # a member per claim: M0001, M0002...
+            frequency=frequency,
+            refs=(f"REF*F8*{payer_claim_number}~" if payer_claim_number else "")
+            + (f"REF*G1*{authorization}~" if authorization else ""),
+            dos=dos,
         )
         body += [segment for segment in text.split("~") if segment]
     count = se_count if se_count is not None else len(body) + 1
     segments = [
         "ISA*00*          *00*          *ZZ*CLAIMFLOW      *ZZ*SANDBOXCH      *260915*1200*^*00501*"
         f"{control:09d}*0*T*:",
-        f"GS*HC*CLAIMFLOW*SANDBOXCH*20260915*1200*{control}*X*005010X222A1",
+        f"GS*HC*CLAIMFLOW*SANDBOXCH*20260915*1200*{gs06 if gs06 is not None else control}*X*005010X222A1",
         *body,
         f"SE*{count}*{control:04d}",
-        f"GE*1*{control}",
+        f"GE*1*{gs06 if gs06 is not None else control}",
         f"IEA*1*{control:09d}",
     ]
     return "~\n".join(segments) + "~\n"

@@ -12,11 +12,18 @@ from sandbox.domain import (
     Adjustment,
     Behaviour,
     ChargedLine,
+    Denial,
+    PayerRules,
     adjudicate,
     balancing_errors,
     clock_date,
+    deductible_applied,
+    documentation_denial,
     is_documentation_denial,
+    member_rejected,
     payment_date,
+    reversal_of,
+    rule_denial,
 )
 
 DOS = date(2026, 9, 14)
@@ -109,3 +116,139 @@ def test_every_adjudication_balances_per_line_claim_and_file(
     for result in results:
         assert result.paid >= 0
         assert result.patient_responsibility <= min(copay, result.charge)
+
+
+def test_fee_schedule_then_deductible_copay_and_coinsurance_come_out_of_the_allowed_amount() -> None:
+    # Fee 95 for 90834: CO-45 = 150 − 95 = 55; deductible 50 (PR-1), copay 20 (PR-3), 20% of the 25 left = 5 (PR-2);
+    # the payer pays 95 − 50 − 20 − 5 = 20.
+    rules = PayerRules(
+        fee_schedules={"*": {"90834": Decimal("95.00")}},
+        copay=Decimal("20.00"),
+        coinsurance_pct=Decimal("0.20"),
+        deductible=Decimal("500.00"),
+    )
+    result = adjudicate(
+        submitter="org",
+        claim_id="CF1",
+        lines=_lines("150.00"),
+        behaviour=Behaviour(denial_rate=0),
+        bht_date=DOS,
+        rules=rules,
+        deductible_left=Decimal("50.00"),
+    )
+    (line,) = result.lines
+    assert line.adjustments == (
+        Adjustment("CO", "45", Decimal("55.00")),
+        Adjustment("PR", "1", Decimal("50.00")),
+        Adjustment("PR", "3", Decimal("20.00")),
+        Adjustment("PR", "2", Decimal("5.00")),
+    )
+    assert (line.paid, result.patient_responsibility, deductible_applied(result)) == (
+        Decimal("20.00"),
+        Decimal("75.00"),
+        Decimal("50.00"),
+    )
+    assert balancing_errors([result], result.paid) == []
+
+
+def test_the_practice_fee_schedule_wins_and_never_allows_more_than_the_charge() -> None:
+    rules = PayerRules(
+        fee_schedules={"1234567893": {"90834": Decimal("200.00")}, "*": {"90834": Decimal("90.00")}},
+        copay=Decimal("0"),
+    )
+
+    def paid(npi: str) -> Decimal:
+        result = adjudicate(
+            submitter="org",
+            claim_id="CF1",
+            lines=_lines("150.00"),
+            behaviour=Behaviour(denial_rate=0),
+            bht_date=DOS,
+            rules=rules,
+            billing_npi=npi,
+        )
+        return result.paid
+
+    assert paid("1234567893") == Decimal("150.00")  # 200 on the schedule, capped at the 150 charged
+    assert paid("1999999999") == Decimal("90.00")
+
+
+RULES = PayerRules(authorization_required_codes=("90834",), timely_filing_days=90)
+
+
+@pytest.mark.parametrize(
+    ("rules", "has_auth", "received", "duplicate_of", "replacement", "expected"),
+    [
+        (RULES, True, date(2026, 12, 13), None, False, None),  # 90 days after the visit: still in time
+        (RULES, True, date(2026, 12, 14), None, False, Denial("CO", "29", None)),
+        (RULES, True, date(2026, 12, 14), None, True, None),  # a replacement keeps the original's filing date
+        (RULES, False, DOS, None, False, Denial("CO", "197", "M62")),
+        (PayerRules(authorization_required_codes=("*",)), False, DOS, None, False, Denial("CO", "197", "M62")),
+        (PayerRules(authorization_required_codes=("90837",)), False, DOS, None, False, None),
+        (RULES, False, date(2026, 12, 14), "CF0", False, Denial("OA", "18", "N522")),  # duplicate first
+    ],
+)
+def test_rule_violations_visible_on_the_claim_are_denied_deterministically(
+    rules: PayerRules,
+    has_auth: bool,
+    received: date,
+    duplicate_of: str | None,
+    replacement: bool,
+    expected: Denial | None,
+) -> None:
+    denial = rule_denial(
+        rules=rules,
+        procedure_codes=["90834", "90785"],
+        has_authorization_number=has_auth,
+        date_of_service=DOS,
+        received=received,
+        duplicate_of=duplicate_of,
+        replacement=replacement,
+    )
+    assert denial == expected
+
+
+def test_a_rule_denial_denies_every_line_in_full_even_at_a_zero_denial_rate() -> None:
+    result = adjudicate(
+        submitter="org",
+        claim_id="CF1",
+        lines=_lines("150", "30.55"),
+        behaviour=Behaviour(denial_rate=0),
+        bht_date=DOS,
+        denial=Denial("CO", "197", "M62"),
+    )
+    assert (result.status, result.paid) == ("4", 0)
+    assert [(line.adjustments, line.remarks) for line in result.lines] == [
+        ((Adjustment("CO", "197", Decimal("150")),), ("M62",)),
+        ((Adjustment("CO", "197", Decimal("30.55")),), ("M62",)),
+    ]
+
+
+def test_documentation_denials_are_co16_or_co50_fixed_by_the_seed() -> None:
+    behaviour = Behaviour(denial_rate=1, seed="s")
+    kinds = {documentation_denial(behaviour, f"CF{n}") for n in range(200)}
+    assert kinds == {Denial("CO", "16", "M76"), Denial("CO", "50", None)}
+    assert documentation_denial(behaviour, "CF7") == documentation_denial(behaviour, "CF7")
+
+
+def test_a_reversal_negates_every_amount_and_still_balances() -> None:
+    paid = adjudicate(
+        submitter="org", claim_id="CF1", lines=_lines("150.00"), behaviour=Behaviour(denial_rate=0), bht_date=DOS
+    )
+    reversal = reversal_of(paid, date(2026, 10, 1))
+    assert (reversal.status, reversal.charge, reversal.paid, reversal.patient_responsibility) == (
+        "22",
+        Decimal("-150.00"),
+        Decimal("-100.00"),
+        Decimal("-20.00"),
+    )
+    assert reversal.payer_claim_number == paid.payer_claim_number
+    assert balancing_errors([paid, reversal], Decimal("0")) == []
+
+
+@pytest.mark.parametrize(
+    ("pattern", "member", "rejected"),
+    [("^BAD", "BAD123", True), ("^BAD", "M0001", False), (None, "BAD123", False), ("[", "BAD123", False)],
+)
+def test_member_id_pattern_rejects_matching_members(pattern: str | None, member: str, rejected: bool) -> None:
+    assert member_rejected(Behaviour(reject_member_pattern=pattern), member) is rejected

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import uuid
@@ -126,7 +127,8 @@ async def test_due_claims_are_delivered_as_one_signed_balanced_835_per_payment_d
     submitter = str(uuid.uuid4())
     await client.put(
         "/v1/behaviour",
-        json={"submitter": submitter, "payment_lag_business_days": 2, "denial_rate": 0.5},
+        # A fixed seed (not the per-submitter default) so that the six claims are both paid and denied every run.
+        json={"submitter": submitter, "payment_lag_business_days": 2, "denial_rate": 0.5, "seed": "delivery"},
         headers=_auth(submitter),
     )
     claims = tuple(f"CF{n:016d}" for n in range(6))
@@ -164,3 +166,139 @@ async def test_due_claims_are_delivered_as_one_signed_balanced_835_per_payment_d
     assert bpr.element(16) == "20260917"
     adjudicated = [a.result for a in house.submitter(submitter).claims]
     assert balancing_errors(adjudicated, Decimal(bpr.element(2))) == []
+
+
+async def _behaviour(client: httpx.AsyncClient, submitter: str, **changes: Any) -> httpx.Response:
+    return await client.put("/v1/behaviour", json={"submitter": submitter, **changes}, headers=_auth(submitter))
+
+
+async def _received(client: httpx.AsyncClient, submitter: str) -> list[tuple[str, str, int]]:
+    listing = (await client.get("/v1/batches", params={"submitter": submitter}, headers=_auth(submitter))).json()
+    return [(b["isa13"], b["gs06"], b["times_received"]) for b in listing]
+
+
+def _statuses(answer: dict[str, Any]) -> list[str]:
+    _, segments = tokenize(answer["ack_277ca"])
+    return [s.element(1) for s in segments if s.tag == "STC"][2:]
+
+
+async def test_a_repeat_is_recognised_by_isa13_and_gs06_of_the_same_submitter(
+    client: httpx.AsyncClient, files: Any, app: Any
+) -> None:
+    submitter = str(uuid.uuid4())
+    first = (await _submit(client, submitter, files.batch(31))).json()
+    assert (await _submit(client, submitter, files.batch(31))).json() == first
+    other_group = (await _submit(client, submitter, files.batch(31, claims=("CF0000000000000002",), gs06=32))).json()
+    assert other_group["ack_999"] != first["ack_999"]
+    assert await _received(client, submitter) == [("000000031", "31", 2), ("000000031", "32", 1)]
+    assert [a.claim.claim_id for a in app.state.clearinghouse.submitter(submitter).claims] == [
+        "CF0000000000000001",
+        "CF0000000000000002",
+    ]
+
+
+async def test_members_matching_the_configured_pattern_are_rejected_a7_until_cleared(
+    client: httpx.AsyncClient, files: Any, tmp_path: Path
+) -> None:
+    submitter = str(uuid.uuid4())
+    assert (await _behaviour(client, submitter, reject_member_pattern="^BAD")).status_code == 200
+    rejected = (await _submit(client, submitter, files.batch(41, member="BAD0001"))).json()
+    accepted = (await _submit(client, submitter, files.batch(42, member="M0001"))).json()
+    assert _statuses(rejected) == ["A7:33:IL"]
+    assert "SUBSCRIBER AND SUBSCRIBER ID NOT FOUND" in rejected["ack_277ca"]
+    assert _statuses(accepted) == ["A2:20"]
+    ok, output = files.pyx12_verdict(rejected["ack_277ca"], tmp_path, "member.277")
+    assert ok, output
+    await _behaviour(client, submitter, reject_member_pattern="")
+    assert _statuses((await _submit(client, submitter, files.batch(43, member="BAD0001"))).json()) == ["A2:20"]
+
+
+async def test_a_pattern_that_is_not_a_regular_expression_is_a_problem_naming_the_field(
+    client: httpx.AsyncClient,
+) -> None:
+    submitter = str(uuid.uuid4())
+    response = await _behaviour(client, submitter, reject_member_pattern="[")
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert "reject_member_pattern" in response.text
+
+
+async def test_latency_comes_after_receipt_so_a_submitter_that_gives_up_resends_and_is_recognised(
+    client: httpx.AsyncClient, files: Any, app: Any
+) -> None:
+    submitter = str(uuid.uuid4())
+    await _behaviour(client, submitter, latency_ms=5000)
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(_submit(client, submitter, files.batch(51)), timeout=0.3)
+    await _behaviour(client, submitter, latency_ms=0)
+    answer = await _submit(client, submitter, files.batch(51))
+    assert answer.status_code == 200
+    assert await _received(client, submitter) == [("000000051", "51", 2)]
+    assert len(app.state.clearinghouse.submitter(submitter).claims) == 1
+
+
+async def test_payer_terms_deny_a_missing_authorization_a_late_claim_and_a_duplicate_visit(
+    client: httpx.AsyncClient, files: Any, app: Any
+) -> None:
+    submitter = str(uuid.uuid4())
+    terms = {"authorization_required_codes": ["90834"], "timely_filing_days": 90, "copay": "0"}
+    assert (await _behaviour(client, submitter, payers={"SBX01": terms})).status_code == 200
+    await _submit(client, submitter, files.batch(61, claims=("CFAUTH",), member="M1"))
+    await _submit(client, submitter, files.batch(62, claims=("CFOK",), member="M2", authorization="A-1"))
+    await _submit(client, submitter, files.batch(63, claims=("CFDUP",), member="M2", authorization="A-1"))
+    await _submit(
+        client, submitter, files.batch(64, claims=("CFLATE",), member="M3", authorization="A-1", dos="20260601")
+    )
+    await _submit(client, submitter, files.batch(65, claims=("CFOTHER",), payer="SBX02", member="M4"))
+    results = {a.claim.claim_id: a.result for a in app.state.clearinghouse.submitter(submitter).claims}
+    denials = {
+        claim_id: (result.status, result.lines[0].adjustments[0].group, result.lines[0].adjustments[0].reason)
+        for claim_id, result in results.items()
+    }
+    assert denials == {
+        "CFAUTH": ("4", "CO", "197"),
+        "CFOK": ("1", "CO", "45"),
+        "CFDUP": ("4", "OA", "18"),
+        "CFLATE": ("4", "CO", "29"),  # 2026-06-01 to the 2026-09-15 batch is 106 days
+        "CFOTHER": ("1", "CO", "45"),  # another payer: no authorization rule
+    }
+    # 80% of 150 = 120 allowed for 90834 with no copay; 30.55 × 0.8 = 24.44 for 90785.
+    assert results["CFOK"].paid == Decimal("144.44")
+
+
+async def test_a_replacement_reverses_the_paid_original_and_a_void_drops_an_unpaid_one(
+    client: httpx.AsyncClient, files: Any, app: Any, tmp_path: Path
+) -> None:
+    submitter = str(uuid.uuid4())
+    await _behaviour(client, submitter, payment_lag_business_days=1, copay="0")
+    await _submit(client, submitter, files.batch(71, claims=("CFPAID", "CFVOID")))
+    house = app.state.clearinghouse
+    number = next(a.result.payer_claim_number for a in house.submitter(submitter).claims)
+    received: list[bytes] = []
+
+    def remittance(request: httpx.Request) -> httpx.Response:
+        received.append(request.content)
+        return httpx.Response(202)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(remittance)) as http:
+        await client.put("/v1/clock", json={"submitter": submitter, "date": "2026-09-16"}, headers=_auth(submitter))
+        # The void of CFVOID comes in before the first 835 is built: CFVOID is never paid.
+        void = files.batch(72, claims=("CFVOID",), frequency="8", payer_claim_number="X", bht="20260916")
+        assert _statuses((await _submit(client, submitter, void)).json()) == ["A2:20"]
+        await deliver_due(house, http, app.state.settings, now=0)
+        replacement = files.batch(73, claims=("CFPAID",), frequency="7", payer_claim_number=number, bht="20260917")
+        assert _statuses((await _submit(client, submitter, replacement)).json()) == ["A2:20"]
+        await client.put("/v1/clock", json={"submitter": submitter, "date": "2026-09-18"}, headers=_auth(submitter))
+        await deliver_due(house, http, app.state.settings, now=0)
+    assert len(received) == 2
+    first, second = (tokenize(body.decode())[1] for body in received)
+    assert [(s.element(1), s.element(2), s.element(4)) for s in first if s.tag == "CLP"] == [("CFPAID", "1", "144.44")]
+    assert [(s.element(1), s.element(2), s.element(4)) for s in second if s.tag == "CLP"] == [
+        ("CFPAID", "22", "-144.44"),
+        ("CFPAID", "1", "144.44"),
+    ]
+    assert next(s for s in second if s.tag == "BPR").element(2) == "0"
+    ok, output = files.pyx12_verdict(received[1].decode(), tmp_path, "reversal.835")
+    assert ok, output
+    orphan = files.batch(74, claims=("CFNEVER",), frequency="8", payer_claim_number="X")
+    assert _statuses((await _submit(client, submitter, orphan)).json()) == ["A7:21"]

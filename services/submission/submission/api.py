@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth import Principal, require_scope
 from shared.db import unit_of_work
+from shared.idempotency import respond_idempotently
 from shared.problems import Problem
 from submission.corrections import correct_and_resubmit, void_claim
-from submission.models import acknowledgements, claim_attempts, claims, work_items
+from submission.models import acknowledgements, claim_attempts, claims, idempotency_keys, work_items
 from submission.queues import business_date, sweep
 from submission.schemas import (
     AcknowledgementView,
@@ -29,6 +30,14 @@ from submission.schemas import (
 )
 
 router = APIRouter(prefix="/v1", tags=["claims"])
+# Declared for the API description; shared.idempotency reads and checks the header itself.
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="Retry-safe key: the same key and body replay the first answer; another body is refused (422)",
+    ),
+]
 Reader = Annotated[Principal, Depends(require_scope("read"))]
 Biller = Annotated[Principal, Depends(require_scope("claims:write"))]
 ClaimId = Annotated[str, Path(min_length=1, max_length=20, description="The claim id (CLM01)")]
@@ -121,15 +130,21 @@ async def list_work_queue(
 @router.post(
     "/claims/{claim_id}/corrections",
     status_code=202,
+    response_model=ClaimView,
     summary="Correct a claim (fields and lines) and resubmit it; recorded as a manual touch",
-    responses={404: {"description": "No such claim"}, 409: {"description": "The claim cannot be reworked now"}},
+    responses={
+        404: {"description": "No such claim"},
+        409: {"description": "The claim cannot be reworked now"},
+        422: {"description": "Invalid correction, or an Idempotency-Key reused with another body"},
+    },
 )
 async def correct_claim(
-    request: Request, claim_id: ClaimId, body: ClaimCorrectionRequest, principal: Biller
-) -> ClaimView:
+    request: Request, claim_id: ClaimId, body: ClaimCorrectionRequest, principal: Biller, key: IdempotencyKey = None
+) -> JSONResponse:
     """Scrub the corrected claim and queue a new attempt: original (1) until the payer holds it, else
     replacement (7) with the payer's claim number; held again when an edit still fails."""
-    async with unit_of_work(request.app.state.sessions, principal.organization_id) as session:
+
+    async def use_case(session: AsyncSession) -> tuple[int, ClaimView]:
         await correct_and_resubmit(
             session,
             organization_id=principal.organization_id,
@@ -138,18 +153,28 @@ async def correct_claim(
             today=request.app.state.clock.today(),
             practice_ids=principal.practice_ids or None,
         )
-        return await _claim_view(session, claim_id, principal)
+        return 202, await _claim_view(session, claim_id, principal)
+
+    return await respond_idempotently(request, principal.organization_id, use_case, idempotency_keys)
 
 
 @router.post(
     "/claims/{claim_id}/void",
     status_code=202,
+    response_model=ClaimView,
     summary="Void a claim: cancelled when not yet with the payer, else a frequency-8 attempt",
-    responses={404: {"description": "No such claim"}, 409: {"description": "The claim is being sent"}},
+    responses={
+        404: {"description": "No such claim"},
+        409: {"description": "The claim is being sent"},
+        422: {"description": "Invalid request, or an Idempotency-Key reused with another body"},
+    },
 )
-async def void(request: Request, claim_id: ClaimId, body: VoidRequest, principal: Biller) -> ClaimView:
+async def void(
+    request: Request, claim_id: ClaimId, body: VoidRequest, principal: Biller, key: IdempotencyKey = None
+) -> JSONResponse:
     """Withdraw a claim; authorization units it consumed are given back."""
-    async with unit_of_work(request.app.state.sessions, principal.organization_id) as session:
+
+    async def use_case(session: AsyncSession) -> tuple[int, ClaimView]:
         await void_claim(
             session,
             organization_id=principal.organization_id,
@@ -159,13 +184,25 @@ async def void(request: Request, claim_id: ClaimId, body: VoidRequest, principal
             manual=True,
             practice_ids=principal.practice_ids or None,
         )
-        return await _claim_view(session, claim_id, principal)
+        return 202, await _claim_view(session, claim_id, principal)
+
+    return await respond_idempotently(request, principal.organization_id, use_case, idempotency_keys)
 
 
-@router.post("/work-queues/sweep", summary="Open the no-response and timely-filing-risk items due on a business date")
-async def run_sweep(request: Request, body: SweepRequest, principal: Biller) -> JSONResponse:
+@router.post(
+    "/work-queues/sweep",
+    response_model=SweepResult,
+    summary="Open the no-response and timely-filing-risk items due on a business date",
+    responses={422: {"description": "Invalid date, or an Idempotency-Key reused with another body"}},
+)
+async def run_sweep(
+    request: Request, body: SweepRequest, principal: Biller, key: IdempotencyKey = None
+) -> JSONResponse:
     """Sweep the organization's unpaid claims as of a business date (its latest one by default)."""
-    async with unit_of_work(request.app.state.sessions, principal.organization_id) as session:
+
+    async def use_case(session: AsyncSession) -> tuple[int, SweepResult]:
         as_of = body.as_of or await business_date(session, request.app.state.clock.today())
         opened = await sweep(session, organization_id=principal.organization_id, as_of=as_of)
-    return JSONResponse(SweepResult(as_of=as_of, opened=opened).model_dump(mode="json"))
+        return 200, SweepResult(as_of=as_of, opened=opened)
+
+    return await respond_idempotently(request, principal.organization_id, use_case, idempotency_keys)

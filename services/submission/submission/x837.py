@@ -219,10 +219,11 @@ def _claim_segments(claim: BatchClaim, hl: int, billing_hl: int) -> tuple[int, l
     segments.append(
         ("CLM", claim.claim_id, _money(total), "", "", f"{place}:B:{claim.frequency_code}", "Y", "A", "Y", "Y")
     )
-    if claim.frequency_code in ("7", "8") and claim.payer_claim_number:
-        segments.append(("REF", "F8", _clean(claim.payer_claim_number, 50)))
+    # 2300 REF order of the TR3: prior authorization (G1) before the payer claim control number (F8).
     if charge.authorization is not None and charge.authorization.number.strip():
         segments.append(("REF", "G1", _clean(charge.authorization.number, 50)))
+    if claim.frequency_code in ("7", "8") and claim.payer_claim_number:
+        segments.append(("REF", "F8", _clean(claim.payer_claim_number, 50)))
     diagnoses = [_clean(code).replace(".", "") for code in charge.diagnoses]
     segments.append(("HI", *[f"{'ABK' if i == 0 else 'ABF'}:{code}" for i, code in enumerate(diagnoses)]))
     provider = charge.provider

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import uuid
+from collections.abc import AsyncIterator
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -158,3 +159,28 @@ class Charges:
 def charges() -> Charges:
     """Charge builders, pyx12 validation and the samples folder."""
     return Charges()
+
+
+@pytest.fixture
+async def stack_tenant() -> AsyncIterator[Any]:
+    """A fresh organization on the running stack (business date 2026-10-01, two payers, one practice), paid the
+    same day by the sandbox clearinghouse with no random denials."""
+    from deploy import stack
+    from deploy.client import ClaimflowClient, seed_payers, seed_practice
+
+    if not os.environ.get("CLAIMFLOW_STACK_READY"):
+        stack.up()
+    client = ClaimflowClient(stack.load_env())
+    try:
+        tenant = await client.create_tenant(f"submission-{uuid.uuid4().hex[:8]}")
+        await tenant.set_business_date(date(2026, 10, 1))
+        payer_ids = await seed_payers(tenant)
+        await seed_practice(tenant, name="Gateway Practice", seed=7, payer_ids=payer_ids, providers=2, patients=6)
+        await tenant.sandbox(
+            "PUT",
+            "/v1/behaviour",
+            json={"submitter": tenant.organization_id, "payment_lag_business_days": 0, "denial_rate": 0.0},
+        )
+        yield tenant
+    finally:
+        await client.close()

@@ -131,7 +131,14 @@ async def test_stored_visits_and_authorization_units_hold_the_third_visit_and_a_
     async with unit_of_work(sessions, organization_id) as session:
         usage = (await session.execute(select(authorization_usage.c.claim_id, authorization_usage.c.units))).all()
         held_items = (await session.execute(select(work_items).where(work_items.c.status == "open"))).all()
-        queued = {row.claim_id for row in (await session.execute(select(send_queue.c.claim_id))).all()}
+        queued = {
+            row.claim_id
+            for row in (
+                await session.execute(
+                    select(send_queue.c.claim_id).where(send_queue.c.organization_id == organization_id)
+                )
+            ).all()
+        }
         billed = dict((await session.execute(select(visits.c.claim_id, visits.c.billed))).all())
     assert sorted(usage) == sorted([(first_claim.claim_id, 1), (second_claim.claim_id, 1)])
     assert [(i.claim_id, i.queue, i.reason_code) for i in held_items] == [

@@ -1,8 +1,11 @@
-"""837P batches pass pyx12's 005010X222A1 map with zero errors in every shape the skeleton sends."""
+"""837P batches pass pyx12's 005010X222A1 map with zero errors in every shape submission sends: subscriber is the
+patient, dependent patient (2000C), telehealth, prior authorization, secondary diagnosis pointers, replacement (7 with
+REF*F8) and void (8 with REF*F8)."""
 
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +25,20 @@ ENVELOPE = Envelope837(
 )
 
 
-def _batch(*charges: Any) -> str:
-    return build_837p(ENVELOPE, [BatchClaim(f"CF{n:016d}", "1", charge) for n, charge in enumerate(charges, 1)])
+def _batch(*charges: Any, frequency: str = "1", payer_claim_number: str | None = None) -> str:
+    return build_837p(
+        ENVELOPE,
+        [BatchClaim(f"CF{n:016d}", frequency, charge, payer_claim_number) for n, charge in enumerate(charges, 1)],
+    )
+
+
+def _secondary_pointers(c: Any) -> list[Any]:
+    """Two lines: psychotherapy for the principal and a secondary diagnosis, interactive complexity for the third."""
+    first = c.make().lines[0].model_copy(update={"diagnosis_pointers": [1, 2]})
+    add_on = first.model_copy(
+        update={"line_number": 2, "procedure_code": "90785", "diagnosis_pointers": [3, 2], "amount": Decimal("30")}
+    )
+    return [c.make(diagnoses=["F32.1", "F41.1", "Z63.0"], lines=[first, add_on], total_amount=Decimal("180"))]
 
 
 SHAPES = {
@@ -31,6 +46,7 @@ SHAPES = {
     "patient is a dependent": lambda c: [c.make(coverage=c.dependent_coverage())],
     "telehealth line with modifier 95 and POS 10": lambda c: [c.make(lines=[c.telehealth_line()])],
     "prior authorization in REF*G1": lambda c: [c.make(authorization=c.authorization())],
+    "secondary diagnosis pointers": _secondary_pointers,
     "several claims and practices in one batch": lambda c: [
         c.make(),
         c.make(coverage=c.dependent_coverage(), lines=[c.telehealth_line()], authorization=c.authorization()),
@@ -45,6 +61,36 @@ def test_generated_837p_validates_with_zero_pyx12_errors(charges: Any, tmp_path:
     ok, output = charges.pyx12_verdict(text, tmp_path, "batch.837")
     assert ok, output
     assert "ERROR" not in output
+
+
+@pytest.mark.parametrize("frequency", ["7", "8"])
+def test_replacement_and_void_carry_their_frequency_and_ref_f8_and_validate(
+    charges: Any, tmp_path: Path, frequency: str
+) -> None:
+    text = _batch(charges.make(authorization=charges.authorization()), frequency=frequency, payer_claim_number="PCN-1")
+    ok, output = charges.pyx12_verdict(text, tmp_path, f"rework-{frequency}.837")
+    assert ok, output
+    assert "ERROR" not in output
+    _, segments = tokenize(text)
+    clm = next(s for s in segments if s.tag == "CLM")
+    assert clm.element(5) == f"11:B:{frequency}"
+    refs = [(s.element(1), s.element(2)) for s in segments if s.tag == "REF" and s.element(1) in ("F8", "G1")]
+    assert refs == [("G1", "AUTH-12345"), ("F8", "PCN-1")]  # the TR3's 2300 order: G1 before F8
+
+
+def test_an_original_never_carries_ref_f8(charges: Any) -> None:
+    _, segments = tokenize(_batch(charges.make(), payer_claim_number="PCN-1"))
+    assert not [s for s in segments if s.tag == "REF" and s.element(1) == "F8"]
+
+
+def test_secondary_diagnosis_pointers_point_into_the_hi_list(charges: Any) -> None:
+    _, segments = tokenize(_batch(*_secondary_pointers(charges)))
+    hi = next(s for s in segments if s.tag == "HI")
+    assert hi.elements == ["ABK:F321", "ABF:F411", "ABF:Z630"]
+    assert [(s.element(1), s.element(7)) for s in segments if s.tag == "SV1"] == [
+        ("HC:90834", "1:2"),
+        ("HC:90785", "3:2"),
+    ]
 
 
 def test_dependent_patient_gets_a_2000c_loop_and_the_subscriber_is_the_insured(charges: Any) -> None:
