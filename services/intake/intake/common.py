@@ -18,8 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from intake import master_domain
+from intake.master_kinds import KINDS, MasterKind
 from intake.models import audit_log, business_clocks, infra, master_records
-from intake.schemas import KINDS, MasterIn, MasterKind
+from intake.schemas import MasterIn
 from shared.auth import Principal
 from shared.events import reference
 from shared.events.catalogue import build_event

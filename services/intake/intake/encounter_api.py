@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake import common, encounters, fhir, work_queues
+from intake import amendments, common, encounters, fhir, fhir_mapping, work_queues
 from intake.encounter_schemas import (
     BatchItemResult,
     BatchResult,
@@ -170,7 +170,7 @@ async def post_fhir_bundle(request: Request, principal: Writer) -> JSONResponse:
     try:
         document = orjson.loads(await request.body())
     except orjson.JSONDecodeError as error:
-        raise fhir.refuse(("Bundle", f"not JSON: {error.msg}")) from None
+        raise fhir_mapping.refuse(("Bundle", f"not JSON: {error.msg}")) from None
     correlation_id = _correlation_id(request)
 
     async def use_case(session: AsyncSession) -> tuple[int, Any]:
@@ -217,7 +217,7 @@ async def amend_encounter(
     correlation_id = _correlation_id(request)
 
     async def use_case(session: AsyncSession) -> tuple[int, Any]:
-        view = await encounters.amend_encounter(
+        view = await amendments.amend_encounter(
             session, principal, encounter_id, body, correlation_id, request.app.state.code_sets
         )
         return 200, view
@@ -239,7 +239,7 @@ async def cancel_encounter(
     correlation_id = _correlation_id(request)
 
     async def use_case(session: AsyncSession) -> tuple[int, Any]:
-        return 200, await encounters.cancel_encounter(session, principal, encounter_id, body.reason, correlation_id)
+        return 200, await amendments.cancel_encounter(session, principal, encounter_id, body.reason, correlation_id)
 
     return await respond_idempotently(request, principal, use_case)
 

@@ -26,8 +26,9 @@ from intake.common import (
     referencing_records,
     refuse_practice_limited,
 )
+from intake.master_kinds import MasterKind
 from intake.models import encounters, issued_api_keys, master_records, organizations
-from intake.schemas import ApiKeyCreated, ApiKeyOut, ApiKeyQuery, ListQuery, MasterIn, MasterKind, MasterOut, Page
+from intake.schemas import ApiKeyCreated, ApiKeyOut, ApiKeyQuery, ListQuery, MasterIn, MasterOut, Page
 from shared.auth import Principal, generate_api_key
 from shared.events import reference
 

@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake import common, master
+from intake.master_kinds import KINDS, MasterKind
 from intake.models import business_clocks
 from intake.schemas import (
-    KINDS,
     ApiKeyCreated,
     ApiKeyIn,
     ApiKeyOut,
@@ -20,7 +20,6 @@ from intake.schemas import (
     ClockIn,
     ClockOut,
     Created,
-    MasterKind,
     OrganizationCreated,
     OrganizationIn,
     Page,

@@ -11,9 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake import domain
+from intake.amendments import store_amendment, stored_encounter, stored_input
 from intake.common import audit, invalid
 from intake.encounter_schemas import EligibilityItem, EligibilityPage, EncounterView, WorkQueueFlagOut
-from intake.encounters import evaluate, store_amendment, stored_encounter, stored_input
+from intake.encounters import evaluate
 from intake.models import encounters
 from shared.auth import Principal
 from shared.problems import Problem

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 from intake import domain
+from intake.amendments import amended_input
 from intake.encounter_schemas import EncounterAmendmentIn, EncounterIn
-from intake.encounters import amended_input
-from intake.fhir import fhir_path
+from intake.fhir_mapping import fhir_path
 
 
 def coverage(priority: str, start: str, end: str | None = None) -> dict[str, Any]:

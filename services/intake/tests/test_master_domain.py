@@ -7,15 +7,15 @@ from datetime import date
 
 import pytest
 from intake import master_domain
-from intake.schemas import (
-    KINDS,
+from intake.master_kinds import KINDS
+from intake.practice_schemas import (
     AuthorizationPolicyIn,
     CredentialingIn,
     PayerProfileIn,
     TelehealthPolicyIn,
     VisitLimitIn,
-    example_of,
 )
+from intake.schemas import example_of
 from pydantic import BaseModel, ValidationError
 
 from shared.events import reference
