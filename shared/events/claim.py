@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date
 from decimal import Decimal
@@ -11,6 +12,17 @@ from pydantic import Field
 
 from shared.events.charge import HoldReason
 from shared.events.envelope import Payload
+
+# Claim ids are 'CF' + 16 Crockford base32 characters: at most 20 characters, as CLP01 must return them. A
+# remittance line whose CLP01 has this shape is ours even when the claim is not known yet (its claim.submitted may
+# still be on its way), so it is never matched to another claim by a fallback.
+CLAIM_ID_PATTERN = re.compile(r"^CF[0-9A-HJKMNP-TV-Z]{16}$")
+
+
+def is_claim_id(text: str) -> bool:
+    """Whether a CLM01/CLP01 value has the shape of a Claimflow claim id."""
+    return CLAIM_ID_PATTERN.fullmatch(text) is not None
+
 
 Frequency = Literal["1", "7", "8"]
 

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,6 +14,7 @@ from remittance import domain
 from remittance.era import ClaimPayment
 from remittance.models import claims, payments, postings, unmatched_remittances
 from remittance.posting import PaymentContext, post_claim
+from shared.events.claim import is_claim_id
 from shared.problems import Problem
 
 MatchMethod = Literal["claim_id", "payer_claim_number", "patient_date_amount"]
@@ -34,11 +35,24 @@ async def match_claim(session: AsyncSession, claim: ClaimPayment) -> ClaimMatch:
     row = (await session.execute(select(claims).where(claims.c.claim_id == claim.claim_id))).first()
     if row is not None:
         return ClaimMatch(row, "claim_id")
+    if is_claim_id(claim.claim_id):
+        # One of our ids whose claim.submitted has not arrived yet: wait for it rather than guess another claim.
+        return ClaimMatch(
+            None,
+            reason="unknown_claim",
+            detail=f"claim {claim.claim_id} is not known yet; posted when its submission arrives",
+        )
     if claim.payer_claim_number:
         row = await _by_payer_claim_number(session, claim.payer_claim_number)
         if row is not None:
             return ClaimMatch(row, "payer_claim_number")
     key = domain.patient_match_key(claim)
+    # A claim already adjudicated is not what an unrecognised CLP pays (a reversal takes back exactly that).
+    already_adjudicated = (
+        []
+        if claim.status_code == "22"
+        else [~exists().where(postings.c.claim_id == claims.c.claim_id, postings.c.first_adjudication)]
+    )
     if key is not None:
         candidates = (
             await session.execute(
@@ -47,6 +61,7 @@ async def match_claim(session: AsyncSession, claim: ClaimPayment) -> ClaimMatch:
                     claims.c.member_id == key.member_id,
                     claims.c.date_of_service == key.date_of_service,
                     claims.c.billed_amount == key.billed_amount,
+                    *already_adjudicated,
                 )
                 .limit(5)
             )
@@ -89,6 +104,8 @@ def waits_for(claim: ClaimPayment, known: Row[Any]) -> bool:
     """Whether a waiting CLP belongs to a claim that just became known (by any of the three keys)."""
     if claim.claim_id == known.claim_id:
         return True
+    if is_claim_id(claim.claim_id):
+        return False
     if claim.payer_claim_number and claim.payer_claim_number == known.payer_claim_number:
         return True
     key = domain.patient_match_key(claim)

@@ -124,3 +124,23 @@ async def test_a_waiting_clp_posts_when_a_claim_with_the_same_patient_date_and_a
     async with unit_of_work(stack_sessions, org) as session:
         entry = (await session.execute(select(unmatched_remittances))).one()
     assert (entry.status, entry.matched_claim_id) == ("posted", f"P{t}")
+
+
+async def test_an_unknown_clp01_shaped_like_our_claim_ids_waits_for_its_claim_instead_of_a_fallback_match(
+    stack_sessions, api, org, eras
+) -> None:
+    # Two visits of one patient on one day for the same amount: the 835 can arrive before the second claim's
+    # claim.submitted does. Its CLP must wait for that claim, never post to the first one by patient + date + amount.
+    t = tag()
+    first, second = f"CF{t.upper():0>16}"[:18], f"CFZ{t.upper():0>15}"[:18]
+    await submit_claim(stack_sessions, org, first, member_id=f"M{t}")
+    body = eras.text([BY_PATIENT.format(claim=second, pcn=f"N{t}", member=f"M{t}")], payment="100", trace=f"W{t}")
+
+    receipt = (await deliver(api, org, body)).json()
+
+    assert receipt["claims_posted"] == []
+    assert [u["reason"] for u in receipt["unmatched"]] == ["unknown_claim"]
+    assert await outbox_events(stack_sessions, first) == []
+    await submit_claim(stack_sessions, org, second, member_id=f"M{t}")
+    assert [e["type"] for e in await outbox_events(stack_sessions, second)] == ["remittance.posted"]
+    assert await outbox_events(stack_sessions, first) == []
