@@ -16,7 +16,7 @@ import random
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from deploy.client import Tenant, encounter_body, wait_until
@@ -119,12 +119,16 @@ class Workload:
     prefix: str
 
     def bodies(self, tenant: Tenant) -> list[dict[str, Any]]:
-        """The same visits for every tenant seeded the same way; only the tenant's ids differ."""
+        """The same visits for every tenant seeded the same way; only the tenant's ids differ.
+
+        One visit a day, so no patient sees the same clinician twice on a date (which coding rightly holds).
+        """
         rng = random.Random(self.seed)
         practice = tenant.practices[0]
         bodies = []
         for number in range(self.count):
-            body = encounter_body(practice, rng, DATE_OF_SERVICE, number, minutes=rng.choice([30, 45, 55]))
+            day = DATE_OF_SERVICE - timedelta(days=number)
+            body = encounter_body(practice, rng, day, number, minutes=rng.choice([30, 45, 55]))
             body["ehr_encounter_id"] = f"{self.prefix}-{number}"
             bodies.append(body)
         return bodies

@@ -1,11 +1,12 @@
-"""Pure 835 (005010X221A1) reader on top of the tolerant X12 tokenizer: payments, claims, lines, PLB. No I/O."""
+"""Pure 835 (005010X221A1) reader on top of the tolerant X12 tokenizer: payments, claims, lines, PLB. No I/O.
+
+This module assembles the file: envelope checks, transactions (ST/SE) with their payment and trace, claims closed
+into `ClaimPayment` or `UnreadableClaim`. The segments inside a claim loop are read in `era_segments`.
+"""
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
 
 from remittance.era_models import (
     CasAdjustment,
@@ -17,6 +18,15 @@ from remittance.era_models import (
     Remittance835,
     ServiceLinePayment,
     UnreadableClaim,
+)
+from remittance.era_segments import (
+    ClaimDraft,
+    SegmentReader,
+    UnreadableSegment,
+    amount,
+    optional_amount,
+    where,
+    x12_date,
 )
 from shared.x12 import Segment, Separators, X12Error, tokenize
 
@@ -34,19 +44,7 @@ __all__ = [
 ]
 
 SUPPORTED_VERSION = "005010X221"
-ADJUSTMENT_GROUPS = frozenset({"CO", "PR", "OA", "PI", "CR"})
 CLAIM_STATUS_CODES = frozenset({"1", "2", "3", "4", "19", "20", "21", "22", "23", "25"})
-_AMOUNT = re.compile(r"^-?(\d+\.?\d*|\.\d+)$")
-_QUALIFIED_COMPOSITE = re.compile(r"^([A-Za-z0-9]{2})([^A-Za-z0-9\s])")
-
-
-class _Unreadable(Exception):
-    """One claim (or header element) that cannot be read; the claim is listed with this reason."""
-
-
-def where(segment: Segment) -> str:
-    """Human location of a segment: 1-based number and tag."""
-    return f"segment {segment.position + 1} ({segment.tag})"
 
 
 def read_835(text: str) -> Remittance835:
@@ -58,85 +56,6 @@ def read_835(text: str) -> Remittance835:
     return _Reader(separators, segments).read()
 
 
-def amount(value: str, label: str) -> Decimal:
-    """A money or quantity element as Decimal; raises _Unreadable naming the element."""
-    cleaned = value.strip()
-    if not _AMOUNT.match(cleaned):
-        raise _Unreadable(f"{label} '{value[:20]}' is not a number")
-    try:
-        return Decimal(cleaned)
-    except InvalidOperation as error:
-        raise _Unreadable(f"{label} '{value[:20]}' is not a number") from error
-
-
-def optional_amount(value: str, label: str) -> Decimal | None:
-    """An optional numeric element."""
-    return amount(value, label) if value.strip() else None
-
-
-def x12_date(value: str, label: str) -> date:
-    """A CCYYMMDD date element."""
-    cleaned = value.strip()
-    if len(cleaned) != 8 or not cleaned.isdigit():
-        raise _Unreadable(f"{label} '{value[:20]}' is not a CCYYMMDD date")
-    try:
-        return date(int(cleaned[:4]), int(cleaned[4:6]), int(cleaned[6:]))
-    except ValueError as error:
-        raise _Unreadable(f"{label} '{cleaned}' is not a valid date") from error
-
-
-@dataclass
-class _LineDraft:
-    """An SVC being read; collects its dates, adjustments, remarks and amounts."""
-
-    line_number: int
-    qualifier: str
-    procedure_code: str
-    modifiers: tuple[str, ...]
-    charge_amount: Decimal
-    paid_amount: Decimal
-    revenue_code: str | None
-    units: Decimal
-    position: int
-    service_date: date | None = None
-    adjustments: list[CasAdjustment] = field(default_factory=list)
-    remark_codes: list[str] = field(default_factory=list)
-    amounts: dict[str, Decimal] = field(default_factory=dict)
-
-    def finish(self) -> ServiceLinePayment:
-        """The immutable line."""
-        return ServiceLinePayment(
-            line_number=self.line_number,
-            qualifier=self.qualifier,
-            procedure_code=self.procedure_code,
-            modifiers=self.modifiers,
-            charge_amount=self.charge_amount,
-            paid_amount=self.paid_amount,
-            revenue_code=self.revenue_code,
-            units=self.units,
-            service_date=self.service_date,
-            adjustments=tuple(self.adjustments),
-            remark_codes=tuple(self.remark_codes),
-            amounts=self.amounts,
-            position=self.position,
-        )
-
-
-class _ClaimDraft:
-    """A CLP being read; collects its segments until the next CLP, LX, PLB or SE."""
-
-    def __init__(self, segment: Segment) -> None:
-        self.clp = segment
-        self.raw: list[Segment] = [segment]
-        self.adjustments: list[CasAdjustment] = []
-        self.lines: list[_LineDraft] = []
-        self.remark_codes: list[str] = []
-        self.dates: dict[str, date] = {}
-        self.amounts: dict[str, Decimal] = {}
-        self.patient_identifier: str | None = None
-        self.error: str | None = None
-
-
 class _Reader:
     """State machine over the segments of one interchange."""
 
@@ -144,9 +63,10 @@ class _Reader:
         self.separators = separators
         self.segments = segments
         self.warnings: list[str] = []
-        self.foreign_separators: set[str] = set()
+        self.segment_reader = SegmentReader(separators)
 
     def read(self) -> Remittance835:
+        """Split the interchange into ST/SE transactions, read each, and refuse a payment trace seen twice."""
         self._check_envelope()
         transactions: list[PaymentTransaction] = []
         current: list[Segment] | None = None
@@ -181,7 +101,7 @@ class _Reader:
                     f"segment {transaction.position + 1} (ST)",
                 )
             seen.add(key)
-        for separator in sorted(self.foreign_separators):
+        for separator in sorted(self.segment_reader.foreign_separators):
             self.warnings.append(
                 f"composite elements use '{separator}' as component separator while ISA16 says "
                 f"'{self.separators.component}'; read with '{separator}'"
@@ -193,6 +113,7 @@ class _Reader:
         )
 
     def _check_envelope(self) -> None:
+        """Refuse a file without an HP functional group of version 005010X221 or with a non-835 transaction."""
         groups = [s for s in self.segments if s.tag == "GS"]
         if not groups:
             raise EraRefused("no functional group (GS): not a readable 835", "interchange")
@@ -212,17 +133,8 @@ class _Reader:
             if header.element(1).strip() != "835":
                 raise EraRefused(f"transaction set '{header.element(1)}' is not an 835", where(header))
 
-    def _composite(self, value: str) -> list[str]:
-        """Components of a composite, tolerating a component separator other than ISA16."""
-        if self.separators.component in value:
-            return value.split(self.separators.component)
-        match = _QUALIFIED_COMPOSITE.match(value)
-        if match and match.group(2) != self.separators.element:
-            self.foreign_separators.add(match.group(2))
-            return value.split(match.group(2))
-        return [value]
-
     def _transaction(self, segments: list[Segment]) -> PaymentTransaction:
+        """One ST/SE transaction: BPR payment and TRN trace, payer and payee (N1), claims and PLB."""
         header = segments[0]
         bpr = next((s for s in segments if s.tag == "BPR"), None)
         trn = next((s for s in segments if s.tag == "TRN"), None)
@@ -233,7 +145,7 @@ class _Reader:
         try:
             payment_amount = amount(bpr.element(2), "BPR02")
             payment_date = self._payment_date(bpr, segments)
-        except _Unreadable as error:
+        except UnreadableSegment as error:
             raise EraRefused(str(error), where(bpr)) from error
         fields: dict[str, object] = {
             "control_number": header.element(2),
@@ -249,10 +161,11 @@ class _Reader:
         claims: list[ClaimPayment] = []
         unreadable: list[UnreadableClaim] = []
         plbs: list[ProviderAdjustment] = []
-        draft: _ClaimDraft | None = None
+        draft: ClaimDraft | None = None
         party: str | None = None
 
         def close() -> None:
+            """Finish the claim being read, if any."""
             nonlocal draft
             if draft is not None:
                 self._finish(draft, claims, unreadable)
@@ -262,19 +175,19 @@ class _Reader:
             tag = segment.tag
             if tag == "CLP":
                 close()
-                draft = _ClaimDraft(segment)
+                draft = ClaimDraft(segment)
             elif tag in ("LX", "PLB", "SE"):
                 close()
                 if tag == "PLB":
-                    plbs.extend(self._plb(segment))
+                    plbs.extend(self.segment_reader.plb(segment))
                 elif tag == "SE":
                     self._check_count(segment, header, len(segments))
             elif draft is not None:
                 draft.raw.append(segment)
                 if draft.error is None:
                     try:
-                        self._claim_segment(draft, segment)
-                    except _Unreadable as error:
+                        self.segment_reader.claim_segment(draft, segment)
+                    except UnreadableSegment as error:
                         draft.error = f"{where(segment)}: {error}"
             elif tag == "N1":
                 party = segment.element(1)
@@ -300,15 +213,16 @@ class _Reader:
         if bpr.element(16).strip():
             try:
                 return x12_date(bpr.element(16), "BPR16 payment date")
-            except _Unreadable as error:
+            except UnreadableSegment as error:
                 problem = str(error)
         production = next((s for s in segments if s.tag == "DTM" and s.element(1) == "405"), None)
         if production is None:
-            raise _Unreadable(f"{problem} and there is no DTM*405 to fall back on")
+            raise UnreadableSegment(f"{problem} and there is no DTM*405 to fall back on")
         self.warnings.append(f"{where(bpr)}: {problem}; used the DTM*405 production date")
         return x12_date(production.element(2), "DTM*405 date")
 
     def _check_count(self, trailer: Segment, header: Segment, count: int) -> None:
+        """Warn when SE01 does not count the segments of the transaction or SE02 does not repeat ST02."""
         declared = trailer.element(1).strip()
         if declared != str(count):
             self.warnings.append(
@@ -317,118 +231,26 @@ class _Reader:
         if trailer.element(2).strip() != header.element(2).strip():
             self.warnings.append(f"{where(trailer)}: SE02 does not match ST02 '{header.element(2)}'")
 
-    def _claim_segment(self, draft: _ClaimDraft, segment: Segment) -> None:
-        tag = segment.tag
-        line = draft.lines[-1] if draft.lines else None
-        if tag == "SVC":
-            draft.lines.append(self._svc(segment, len(draft.lines) + 1))
-        elif tag == "CAS":
-            found = self._cas(segment, line.line_number if line else None)
-            (line.adjustments if line else draft.adjustments).extend(found)
-        elif tag == "LQ" and segment.element(1) == "HE":
-            (line.remark_codes if line else draft.remark_codes).append(segment.element(2))
-        elif tag == "MOA":
-            draft.remark_codes.extend(c for c in (segment.element(n) for n in range(3, 8)) if c)
-        elif tag == "MIA":
-            draft.remark_codes.extend(c for c in (segment.element(n) for n in (5, 20, 21, 22, 23)) if c)
-        elif tag == "NM1" and segment.element(1) == "QC":
-            draft.patient_identifier = segment.element(9) or None
-        elif tag == "DTM":
-            qualifier = segment.element(1)
-            value = x12_date(segment.element(2), f"DTM*{qualifier}")
-            if line is not None:
-                if qualifier in ("472", "150"):
-                    line.service_date = value
-            else:
-                draft.dates[qualifier] = value
-        elif tag == "AMT":
-            money = amount(segment.element(2), f"AMT*{segment.element(1)}")
-            (line.amounts if line else draft.amounts)[segment.element(1)] = money
-
-    def _svc(self, segment: Segment, number: int) -> _LineDraft:
-        parts = self._composite(segment.element(1))
-        if len(parts) < 2 or not parts[1].strip():
-            raise _Unreadable(f"procedure composite '{segment.element(1)[:30]}' has no procedure code")
-        units = optional_amount(segment.element(5), "SVC05 units")
-        return _LineDraft(
-            line_number=number,
-            qualifier=parts[0],
-            procedure_code=parts[1],
-            modifiers=tuple(m for m in parts[2:6] if m),
-            charge_amount=amount(segment.element(2), "SVC02 charge"),
-            paid_amount=amount(segment.element(3), "SVC03 paid"),
-            revenue_code=segment.element(4) or None,
-            units=units if units is not None else Decimal("1"),
-            position=segment.position,
-        )
-
-    def _cas(self, segment: Segment, line_number: int | None) -> list[CasAdjustment]:
-        group = segment.element(1).strip()
-        if group not in ADJUSTMENT_GROUPS:
-            raise _Unreadable(f"CAS01 '{group[:10]}' is not an adjustment group code (CO, PR, OA, PI, CR)")
-        found = []
-        for index in range(6):
-            reason = segment.element(2 + index * 3).strip()
-            value = segment.element(3 + index * 3)
-            if not reason and not value.strip():
-                continue
-            if not reason:
-                raise _Unreadable(f"CAS triplet {index + 1} has an amount but no reason code")
-            found.append(
-                CasAdjustment(
-                    group_code=group,
-                    reason_code=reason,
-                    amount=amount(value, f"CAS amount of {group}-{reason}"),
-                    quantity=optional_amount(segment.element(4 + index * 3), f"CAS quantity of {group}-{reason}"),
-                    line_number=line_number,
-                )
-            )
-        if not found:
-            raise _Unreadable("CAS has no reason/amount triplet")
-        return found
-
-    def _plb(self, segment: Segment) -> list[ProviderAdjustment]:
-        try:
-            period = x12_date(segment.element(2), "PLB02") if segment.element(2).strip() else None
-            found = []
-            for index in range(6):
-                composite = segment.element(3 + index * 2)
-                if not composite.strip():
-                    continue
-                parts = self._composite(composite)
-                found.append(
-                    ProviderAdjustment(
-                        provider_identifier=segment.element(1),
-                        fiscal_period_date=period,
-                        reason_code=parts[0],
-                        reference=parts[1] if len(parts) > 1 and parts[1] else None,
-                        amount=amount(segment.element(4 + index * 2), f"PLB amount {index + 1}"),
-                        position=segment.position,
-                    )
-                )
-        except _Unreadable as error:
-            raise EraRefused(f"provider adjustment is unreadable: {error}", where(segment)) from error
-        return found
-
-    def _finish(self, draft: _ClaimDraft, claims: list[ClaimPayment], unreadable: list[UnreadableClaim]) -> None:
+    def _finish(self, draft: ClaimDraft, claims: list[ClaimPayment], unreadable: list[UnreadableClaim]) -> None:
+        """Close a claim draft into a ClaimPayment, or into an UnreadableClaim with its reason and raw segments."""
         clp = draft.clp
         raw = tuple(self.separators.element.join([s.tag, *s.elements]) for s in draft.raw)
         claim_id = clp.element(1).strip()
         payer_claim_number = clp.element(7).strip() or None
         try:
             if draft.error is not None:
-                raise _Unreadable(draft.error)
+                raise UnreadableSegment(draft.error)
             if not claim_id:
-                raise _Unreadable(f"{where(clp)}: CLP01 claim id is missing")
+                raise UnreadableSegment(f"{where(clp)}: CLP01 claim id is missing")
             status = clp.element(2).strip()
             if status not in CLAIM_STATUS_CODES:
-                raise _Unreadable(f"{where(clp)}: CLP02 '{status}' is not a claim status code")
+                raise UnreadableSegment(f"{where(clp)}: CLP02 '{status}' is not a claim status code")
             try:
                 charge = amount(clp.element(3), "CLP03 charge")
                 paid = amount(clp.element(4), "CLP04 paid")
                 patient = optional_amount(clp.element(5), "CLP05 patient responsibility")
-            except _Unreadable as error:
-                raise _Unreadable(f"{where(clp)}: {error}") from error
+            except UnreadableSegment as error:
+                raise UnreadableSegment(f"{where(clp)}: {error}") from error
             lines = tuple(line.finish() for line in draft.lines)
             claims.append(
                 ClaimPayment(
@@ -449,7 +271,7 @@ class _Reader:
                     position=clp.position,
                 )
             )
-        except _Unreadable as error:
+        except UnreadableSegment as error:
             unreadable.append(
                 UnreadableClaim(
                     claim_id=claim_id,

@@ -30,8 +30,21 @@ class ClaimMatch:
     detail: str = ""
 
 
+CLAIM_LOCK_CLASS = 835  # advisory-lock namespace of "a remittance line and its claim meet here"
+
+
+async def lock_claim_id(session: AsyncSession, claim_id: str) -> None:
+    """Serialise, until commit, the transactions that record a claim and those that match a CLP to it.
+
+    Without it, an 835 line and its claim.submitted arriving together could each miss the other: the line would
+    wait for a claim that is already recorded.
+    """
+    await session.execute(select(func.pg_advisory_xact_lock(CLAIM_LOCK_CLASS, func.hashtext(claim_id))))
+
+
 async def match_claim(session: AsyncSession, claim: ClaimPayment) -> ClaimMatch:
     """Our claim for a CLP; an ambiguous patient fallback is never guessed but left for a person."""
+    await lock_claim_id(session, claim.claim_id)
     row = (await session.execute(select(claims).where(claims.c.claim_id == claim.claim_id))).first()
     if row is not None:
         return ClaimMatch(row, "claim_id")

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from remittance.balancing import check_remittance
 from remittance.domain import cents
 from remittance.era import ClaimPayment, EraRefused, PaymentTransaction, Remittance835, read_835
-from remittance.matching import ClaimMatch, match_claim, waits_for
+from remittance.matching import ClaimMatch, lock_claim_id, match_claim, waits_for
 from remittance.models import claims, infra, payments, provider_adjustments, remittance_files, unmatched_remittances
 from remittance.posting import PaymentContext, post_claim
 from shared.db import unit_of_work
@@ -294,6 +294,7 @@ async def _queue_unmatched(
 
 async def record_submitted_claim(session: AsyncSession, event: ClaimSubmittedEvent) -> None:
     """Remember a submitted claim for matching, then post any remittance that arrived before it."""
+    await lock_claim_id(session, event.data.claim_id)
     data = event.data
     values: dict[str, Any] = {
         "charge_id": data.charge_id,
