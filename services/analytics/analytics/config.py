@@ -1,5 +1,9 @@
 """Settings of the analytics service."""
 
+import hashlib
+
+from pydantic import SecretStr
+
 from shared.settings import ServiceSettings
 
 
@@ -8,3 +12,15 @@ class AnalyticsSettings(ServiceSettings):
 
     service_name: str = "analytics"
     gauge_refresh_seconds: float = 5.0
+    dashboard_link_secret: SecretStr = SecretStr("")
+
+    def link_secret(self) -> bytes:
+        """Key signing dashboard links: the configured secret, else one derived from the runtime role's password.
+
+        Every API replica shares the stack's configuration, so a link signed by one verifies on another.
+        """
+        configured = self.dashboard_link_secret.get_secret_value()
+        if configured:
+            return configured.encode()
+        _, password = self.role_credentials()
+        return hashlib.sha256(f"claimflow-dashboard-link:{password}".encode()).digest()

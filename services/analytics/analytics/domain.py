@@ -201,6 +201,54 @@ class Denial:
     payment_date: date
 
 
+@dataclass(frozen=True)
+class ClaimVoid:
+    """A claim withdrawn by submission (its charge voided or billed elsewhere)."""
+
+    claim_id: str
+    voided_date: date
+
+
+@dataclass(frozen=True)
+class Visit:
+    """An encounter as intake received it: the facts authorization continuity needs (no PHI)."""
+
+    encounter_id: str
+    practice_id: uuid.UUID | None
+    provider_id: uuid.UUID | None
+    payer_id: uuid.UUID | None
+    patient_id: uuid.UUID | None
+    date_of_service: date
+    received_date: date
+    authorization_number: str | None = None
+    units_approved: int | None = None
+    units_used: int | None = None
+    authorization_start: date | None = None
+    authorization_end: date | None = None
+    authorization_codes: tuple[str, ...] = ()
+
+    @property
+    def authorized(self) -> bool:
+        """Inside an active authorization with at least one unit left before the visit."""
+        return (
+            self.authorization_number is not None
+            and self.authorization_start is not None
+            and self.authorization_end is not None
+            and self.authorization_start <= self.date_of_service <= self.authorization_end
+            and (self.units_approved or 0) - (self.units_used or 0) >= 1
+        )
+
+
+@dataclass(frozen=True)
+class AuthorizationPolicy:
+    """A payer profile's authorization rule, in force from its effective date (reference data)."""
+
+    effective_from: date
+    mode: str
+    codes: tuple[str, ...] = ()
+    unmanaged_visits: int | None = None
+
+
 @dataclass
 class Ledger:
     """Every fact of one organization the KPIs read."""
@@ -214,6 +262,11 @@ class Ledger:
     patient_payments: list[PatientPayment] = field(default_factory=list)
     write_offs: list[WriteOff] = field(default_factory=list)
     denials: list[Denial] = field(default_factory=list)
+    claim_voids: list[ClaimVoid] = field(default_factory=list)
+    visits: list[Visit] = field(default_factory=list)
+    cancelled_visits: set[str] = field(default_factory=set)
+    procedure_codes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    authorization_policies: dict[uuid.UUID, list[AuthorizationPolicy]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,7 @@ def _charge(event: Envelope) -> FactRow:
             "charge_posted_date": data.charge_posted_date.isoformat(),
             "billed": _money(data.total_amount),
             "manually_touched": bool(data.manually_touched or event.type == "charge.released"),
+            "procedure_codes": [line.procedure_code for line in data.lines],
         },
     )
 
@@ -59,6 +60,7 @@ def _claim_ref(data: Any) -> dict[str, Any]:
         "charge_posted_date": data.charge_posted_date.isoformat(),
         "billed": _money(data.billed_amount),
         "payer_priority": data.payer_priority,
+        "patient_id": str(data.patient_id),
     }
 
 
@@ -171,7 +173,85 @@ def _claim_voided(event: Envelope) -> FactRow:
     return FactRow(event.type, data.voided_date, data.claim_id, data.charge_id, event.practiceid, attributes)
 
 
+def _encounter(event: Envelope) -> FactRow:
+    """An encounter reduced to ids, dates and its authorization (names, birth dates and addresses stay out)."""
+    data = event.data
+    authorization = data.authorization
+    attributes: dict[str, Any] = {
+        "encounter_id": str(data.encounter_id),
+        "date_of_service": data.date_of_service.isoformat(),
+        "received_date": event.businessdate.isoformat(),
+        "service_type": data.service_type,
+        "place_of_care": data.place_of_care,
+        "provider_id": str(data.provider.provider_id),
+        "patient_id": str(data.patient.patient_id),
+        "payer_id": str(data.coverage.payer_id) if data.coverage else None,
+        "authorization": None,
+    }
+    if authorization is not None:
+        attributes["authorization"] = {
+            "number": authorization.number,
+            "units_approved": authorization.units_approved,
+            "units_used": authorization.units_used,
+            "start_date": authorization.start_date.isoformat(),
+            "end_date": authorization.end_date.isoformat(),
+            "service_codes": list(authorization.service_codes),
+        }
+    charge_id = str(data.encounter_id)
+    return FactRow(event.type, event.businessdate, None, charge_id, data.practice.practice_id, attributes)
+
+
+def _encounter_cancelled(event: Envelope) -> FactRow:
+    data = event.data
+    attributes = {"cancelled_date": event.businessdate.isoformat()}
+    return FactRow(event.type, event.businessdate, None, str(data.encounter_id), event.practiceid, attributes)
+
+
+def _denial_work(event: Envelope) -> FactRow:
+    """Appeals, resolutions, escalations and correction requests: timeline facts of a denied claim."""
+    data = event.data
+    dated = {
+        "denial.appealed": "appealed_date",
+        "denial.resolved": "resolved_date",
+        "denial.escalated": "escalated_date",
+        "correction.requested": "requested_date",
+    }[event.type]
+    day: date = getattr(data, dated)
+    attributes = data.model_dump(mode="json", include=_DENIAL_WORK_FIELDS)
+    return FactRow(event.type, day, data.claim_id, None, event.practiceid, attributes)
+
+
+_DENIAL_WORK_FIELDS = {
+    "denial_id",
+    "root_cause",
+    "outcome",
+    "recovered_amount",
+    "written_off_amount",
+    "denied_amount",
+    "rule",
+    "route",
+    "denied_visits",
+    "appealed_date",
+    "resolved_date",
+    "escalated_date",
+    "requested_date",
+}
+
+
+def _provider_adjustment(event: Envelope) -> FactRow:
+    data = event.data
+    attributes = {
+        "reason_code": data.reason_code,
+        "amount": _money(data.amount),
+        "payment_date": data.payment_date.isoformat(),
+    }
+    return FactRow(event.type, data.payment_date, None, None, event.practiceid, attributes)
+
+
 EXTRACTORS: dict[str, Callable[[Envelope], FactRow]] = {
+    "encounter.received": _encounter,
+    "encounter.amended": _encounter,
+    "encounter.cancelled": _encounter_cancelled,
     "charge.created": _charge,
     "charge.released": _charge,
     "charge.held": _charge_held,
@@ -185,6 +265,11 @@ EXTRACTORS: dict[str, Callable[[Envelope], FactRow]] = {
     "patient-payment.posted": _patient_payment,
     "balance.written-off": _write_off,
     "claim.denied": _denied,
+    "denial.appealed": _denial_work,
+    "denial.resolved": _denial_work,
+    "denial.escalated": _denial_work,
+    "correction.requested": _denial_work,
+    "provider-adjustment.posted": _provider_adjustment,
 }
 
 
@@ -248,6 +333,13 @@ def ledger_of(facts: Iterable[StoredFact]) -> domain.Ledger:
                     manually_touched=bool(a.get("manually_touched")),
                 )
             )
+            ledger.procedure_codes[fact.charge_id] = tuple(a.get("procedure_codes", ()))
+        elif kind in ("encounter.received", "encounter.amended") and fact.charge_id:
+            ledger.visits.append(_visit(fact))
+        elif kind == "encounter.cancelled" and fact.charge_id:
+            ledger.cancelled_visits.add(fact.charge_id)
+        elif kind == "claim.voided" and fact.claim_id:
+            ledger.claim_voids.append(domain.ClaimVoid(fact.claim_id, fact.fact_date))
         elif kind == "charge.voided" and fact.charge_id:
             ledger.voids.append(domain.ChargeVoid(fact.charge_id, fact.fact_date))
         elif kind == "claim.submitted":
@@ -286,6 +378,26 @@ def ledger_of(facts: Iterable[StoredFact]) -> domain.Ledger:
                 )
             )
     return ledger
+
+
+def _visit(fact: StoredFact) -> domain.Visit:
+    a = fact.attributes
+    authorization = a.get("authorization") or {}
+    return domain.Visit(
+        encounter_id=fact.charge_id or "",
+        practice_id=fact.practice_id,
+        provider_id=_uuid(a.get("provider_id")),
+        payer_id=_uuid(a.get("payer_id")),
+        patient_id=_uuid(a.get("patient_id")),
+        date_of_service=_day(a["date_of_service"]),
+        received_date=_day(a["received_date"]),
+        authorization_number=authorization.get("number"),
+        units_approved=authorization.get("units_approved"),
+        units_used=authorization.get("units_used"),
+        authorization_start=_day(authorization["start_date"]) if authorization else None,
+        authorization_end=_day(authorization["end_date"]) if authorization else None,
+        authorization_codes=tuple(authorization.get("service_codes", ())),
+    )
 
 
 def _adjudication(fact: StoredFact) -> domain.Adjudication:

@@ -45,6 +45,10 @@ DEFINITIONS: dict[str, str] = {
         "Primary claims whose first adjudication is dated in [D-(window-1), D]; numerator: those whose first "
         "adjudication has a denial. Amounts: denial-class adjustment dollars over the billed amount of the cohort."
     ),
+    "initial_denial_rate/dollars": (
+        "Primary claims whose first adjudication is dated in [D-(window-1), D]; value = denial-class adjustment "
+        "dollars of those first adjudications over the billed amount of the cohort."
+    ),
     "days_in_ar": (
         "A/R at D over average daily gross charges. A/R at D = sum over charges posted on or before D of billed - "
         "payer payments - contractual adjustments - patient payments - write-offs, each counted only if posted "
@@ -264,19 +268,25 @@ def ar_share_over(ledger: Ledger, *, as_of: date, days: int, scope: Scope | None
     )
 
 
-def all_kpis(
+def initial_denial_rate_dollars(
     ledger: Ledger, *, as_of: date, window_days: int = DEFAULT_WINDOW_DAYS, scope: Scope | None = None
-) -> list[KpiValue]:
-    """Every KPI this service computes, headline first."""
-    return [
-        first_pass_clean_claim_rate(ledger, as_of=as_of, window_days=window_days, scope=scope),
-        scrubber_clean_claim_rate(ledger, as_of=as_of, window_days=window_days, scope=scope),
-        acceptance_clean_claim_rate(ledger, as_of=as_of, window_days=window_days, scope=scope),
-        initial_denial_rate(ledger, as_of=as_of, window_days=window_days, scope=scope),
-        days_in_ar(ledger, as_of=as_of, scope=scope),
-        ar_share_over(ledger, as_of=as_of, days=60, scope=scope),
-        ar_share_over(ledger, as_of=as_of, days=90, scope=scope),
-    ]
+) -> KpiValue:
+    """Initial denial rate in dollars: denial-class adjustment dollars over the billed amount of the cohort."""
+    by_count = initial_denial_rate(ledger, as_of=as_of, window_days=window_days, scope=scope)
+    value = None
+    if by_count.denominator.amount > 0:
+        value = (by_count.numerator.amount / by_count.denominator.amount).quantize(RATE_PLACES, ROUND_HALF_UP)
+    return KpiValue(
+        name="initial_denial_rate",
+        variant="dollars",
+        value=value,
+        unit="ratio",
+        definition=DEFINITIONS["initial_denial_rate/dollars"],
+        numerator=by_count.numerator,
+        denominator=by_count.denominator,
+        period_start=by_count.period_start,
+        period_end=by_count.period_end,
+    )
 
 
 def _rate(name: str, variant: str | None, numerator: Tally, cohort: Tally, bounds: tuple[date, date]) -> KpiValue:

@@ -10,8 +10,9 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from analytics.claims import ClaimSummary
 from analytics.facts import FactRow, StoredFact
-from analytics.models import facts, organization_activity
+from analytics.models import claim_index, facts, infra, organization_activity
 from shared.events.envelope import Envelope
 
 
@@ -108,3 +109,112 @@ async def claim_timeline(session: AsyncSession, claim_id: str) -> list[Any]:
         )
     ).all()
     return list(rows)
+
+
+async def claim_facts(session: AsyncSession, claim_id: str) -> list[StoredFact]:
+    """Every fact of one claim, in business-date order."""
+    rows = (
+        await session.execute(
+            select(facts).where(facts.c.claim_id == claim_id).order_by(facts.c.fact_date, facts.c.event_time)
+        )
+    ).all()
+    return [_stored(row) for row in rows]
+
+
+async def upsert_claim_summary(session: AsyncSession, organization_id: uuid.UUID, summary: ClaimSummary) -> None:
+    """Store a claim's searchable summary, replacing the previous one."""
+    values = summary.row()
+    await session.execute(
+        pg_insert(claim_index)
+        .values(organization_id=organization_id, **values)
+        .on_conflict_do_update(index_elements=["organization_id", "claim_id"], set_=values)
+    )
+
+
+async def search_claims(
+    session: AsyncSession,
+    *,
+    practice_ids: list[uuid.UUID] | None,
+    payer_id: uuid.UUID | None,
+    patient_id: uuid.UUID | None,
+    provider_id: uuid.UUID | None,
+    status: str | None,
+    date_from: date | None,
+    date_to: date | None,
+    after: tuple[date, str] | None,
+    limit: int,
+) -> list[Any]:
+    """Claims of the session's organization matching the filters, by date of service then claim id (keyset)."""
+    query = select(claim_index)
+    if practice_ids is not None:
+        query = query.where(claim_index.c.practice_id.in_(practice_ids))
+    for column, value in (
+        (claim_index.c.payer_id, payer_id),
+        (claim_index.c.patient_id, patient_id),
+        (claim_index.c.provider_id, provider_id),
+        (claim_index.c.status, status),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    if date_from is not None:
+        query = query.where(claim_index.c.date_of_service >= date_from)
+    if date_to is not None:
+        query = query.where(claim_index.c.date_of_service <= date_to)
+    if after is not None:
+        query = query.where(
+            or_(
+                claim_index.c.date_of_service > after[0],
+                and_(claim_index.c.date_of_service == after[0], claim_index.c.claim_id > after[1]),
+            )
+        )
+    query = query.order_by(claim_index.c.date_of_service, claim_index.c.claim_id).limit(limit)
+    return list((await session.execute(query)).all())
+
+
+async def payer_authorization_policies(session: AsyncSession) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    """Each payer's profiles (effective date and authorization rule) from the reference replica."""
+    table = infra.reference_entities
+    rows = (
+        await session.execute(
+            select(table.c.entity_id, table.c.attributes).where(
+                table.c.entity_type == "payer", table.c.deleted.is_(False)
+            )
+        )
+    ).all()
+    policies: dict[uuid.UUID, list[dict[str, Any]]] = {}
+    for row in rows:
+        profiles = row.attributes.get("profiles") or []
+        try:
+            payer_id = uuid.UUID(str(row.entity_id))
+        except ValueError:
+            continue
+        policies[payer_id] = [
+            {"effective_from": p["effective_from"], **(p.get("authorization") or {})} for p in profiles
+        ]
+    return policies
+
+
+async def practice_names(session: AsyncSession) -> list[tuple[uuid.UUID, str]]:
+    """The organization's practices (id, name) from the reference replica, by name."""
+    table = infra.reference_entities
+    rows = (
+        await session.execute(
+            select(table.c.entity_id, table.c.attributes).where(
+                table.c.entity_type == "practice", table.c.deleted.is_(False)
+            )
+        )
+    ).all()
+    found = []
+    for row in rows:
+        try:
+            found.append((uuid.UUID(str(row.entity_id)), str(row.attributes.get("name") or row.entity_id)))
+        except ValueError:
+            continue
+    return sorted(found, key=lambda item: item[1])
+
+
+async def api_key_active(session: AsyncSession, key_id: str) -> bool:
+    """Whether an API key is known to the replica and not revoked."""
+    table = infra.api_keys
+    revoked = await session.scalar(select(table.c.revoked).where(table.c.key_id == key_id))
+    return revoked is False

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Tally(BaseModel):
@@ -60,3 +60,45 @@ class ClaimTimeline(BaseModel):
 
     claim_id: str
     events: list[TimelineEntry]
+
+
+class ClaimSearchItem(BaseModel):
+    """One claim as billing staff find it: ids, date of service, billed amount and current status."""
+
+    claim_id: str
+    charge_id: str
+    practice_id: uuid.UUID | None
+    provider_id: uuid.UUID | None
+    payer_id: uuid.UUID | None
+    patient_id: uuid.UUID | None
+    program: str
+    payer_priority: str
+    date_of_service: date
+    billed: Decimal
+    status: str
+    status_date: date
+    first_submitted_date: date | None
+
+
+class ClaimSearchPage(BaseModel):
+    """A page of claims; pass next_cursor back as cursor for the next page (null on the last one)."""
+
+    items: list[ClaimSearchItem]
+    next_cursor: str | None
+
+
+class DashboardLinkRequest(BaseModel):
+    """What a signed dashboard link shows: optionally one practice and a fixed business date."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    practice_id: uuid.UUID | None = None
+    as_of: date | None = None
+
+
+class DashboardLink(BaseModel):
+    """A dashboard URL carrying a signed token, valid until expires_at."""
+
+    url: str
+    token: str
+    expires_at: datetime

@@ -1,4 +1,4 @@
-"""Analytics use cases: record lifecycle facts, compute KPIs as of a business date, read a claim's timeline."""
+"""Analytics use cases: record lifecycle facts, compute KPIs as of a business date, timelines and claim search."""
 
 from __future__ import annotations
 
@@ -8,21 +8,51 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from analytics import kpis, repository
-from analytics.domain import DEFAULT_WINDOW_DAYS, KpiValue, Ledger, Scope
+from analytics import repository
+from analytics.claims import summarize
+from analytics.domain import DEFAULT_WINDOW_DAYS, AuthorizationPolicy, KpiValue, Ledger, Scope
 from analytics.facts import fact_of, ledger_of
+from analytics.report import all_kpis
 from shared.events.envelope import Envelope
 
 
 async def record_fact(session: AsyncSession, event: Envelope) -> None:
     """Keep a lifecycle event's KPI facts once; arrival order across topics does not matter."""
-    if await repository.add_fact(session, event, fact_of(event)):
+    row = fact_of(event)
+    if await repository.add_fact(session, event, row):
         await repository.touch_organization(session, event.organizationid, event.businessdate)
+        if row.claim_id is not None:
+            await refresh_claim_summary(session, event.organizationid, row.claim_id)
+
+
+async def refresh_claim_summary(session: AsyncSession, organization_id: uuid.UUID, claim_id: str) -> None:
+    """Re-derive a claim's searchable summary from all of its facts (order-tolerant by construction)."""
+    summary = summarize(await repository.claim_facts(session, claim_id))
+    if summary is not None:
+        await repository.upsert_claim_summary(session, organization_id, summary)
+
+
+def authorization_policies(raw: dict[uuid.UUID, list[dict[str, Any]]]) -> dict[uuid.UUID, list[AuthorizationPolicy]]:
+    """Payer authorization rules from the reference replica's payer profiles."""
+    return {
+        payer_id: [
+            AuthorizationPolicy(
+                effective_from=date.fromisoformat(p["effective_from"]),
+                mode=p.get("mode", "none"),
+                codes=tuple(p.get("codes") or ()),
+                unmanaged_visits=p.get("unmanaged_visits"),
+            )
+            for p in profiles
+        ]
+        for payer_id, profiles in raw.items()
+    }
 
 
 async def ledger_as_of(session: AsyncSession, as_of: date) -> Ledger:
-    """The session organization's facts known by D."""
-    return ledger_of(await repository.facts_until(session, as_of))
+    """The session organization's facts known by D, with its payers' authorization rules."""
+    ledger = ledger_of(await repository.facts_until(session, as_of))
+    ledger.authorization_policies = authorization_policies(await repository.payer_authorization_policies(session))
+    return ledger
 
 
 async def compute_kpis(
@@ -38,11 +68,11 @@ async def compute_kpis(
     if day is None:
         return None
     ledger = await ledger_as_of(session, day)
-    return day, kpis.all_kpis(ledger, as_of=day, window_days=window_days, scope=scope)
+    return day, all_kpis(ledger, as_of=day, window_days=window_days, scope=scope)
 
 
 async def claim_timeline(session: AsyncSession, claim_id: str) -> list[dict[str, Any]]:
-    """The events seen for a claim (and its charge), in business-date order; empty when unknown."""
+    """The events seen for a claim (and its charge and encounter), in business-date order; empty when unknown."""
     rows = await repository.claim_timeline(session, claim_id)
     return [
         {

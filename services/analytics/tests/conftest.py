@@ -13,11 +13,28 @@ from analytics.facts import StoredFact, fact_of, ledger_of
 
 from shared.events.catalogue import build_event
 from shared.events.charge import ChargeCreated, ChargeLine, ChargeVoided
-from shared.events.claim import ClaimAcknowledged, ClaimHeld, ClaimLine, ClaimSubmitted, ScrubEdit
-from shared.events.encounter import CoverageSnapshot, PatientSnapshot, PracticeSnapshot, ProviderSnapshot
+from shared.events.claim import ClaimAcknowledged, ClaimHeld, ClaimLine, ClaimSubmitted, ClaimVoided, ScrubEdit
+from shared.events.encounter import (
+    AuthorizationSnapshot,
+    CoverageSnapshot,
+    EncounterCancelled,
+    EncounterReceived,
+    PatientSnapshot,
+    PracticeSnapshot,
+    ProviderSnapshot,
+)
 from shared.events.envelope import Envelope, Payload
 from shared.events.reference import Address
-from shared.events.remittance import Adjustment, BalanceWrittenOff, ClaimDenied, PatientPaymentPosted, RemittancePosted
+from shared.events.remittance import (
+    Adjustment,
+    BalanceWrittenOff,
+    ClaimDenied,
+    CorrectionRequested,
+    DenialAppealed,
+    PatientPaymentPosted,
+    RemittancePosted,
+    RemittanceReversed,
+)
 
 ADDRESS = Address(line1="1 Main St", city="Springfield", state="IL", postal_code="62701")
 
@@ -30,6 +47,9 @@ class ChargeInfo:
     posted: date
     date_of_service: date
     practice_id: uuid.UUID
+    provider_id: uuid.UUID
+    payer_id: uuid.UUID
+    program: str = "outpatient_therapy"
 
 
 class Lifecycle:
@@ -40,6 +60,7 @@ class Lifecycle:
         self.practice_id = uuid.uuid4()
         self.provider_id = uuid.uuid4()
         self.payer_id = uuid.uuid4()
+        self.patient_id = uuid.uuid4()
         self.events: list[Envelope] = []
         self.charges: dict[str, ChargeInfo] = {}
 
@@ -66,9 +87,21 @@ class Lifecycle:
         practice_id: uuid.UUID | None = None,
         manually_touched: bool = False,
         emit: bool = True,
+        provider_id: uuid.UUID | None = None,
+        payer_id: uuid.UUID | None = None,
+        program: str = "outpatient_therapy",
+        procedure_code: str = "90834",
     ) -> None:
         """A charge.created (or only its facts for later claims when emit is False)."""
-        info = ChargeInfo(Decimal(billed), posted, date_of_service or posted, practice_id or self.practice_id)
+        info = ChargeInfo(
+            Decimal(billed),
+            posted,
+            date_of_service or posted,
+            practice_id or self.practice_id,
+            provider_id or self.provider_id,
+            payer_id or self.payer_id,
+            program,
+        )
         self.charges[charge_id] = info
         if not emit:
             return
@@ -76,12 +109,12 @@ class Lifecycle:
             charge_id=charge_id,
             date_of_service=info.date_of_service,
             charge_posted_date=posted,
-            program="outpatient_therapy",
+            program=info.program,
             practice=PracticeSnapshot(
                 practice_id=info.practice_id, name="P", npi="1234567893", tin="123456789", taxonomy="x", address=ADDRESS
             ),
             provider=ProviderSnapshot(
-                provider_id=self.provider_id,
+                provider_id=info.provider_id,
                 npi="1234567893",
                 first_name="A",
                 last_name="B",
@@ -97,13 +130,13 @@ class Lifecycle:
                 address=ADDRESS,
             ),
             coverage=CoverageSnapshot(
-                coverage_id=uuid.uuid4(), payer_id=self.payer_id, x12_payer_id="X1", payer_name="Payer", member_id="M1"
+                coverage_id=uuid.uuid4(), payer_id=info.payer_id, x12_payer_id="X1", payer_name="Payer", member_id="M1"
             ),
             diagnoses=["F41.1"],
             lines=[
                 ChargeLine(
                     line_number=1,
-                    procedure_code="90834",
+                    procedure_code=procedure_code,
                     units=1,
                     diagnosis_pointers=[1],
                     place_of_service="11",
@@ -125,10 +158,10 @@ class Lifecycle:
         return {
             "claim_id": claim_id,
             "charge_id": charge_id,
-            "payer_id": self.payer_id if priority == "primary" else uuid.uuid4(),
-            "provider_id": self.provider_id,
-            "patient_id": uuid.uuid4(),
-            "program": "outpatient_therapy",
+            "payer_id": info.payer_id if priority == "primary" else uuid.uuid4(),
+            "provider_id": info.provider_id,
+            "patient_id": self.patient_id,
+            "program": info.program,
             "date_of_service": info.date_of_service,
             "charge_posted_date": info.posted,
             "billed_amount": info.billed,
@@ -145,13 +178,14 @@ class Lifecycle:
         scrub_passed: bool = True,
         manually_touched: bool = False,
         priority: str = "primary",
+        frequency: str | None = None,
     ) -> None:
-        """A claim.submitted attempt."""
+        """A claim.submitted attempt (frequency 1 for the first attempt, 7 after, unless given)."""
         facts = self._claim_facts(claim_id, charge_id, priority)
         payload = ClaimSubmitted(
             **facts,
             attempt_number=attempt,
-            frequency_code="1" if attempt == 1 else "7",
+            frequency_code=frequency or ("1" if attempt == 1 else "7"),
             submitted_date=on,
             scrub_passed=scrub_passed,
             manually_touched=manually_touched,
@@ -252,6 +286,106 @@ class Lifecycle:
             written_off_date=on,
         )
         self._emit("balance.written-off", payload, claim_id, on, self.charges[charge_id].practice_id)
+
+    def reverse(self, claim_id: str, charge_id: str, *, on: date, paid: str, contractual: str = "0") -> None:
+        """A remittance.reversed (CLP02 = 22) with negated amounts."""
+        payload = RemittanceReversed(
+            claim_id=claim_id,
+            charge_id=charge_id,
+            payer_id=self.payer_id,
+            claim_status_code="22",
+            remittance_id=uuid.uuid4(),
+            trace_number="TRN2",
+            payment_date=on,
+            charge_amount=-self.charges[charge_id].billed,
+            paid_amount=-Decimal(paid),
+            patient_responsibility=Decimal("0"),
+            contractual_amount=-Decimal(contractual),
+            denied_amount=Decimal("0"),
+        )
+        self._emit("remittance.reversed", payload, claim_id, on, self.charges[charge_id].practice_id)
+
+    def void_claim(self, claim_id: str, charge_id: str, *, on: date) -> None:
+        """A claim.voided."""
+        payload = ClaimVoided(claim_id=claim_id, charge_id=charge_id, voided_date=on, reason="charge voided")
+        self._emit("claim.voided", payload, claim_id, on, self.charges[charge_id].practice_id)
+
+    def appeal(self, claim_id: str, *, on: date) -> None:
+        """A denial.appealed."""
+        payload = DenialAppealed(denial_id=uuid.uuid4(), claim_id=claim_id, appealed_date=on)
+        self._emit("denial.appealed", payload, claim_id, on, self.practice_id)
+
+    def request_correction(self, claim_id: str, *, on: date, root_cause: str = "coding") -> None:
+        """A correction.requested."""
+        payload = CorrectionRequested(
+            denial_id=uuid.uuid4(), claim_id=claim_id, root_cause=root_cause, requested_date=on
+        )
+        self._emit("correction.requested", payload, claim_id, on, self.practice_id)
+
+    def encounter(
+        self,
+        encounter_id: uuid.UUID,
+        *,
+        date_of_service: date,
+        payer_id: uuid.UUID | None = None,
+        authorization: tuple[int, int, date, date] | None = None,
+        patient_id: uuid.UUID | None = None,
+    ) -> None:
+        """An encounter.received; authorization is (units approved, units used, start, end)."""
+        payload = EncounterReceived(
+            encounter_id=encounter_id,
+            ehr_encounter_id=f"EHR-{encounter_id.hex[:8]}",
+            date_of_service=date_of_service,
+            service_type="psychotherapy",
+            diagnoses=["F41.1"],
+            practice=PracticeSnapshot(
+                practice_id=self.practice_id, name="P", npi="1234567893", tin="123456789", taxonomy="x", address=ADDRESS
+            ),
+            provider=ProviderSnapshot(
+                provider_id=self.provider_id,
+                npi="1234567893",
+                first_name="A",
+                last_name="B",
+                taxonomy="x",
+                license_type="LCSW",
+            ),
+            patient=PatientSnapshot(
+                patient_id=patient_id or self.patient_id,
+                first_name="C",
+                last_name="D",
+                birth_date=date(1990, 1, 1),
+                sex="F",
+                address=ADDRESS,
+            ),
+            coverage=CoverageSnapshot(
+                coverage_id=uuid.uuid4(),
+                payer_id=payer_id or self.payer_id,
+                x12_payer_id="X1",
+                payer_name="Payer",
+                member_id="M1",
+            ),
+            authorization=None
+            if authorization is None
+            else AuthorizationSnapshot(
+                authorization_id=uuid.uuid4(),
+                number="AUTH1",
+                units_approved=authorization[0],
+                units_used=authorization[1],
+                start_date=authorization[2],
+                end_date=authorization[3],
+            ),
+        )
+        self._emit("encounter.received", payload, str(encounter_id), date_of_service, self.practice_id)
+
+    def cancel_encounter(self, encounter_id: uuid.UUID, *, on: date) -> None:
+        """An encounter.cancelled."""
+        self._emit(
+            "encounter.cancelled",
+            EncounterCancelled(encounter_id=encounter_id),
+            str(encounter_id),
+            on,
+            self.practice_id,
+        )
 
     def ledger(self, events: list[Envelope] | None = None) -> Ledger:
         """The domain ledger of the events, through the same fact extraction the handlers store."""

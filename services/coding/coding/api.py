@@ -23,7 +23,7 @@ from shared.problems import Problem
 router = APIRouter(prefix="/v1")
 Reader = Annotated[Principal, Depends(require_scope("read"))]
 Writer = Annotated[Principal, Depends(require_scope("encounters:write"))]
-MonthPath = Annotated[str, Path(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2026-09"], description="yyyy-mm")]
+MonthPath = Annotated[str, Path(pattern=r"^20\d{2}-(0[1-9]|1[0-2])$", examples=["2026-09"], description="yyyy-mm")]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such charge in this organization"}}
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -159,10 +159,13 @@ async def get_remittance(request: Request, file_id: uuid.UUID, principal: Reader
 
 @router.get("/unmatched", summary="Remittance claims waiting for a match or a person")
 async def list_unmatched(
-    request: Request, principal: Reader, status: str | None = None, limit: int = 100
+    request: Request,
+    principal: Reader,
+    status: Literal["waiting", "needs_review", "posted"] | None = None,
+    limit: int = Query(default=100, ge=1, le=500),
 ) -> list[UnmatchedView]:
     """Unmatched, ambiguous and unreadable CLPs of the caller's organization, oldest first."""
-    query = select(unmatched_remittances).order_by(unmatched_remittances.c.created_at).limit(min(limit, 500))
+    query = select(unmatched_remittances).order_by(unmatched_remittances.c.created_at).limit(limit)
     query = query.where(
         unmatched_remittances.c.status == status
         if status

@@ -40,6 +40,7 @@ from remittance.web import (
 from shared.auth import Principal
 from shared.db import unit_of_work
 
+MAX_AMOUNT = 9_999_999_999.99  # the largest amount the ledger columns (numeric(12, 2)) hold
 router = APIRouter(prefix="/v1", tags=["denials"])
 ACTION_RESPONSES = {**NOT_FOUND, **INVALID, **CONFLICT}
 
@@ -54,10 +55,10 @@ async def list_denials(
     queue: Literal["appeals", "credentialing"] | None = None,
     assigned_to: uuid.UUID | None = None,
     status: Literal["open", "appealed", "resolved"] = "open",
-    min_age_days: int | None = Query(default=None, ge=0),
-    max_age_days: int | None = Query(default=None, ge=0),
-    min_amount: Decimal | None = Query(default=None, ge=0),
-    max_amount: Decimal | None = Query(default=None, ge=0),
+    min_age_days: int | None = Query(default=None, ge=0, le=36500),
+    max_age_days: int | None = Query(default=None, ge=0, le=36500),
+    min_amount: Decimal | None = Query(default=None, ge=0, le=MAX_AMOUNT, decimal_places=2),
+    max_amount: Decimal | None = Query(default=None, ge=0, le=MAX_AMOUNT, decimal_places=2),
     limit: int = Query(default=100, ge=1, le=500),
 ) -> list[DenialView]:
     """Denials of the caller's organization, oldest payment first ('open' includes appealed ones)."""

@@ -1,0 +1,283 @@
+"""Replay: rebuild the read model from the beginning of the lifecycle topics into analytics_rebuild, then swap.
+
+The rebuild runs as the migration role (it creates tables). Facts are keyed by event id, so the result does not
+depend on the order topics are read in. The swap is one transaction: it locks the live tables (the worker waits),
+carries over facts the live worker stored after the snapshot of end offsets was taken, moves the live tables to
+analytics_rebuild as *_previous and the rebuilt ones into analytics, and bumps every organization's version so the
+gauges recompute.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from aiokafka import TopicPartition
+from sqlalchemy import MetaData, Table, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from analytics.claims import summarize
+from analytics.config import AnalyticsSettings
+from analytics.facts import EXTRACTORS, StoredFact, fact_of
+from analytics.models import claim_index, facts
+from analytics.worker import LIFECYCLE_TOPICS
+from shared.db import create_engine, tenant_rls_sql
+from shared.events.catalogue import UnknownEventType, parse_event
+from shared.kafka import create_admin, create_consumer
+
+log = structlog.get_logger()
+
+LIVE = "analytics"
+REBUILD = "analytics_rebuild"
+BATCH = 500
+Progress = Callable[[str], None]
+
+
+@dataclass
+class RebuildResult:
+    """What a rebuild read and stored."""
+
+    events_read: int = 0
+    facts_stored: int = 0
+    skipped: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    claims_indexed: int = 0
+    carried_over: int = 0
+    carried_organizations: set[uuid.UUID] = field(default_factory=set)
+    swapped: bool = False
+    organizations: set[uuid.UUID] = field(default_factory=set)
+
+
+def _ddl(token: str) -> list[str]:
+    """Fresh fact and claim-index tables in the rebuild schema; index names carry a token so schemas never clash."""
+    return [
+        f"DROP TABLE IF EXISTS {REBUILD}.facts",
+        f"DROP TABLE IF EXISTS {REBUILD}.claim_index",
+        f"""CREATE TABLE {REBUILD}.facts (
+            organization_id uuid NOT NULL,
+            event_id text NOT NULL,
+            event_type text NOT NULL,
+            business_date date NOT NULL,
+            fact_date date NOT NULL,
+            practice_id uuid,
+            claim_id text,
+            charge_id text,
+            attributes jsonb NOT NULL,
+            event_time timestamptz NOT NULL,
+            recorded_at timestamptz NOT NULL DEFAULT now(),
+            CONSTRAINT facts_pkey_{token} PRIMARY KEY (organization_id, event_id)
+        )""",
+        f"CREATE INDEX facts_claim_{token} ON {REBUILD}.facts (organization_id, claim_id)",
+        f"CREATE INDEX facts_charge_{token} ON {REBUILD}.facts (organization_id, charge_id)",
+        f"CREATE INDEX facts_date_{token} ON {REBUILD}.facts (organization_id, fact_date)",
+        f"""CREATE TABLE {REBUILD}.claim_index (
+            organization_id uuid NOT NULL,
+            claim_id text NOT NULL,
+            charge_id text NOT NULL,
+            practice_id uuid,
+            provider_id uuid,
+            payer_id uuid,
+            patient_id uuid,
+            program text NOT NULL,
+            payer_priority text NOT NULL,
+            date_of_service date NOT NULL,
+            billed numeric(12, 2) NOT NULL,
+            status text NOT NULL,
+            status_date date NOT NULL,
+            first_submitted_date date,
+            CONSTRAINT claim_index_pkey_{token} PRIMARY KEY (organization_id, claim_id)
+        )""",
+        f"CREATE INDEX claim_index_date_{token} ON {REBUILD}.claim_index (organization_id, date_of_service, claim_id)",
+        f"CREATE INDEX claim_index_patient_{token} ON {REBUILD}.claim_index (organization_id, patient_id)",
+    ]
+
+
+def _in_schema(table: Table, schema: str) -> Table:
+    return table.to_metadata(MetaData(), schema=schema)
+
+
+async def lifecycle_partitions(settings: AnalyticsSettings) -> list[TopicPartition]:
+    """Every partition of the lifecycle topics, as the broker describes them."""
+    admin = create_admin(settings)
+    await admin.start()
+    try:
+        described = await admin.describe_topics(list(LIFECYCLE_TOPICS))
+    finally:
+        await admin.close()
+    return [TopicPartition(topic["topic"], p["partition"]) for topic in described for p in topic["partitions"]]
+
+
+async def _read_topics(settings: AnalyticsSettings, store: Callable[[list[Any]], Any], result: RebuildResult) -> None:
+    """Read every lifecycle topic from its beginning to the end offsets seen at the start."""
+    # Partitions are assigned by hand and offsets never committed: the group id only names the reader.
+    consumer = create_consumer(settings, group_id=f"analytics-rebuild-{secrets.token_hex(4)}")
+    partitions = await lifecycle_partitions(settings)
+    await consumer.start()
+    try:
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        remaining = {tp for tp in partitions if ends[tp] > 0}
+        while remaining:
+            batches = await consumer.getmany(*remaining, timeout_ms=1000)
+            for tp, messages in batches.items():
+                events = []
+                for message in messages:
+                    if message.offset >= ends[tp]:
+                        continue
+                    result.events_read += 1
+                    try:
+                        event = parse_event(message.value or b"")
+                    except UnknownEventType:
+                        result.skipped["unknown_type"] += 1
+                        continue
+                    except ValueError:
+                        result.skipped["unparseable"] += 1
+                        continue
+                    if event.type in EXTRACTORS:
+                        events.append(event)
+                    else:
+                        result.skipped[event.type] += 1
+                if events:
+                    await store(events)
+            for tp in list(remaining):
+                if await consumer.position(tp) >= ends[tp]:
+                    remaining.discard(tp)
+    finally:
+        await consumer.stop()
+
+
+async def _swap(connection: AsyncConnection, token: str, result: RebuildResult) -> None:
+    """Carry over late facts, move the live tables out and the rebuilt ones in, refresh organization activity."""
+    await connection.execute(text(f"LOCK TABLE {LIVE}.facts, {LIVE}.claim_index IN ACCESS EXCLUSIVE MODE"))
+    for table in ("facts", "claim_index"):
+        await connection.execute(text(f"ALTER TABLE {LIVE}.{table} NO FORCE ROW LEVEL SECURITY"))
+    carried = await connection.execute(
+        text(
+            f"INSERT INTO {REBUILD}.facts SELECT * FROM {LIVE}.facts live WHERE NOT EXISTS (SELECT 1 FROM "
+            f"{REBUILD}.facts r WHERE r.organization_id = live.organization_id AND r.event_id = live.event_id) "
+            "RETURNING organization_id, claim_id"
+        )
+    )
+    late = [(row.organization_id, row.claim_id) for row in carried]
+    result.carried_over = len(late)
+    result.carried_organizations = {organization_id for organization_id, _ in late}
+    late_claims = {(o, c) for o, c in late if c is not None}
+    for organization_id, claim_id in late_claims:
+        await connection.execute(
+            text(
+                f"INSERT INTO {REBUILD}.claim_index SELECT * FROM {LIVE}.claim_index WHERE organization_id = :o "
+                "AND claim_id = :c ON CONFLICT (organization_id, claim_id) DO NOTHING"
+            ),
+            {"o": organization_id, "c": claim_id},
+        )
+    for table in ("facts", "claim_index"):
+        await connection.execute(text(f"DROP TABLE IF EXISTS {REBUILD}.{table}_previous"))
+        await connection.execute(text(f"ALTER TABLE {LIVE}.{table} RENAME TO {table}_previous"))
+        await connection.execute(text(f"ALTER TABLE {LIVE}.{table}_previous SET SCHEMA {REBUILD}"))
+        await connection.execute(text(f"ALTER TABLE {REBUILD}.{table} SET SCHEMA {LIVE}"))
+        for statement in tenant_rls_sql(LIVE, table):
+            await connection.execute(text(statement))
+    await connection.execute(
+        text(
+            f"INSERT INTO {LIVE}.organization_activity (organization_id, latest_business_date, version) "
+            f"SELECT organization_id, max(business_date), 1 FROM {LIVE}.facts GROUP BY organization_id "
+            "ON CONFLICT (organization_id) DO UPDATE SET latest_business_date = excluded.latest_business_date, "
+            f"version = {LIVE}.organization_activity.version + 1"
+        )
+    )
+    result.swapped = True
+
+
+async def rebuild(
+    settings: AnalyticsSettings | None = None, *, swap: bool = True, progress: Progress | None = None
+) -> RebuildResult:
+    """Rebuild the read model from the topics into analytics_rebuild, then (by default) swap it live."""
+    settings = settings or AnalyticsSettings()
+    say = progress or (lambda _: None)
+    result = RebuildResult()
+    token = secrets.token_hex(4)
+    engine = create_engine(settings, owner=True, pool_size=2)
+    rebuilt_facts, rebuilt_index = _in_schema(facts, REBUILD), _in_schema(claim_index, REBUILD)
+    guard = await engine.connect()
+    try:
+        # One rebuild at a time: a second one waits here instead of dropping the first one's tables.
+        await guard.execute(text("SELECT pg_advisory_lock(hashtext('claimflow-analytics-rebuild'))"))
+        await guard.commit()
+        async with engine.begin() as connection:
+            for statement in _ddl(token):
+                await connection.execute(text(statement))
+        say(f"reading {', '.join(LIFECYCLE_TOPICS)} from the beginning")
+
+        async def store(events: list[Any]) -> None:
+            rows = []
+            for event in events:
+                row = fact_of(event)
+                result.organizations.add(event.organizationid)
+                rows.append(
+                    {
+                        "organization_id": event.organizationid,
+                        "event_id": event.id,
+                        "event_type": row.event_type,
+                        "business_date": event.businessdate,
+                        "fact_date": row.fact_date,
+                        "practice_id": row.practice_id,
+                        "claim_id": row.claim_id,
+                        "charge_id": row.charge_id,
+                        "attributes": row.attributes,
+                        "event_time": event.time,
+                    }
+                )
+            async with engine.begin() as connection:
+                stored = await connection.execute(
+                    pg_insert(rebuilt_facts).values(rows).on_conflict_do_nothing().returning(rebuilt_facts.c.event_id)
+                )
+                result.facts_stored += len(stored.all())
+            if result.events_read % 5000 < len(events):
+                say(f"{result.events_read} events read")
+
+        await _read_topics(settings, store, result)
+        say(f"{result.events_read} events read, {result.facts_stored} facts stored; indexing claims")
+        async with engine.begin() as connection:
+            rows = await connection.execute(
+                text(
+                    f"SELECT organization_id, event_type, fact_date, claim_id, charge_id, practice_id, attributes "
+                    f"FROM {REBUILD}.facts WHERE claim_id IS NOT NULL ORDER BY fact_date, event_time"
+                )
+            )
+            per_claim: dict[tuple[uuid.UUID, str], list[StoredFact]] = defaultdict(list)
+            for row in rows:
+                per_claim[(row.organization_id, row.claim_id)].append(
+                    StoredFact(
+                        row.event_type, row.fact_date, row.claim_id, row.charge_id, row.practice_id, row.attributes
+                    )
+                )
+            summaries = []
+            for (organization_id, _), claim_facts in per_claim.items():
+                summary = summarize(claim_facts)
+                if summary is not None:
+                    summaries.append({"organization_id": organization_id, **summary.row()})
+            for start in range(0, len(summaries), BATCH):
+                await connection.execute(pg_insert(rebuilt_index).values(summaries[start : start + BATCH]))
+            result.claims_indexed = len(summaries)
+        if swap:
+            async with engine.begin() as connection:
+                await _swap(connection, token, result)
+            say(f"swapped: the rebuilt read model is live ({result.carried_over} facts carried over from the live one)")
+    finally:
+        await guard.close()
+        await engine.dispose()
+    log.info(
+        "read model rebuilt",
+        events_read=result.events_read,
+        facts_stored=result.facts_stored,
+        claims_indexed=result.claims_indexed,
+        carried_over=result.carried_over,
+        swapped=result.swapped,
+    )
+    return result
