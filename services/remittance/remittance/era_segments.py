@@ -17,7 +17,8 @@ _QUALIFIED_COMPOSITE = re.compile(r"^([A-Za-z0-9]{2})([^A-Za-z0-9\s])")
 
 
 class UnreadableSegment(Exception):
-    """One claim (or header element) that cannot be read; the claim is listed with this reason."""
+    """A segment or element that cannot be read: its claim is listed as unreadable with this reason (in a header,
+    the file is refused)."""
 
 
 def where(segment: Segment) -> str:

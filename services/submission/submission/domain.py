@@ -1,6 +1,7 @@
 """Pure submission rules: claim ids, NPI check digits, payer profiles in force, benefit periods. No I/O here.
 
-The scrubber's edits are in `submission.scrubber`; the work-queue rules in `submission.queues`.
+The scrubber is `submission.scrubber` (its edits in `submission.payer_edits` and `submission.coding_edits`); the
+work-queue rules are in `submission.queues`.
 """
 
 from __future__ import annotations

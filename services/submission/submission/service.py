@@ -16,7 +16,7 @@ from shared.events.charge import ChargeFacts, HoldReason
 from shared.events.claim import ClaimHeld
 from shared.outbox import add_event
 from shared.replica import reference_entity
-from submission import domain, scrubber
+from submission import domain, payer_edits, scrub_input, scrubber
 from submission.models import (
     authorization_usage,
     claim_attempts,
@@ -32,13 +32,15 @@ SOURCE = "submission"
 UNSENT = ("held", "queued")
 
 
-async def claim_history(session: AsyncSession, *, charge: ChargeFacts, claim_id: str | None) -> scrubber.ClaimHistory:
+async def claim_history(
+    session: AsyncSession, *, charge: ChargeFacts, claim_id: str | None
+) -> scrub_input.ClaimHistory:
     """The stored counters a claim is scrubbed against: the patient's other visits with this payer, units of the
     authorization consumed by other claims, and whether the primary claim of the charge is adjudicated."""
     coverage = charge.coverage
     if coverage is None:
-        return scrubber.ClaimHistory()
-    first, last = scrubber.history_window(charge.date_of_service)
+        return scrub_input.ClaimHistory()
+    first, last = scrub_input.history_window(charge.date_of_service)
     rows = (
         await session.execute(
             select(visits).where(
@@ -51,7 +53,7 @@ async def claim_history(session: AsyncSession, *, charge: ChargeFacts, claim_id:
         )
     ).all()
     prior = tuple(
-        scrubber.PriorVisit(
+        scrub_input.PriorVisit(
             claim_id=row.claim_id,
             charge_id=row.charge_id,
             date_of_service=row.date_of_service,
@@ -86,7 +88,7 @@ async def claim_history(session: AsyncSession, *, charge: ChargeFacts, claim_id:
             )
             or 0
         ) > 0
-    return scrubber.ClaimHistory(
+    return scrub_input.ClaimHistory(
         prior_visits=prior, authorization_units_consumed=consumed, primary_adjudicated=primary_adjudicated
     )
 
@@ -103,7 +105,7 @@ async def scrub(
         await reference_entity(session, infra, "provider", str(charge.provider.provider_id))
     )
     return scrubber.scrub_claim(
-        scrubber.ScrubInput(
+        scrub_input.ScrubInput(
             charge=charge,
             submission_date=submission_date,
             payer=payer,
@@ -143,7 +145,7 @@ async def consume_authorization(
             authorization_usage.c.claim_id == claim_id, authorization_usage.c.released_date.is_(None)
         )
     )
-    units = scrubber.authorization_units(charge)
+    units = payer_edits.authorization_units(charge)
     if auth is None or units == 0:
         return
     statement = pg_insert(authorization_usage).values(
