@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
+from shared.events.claim import is_claim_id
 from shared.x12 import Segment, tokenize
 
 Outcome = Literal["accepted", "accepted_with_errors", "rejected", "received"]
@@ -224,6 +225,9 @@ def parse_999(text: str) -> list[FunctionalAck]:
     return acks
 
 
+RECEIVER_LEVELS = ("20", "21")  # information source and receiver: their TRN*2 is the batch trace, not a claim
+
+
 def parse_277ca(text: str) -> ClaimAcknowledgement:
     """Claim-level statuses of a 277CA: each patient HL's TRN*2 (our claim id) with its first STC."""
     separators, segments = tokenize(text)
@@ -240,7 +244,13 @@ def parse_277ca(text: str) -> ClaimAcknowledgement:
             file_date = _date(segment.element(4)) or file_date
         elif tag == "HL":
             level, current = segment.element(3), None
-        elif tag == "TRN" and segment.element(1) == "2" and level in ("PT", "DEP"):
+        elif (
+            tag == "TRN"
+            and segment.element(1) == "2"
+            and (level not in RECEIVER_LEVELS or is_claim_id(segment.element(2)))
+        ):
+            # A claim (patient or dependent loop). Also read when its HL is missing or garbled: a claim status is
+            # never dropped because its loop header was damaged.
             current = ClaimStatus(claim_id=segment.element(2))
             claims.append(current)
         elif tag == "STC" and current is not None:
