@@ -75,23 +75,46 @@ def kpi_table(title: str, report: dict[str, Any]) -> Table:
     """The KPIs as a terminal table."""
     table = Table(title=title)
     for column in ("KPI", "value", "numerator", "denominator", "target"):
-        table.add_column(column)
-    targets = {"clean_claim_rate/first_pass": ">= 95%", "days_in_ar": "< 40", "initial_denial_rate": "< 5%"}
+        table.add_column(column, no_wrap=True)
+    targets = {
+        "clean_claim_rate/first_pass": ">= 95%",
+        "days_in_ar": "< 40",
+        "initial_denial_rate": "< 5%",
+        "ar_over_days/90": "< 15%",
+        "net_collection_rate": "> 95%",
+    }
     for kpi in report.get("kpis", []):
         name = kpi["name"] + (f"/{kpi['variant']}" if kpi.get("variant") else "")
+        if not _headline(name, kpi):
+            continue
         value = kpi.get("value")
         shown = (
             "-" if value is None else (f"{float(value):.1%}" if kpi.get("unit") == "ratio" else f"{float(value):.1f}")
         )
         numerator, denominator = kpi.get("numerator", {}), kpi.get("denominator", {})
         table.add_row(
-            name,
+            name.replace("denials_by_root_cause/", "denied: "),
             shown,
-            f"{numerator.get('count', '')} / ${numerator.get('amount', '')}",
-            f"{denominator.get('count', '')} / ${denominator.get('amount', '')}",
+            _tally(numerator),
+            _tally(denominator),
             targets.get(name, ""),
         )
     return table
+
+
+def _tally(tally: dict[str, Any]) -> str:
+    """A count with its dollars, whole dollars for the terminal."""
+    amount = tally.get("amount")
+    return f"{tally.get('count', '')} / ${float(amount or 0):,.0f}"
+
+
+def _headline(name: str, kpi: dict[str, Any]) -> bool:
+    """Whether a KPI belongs in the terminal summary: no per-bucket aging, no root cause without a denial."""
+    if name.startswith("ar_aging/"):
+        return False
+    if name.startswith("denials_by_root_cause/"):
+        return bool(kpi.get("numerator", {}).get("count"))
+    return not name.endswith("/p90")
 
 
 async def run(args: argparse.Namespace) -> int:

@@ -24,7 +24,6 @@ from deploy.runtime import (
     check_port_free,
     last_line,
     pid_of,
-    process_names,
     say,
     send_signal,
     stop_all,
@@ -47,10 +46,15 @@ def ensure_prometheus() -> str:
     return found
 
 
+def scraped(ports: dict[str, int]) -> dict[str, int]:
+    """The processes Prometheus scrapes: every API and worker of the five services (not the sandbox)."""
+    return {name: port for name, port in ports.items() if name != "sandbox-api"}
+
+
 def scrape_config(ports: dict[str, int]) -> dict[str, object]:
     """The configuration: one job for the APIs, one for the workers, the repository's alert rules."""
-    apis = [f"127.0.0.1:{port}" for name, port in ports.items() if name.endswith("-api") and name != "sandbox-api"]
-    workers = [f"127.0.0.1:{port}" for name, port in ports.items() if name.endswith("-worker")]
+    apis = [f"127.0.0.1:{port}" for name, port in scraped(ports).items() if name.endswith("-api")]
+    workers = [f"127.0.0.1:{port}" for name, port in scraped(ports).items() if name.endswith("-worker")]
     return {
         "global": {"scrape_interval": "5s", "evaluation_interval": "15s"},
         "rule_files": [str(RULES)],
@@ -118,7 +122,7 @@ def start_prometheus(ports: dict[str, int]) -> int:
         if time.monotonic() > deadline:
             raise StackError(f"prometheus did not become ready in 60 s; see {LOGS / 'prometheus.log'}")
         time.sleep(0.5)
-    say(f"prometheus: started (http://127.0.0.1:{PROMETHEUS_PORT}, {len(process_names())} targets)")
+    say(f"prometheus: started (http://127.0.0.1:{PROMETHEUS_PORT}, {len(scraped(ports))} targets)")
     return process.pid
 
 
