@@ -159,11 +159,18 @@ class Workload:
 
 
 async def settled_history(
-    env: dict[str, str], tenant: Tenant, expected: tuple[int, ...] | None, timeout: float, *, quiet_polls: int = 3
+    env: dict[str, str],
+    tenant: Tenant,
+    expected: History | None,
+    timeout: float,
+    *,
+    quiet_polls: int = 3,
 ) -> History:
-    """The history once it has the expected shape (any, when None) and has stopped changing for a few polls.
+    """The history once it matches the expected one's shape and KPIs (any, when None) and has stopped changing.
 
-    At the timeout, the last history seen is returned, so the checks report what is missing.
+    Analytics is eventually consistent: after a fault it may still be catching up (a restarted consumer waits for
+    the group to rebalance) while the other services are done, so the KPIs are part of what is awaited. At the
+    timeout, the last history seen is returned, so the checks report what is missing.
     """
     last: list[History] = []
 
@@ -177,7 +184,11 @@ async def settled_history(
         stable = len(recent) == quiet_polls and all(
             h.shape() == history.shape() and h.kpis == history.kpis for h in recent
         )
-        shaped = history.shape() == expected if expected is not None else bool(history.encounters)
+        shaped = (
+            history.shape() == expected.shape() and history.kpis == expected.kpis
+            if expected is not None
+            else bool(history.encounters)
+        )
         return history if shaped and stable and history.kpis else None
 
     try:

@@ -111,7 +111,7 @@ async def run_case(env: dict[str, str], client: ClaimflowClient, reference: Hist
     started = time.time()
     accepted = await WORKLOAD.post(tenant, fault=(FAULT_AT, fault))
     assert len(accepted) == WORKLOAD.count
-    history = await settled_history(env, tenant, reference.shape(), SETTLE_SECONDS)
+    history = await settled_history(env, tenant, reference, SETTLE_SECONDS)
     assert violations(history) == []
     assert history.shape() == reference.shape()
     assert history.kpis == reference.kpis
@@ -146,7 +146,7 @@ async def test_the_clearinghouse_down_for_30_seconds_then_slow_loses_and_duplica
     await asyncio.sleep(max(0.0, 30 - (time.time() - started)))
     await switch(outage=False, latency_ms=1500)
     await WORKLOAD.post(tenant)  # the first half again (answered as already received), then the rest
-    history = await settled_history(stack_env, tenant, reference_history.shape(), SETTLE_SECONDS)
+    history = await settled_history(stack_env, tenant, reference_history, SETTLE_SECONDS)
     await switch(latency_ms=0)
     assert violations(history) == []
     assert history.shape() == reference_history.shape()
@@ -169,7 +169,7 @@ async def test_a_poison_message_on_every_topic_is_dead_lettered_once_per_consume
         await producer.stop()
     tenant = await fresh_tenant(client, "poison")
     await WORKLOAD.post(tenant)
-    history = await settled_history(stack_env, tenant, reference_history.shape(), SETTLE_SECONDS)
+    history = await settled_history(stack_env, tenant, reference_history, SETTLE_SECONDS)
     assert violations(history) == []
     assert history.kpis == reference_history.kpis
     expected = sorted((service, topic, keys[topic]) for topic, services in CONSUMERS.items() for service in services)
