@@ -8,6 +8,7 @@ transient fault, exactly the poison messages dead-lettered for the poison case, 
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import time
 import uuid
@@ -21,7 +22,9 @@ from aiokafka import AIOKafkaProducer
 
 from deploy import stack
 from deploy.client import ClaimflowClient, Tenant, seed_payers, seed_practice
+from deploy.runtime import port_open
 from tests.db import connect_as
+from tests.fault_proxy import FaultProxy
 from tests.history import History, Workload, dead_letters, settled_history, violations
 
 pytestmark = [pytest.mark.stack]
@@ -152,6 +155,46 @@ async def test_the_clearinghouse_down_for_30_seconds_then_slow_loses_and_duplica
     assert history.shape() == reference_history.shape()
     assert history.kpis == reference_history.kpis
     assert await dead_letters(stack_env, started) == []
+
+
+PROXY_PORT, PROXIED_LISTENER_PORT = 39094, 39095  # deploy/kafka/server.properties.in: the PROXIED listener
+
+
+@pytest.mark.faults_full
+async def test_latency_and_dropped_connections_between_the_workers_and_kafka_lose_and_duplicate_nothing(
+    stack_env: dict[str, str], client: ClaimflowClient, reference_history: History
+) -> None:
+    if not port_open(PROXIED_LISTENER_PORT):  # a broker started before the fault listener existed
+        stack.stop_kafka()
+        stack.start_kafka()
+    proxy = FaultProxy(PROXY_PORT, PROXIED_LISTENER_PORT)
+    proxy.start()
+    workers = [f"{service}-worker" for service in stack.SERVICES]
+    direct = os.environ.get("CLAIMFLOW_KAFKA_BOOTSTRAP")
+    os.environ["CLAIMFLOW_KAFKA_BOOTSTRAP"] = f"127.0.0.1:{PROXY_PORT}"
+    try:
+        for name in workers:  # every worker's Kafka traffic now goes through the proxy
+            await asyncio.to_thread(stack.restart_process, name)
+        proxy.latency = 0.05
+        tenant = await fresh_tenant(client, "proxy")
+        started = time.time()
+        await WORKLOAD.post(tenant, fault=(FAULT_AT, proxy.drop_all))
+        dropped_again = proxy.drop_all()
+        history = await settled_history(stack_env, tenant, reference_history, SETTLE_SECONDS)
+        assert dropped_again > 0
+        assert proxy.connections > len(workers)  # the workers reconnected through the proxy after the drops
+        assert violations(history) == []
+        assert history.shape() == reference_history.shape()
+        assert history.kpis == reference_history.kpis
+        assert await dead_letters(stack_env, started) == []
+    finally:
+        if direct is None:
+            os.environ.pop("CLAIMFLOW_KAFKA_BOOTSTRAP", None)
+        else:
+            os.environ["CLAIMFLOW_KAFKA_BOOTSTRAP"] = direct
+        for name in workers:
+            await asyncio.to_thread(stack.restart_process, name)
+        proxy.stop()
 
 
 @pytest.mark.faults_full

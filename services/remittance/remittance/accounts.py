@@ -23,9 +23,22 @@ from shared.problems import Problem
 CENT = Decimal("0.01")
 
 
-async def locked_claim(session: AsyncSession, claim_id: str) -> Row[Any]:
-    """The claim row, locked so concurrent payments and write-offs see each other's effect; 404 when unknown."""
+async def locked_claim(session: AsyncSession, claim_id: str, *, field: str | None = None) -> Row[Any]:
+    """The claim row, locked so concurrent payments and write-offs see each other's effect.
+
+    An unknown claim (or another organization's) answers 404 when the id is the resource, and 422 naming the
+    field when it came inside a request body.
+    """
     row = (await session.execute(select(claims).where(claims.c.claim_id == claim_id).with_for_update())).first()
+    if row is None and field is not None:
+        reason = f"no claim {claim_id} in this organization"
+        raise Problem(
+            422,
+            "Request is invalid",
+            f"{field}: {reason}",
+            errors=[{"field": field, "reason": reason}],
+            problem_type="urn:claimflow:problem:validation",
+        )
     if row is None:
         raise Problem(404, "Not Found", f"claim {claim_id} not found")
     return row

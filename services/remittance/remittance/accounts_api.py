@@ -51,7 +51,7 @@ async def post_patient_payment(request: Request, body: PatientPaymentRequest, pr
     posted_date = body.posted_date or request.app.state.clock.today()
 
     async def use_case(session: AsyncSession) -> tuple[int, Any]:
-        claim = await accounts.locked_claim(session, body.claim_id)
+        claim = await accounts.locked_claim(session, body.claim_id, field="claim_id")
         ensure_practice_access(principal, claim.practice_id, f"claim {body.claim_id}")
         result = await accounts.post_patient_payment(
             session,
@@ -86,7 +86,7 @@ async def post_write_off(request: Request, body: WriteOffRequest, principal: Wri
     written_off_date: date = body.written_off_date or request.app.state.clock.today()
 
     async def use_case(session: AsyncSession) -> tuple[int, Any]:
-        claim = await accounts.locked_claim(session, body.claim_id)
+        claim = await accounts.locked_claim(session, body.claim_id, field="claim_id")
         ensure_practice_access(principal, claim.practice_id, f"claim {body.claim_id}")
         if body.denial_id is not None:
             return 201, await _denial_write_off(session, principal.organization_id, body, written_off_date)

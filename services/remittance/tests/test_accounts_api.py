@@ -163,7 +163,7 @@ async def test_a_denial_write_off_takes_the_denied_amount_off_the_payer_balance_
     assert types[-2:] == ["balance.written-off", "denial.resolved"]
 
 
-async def test_another_organization_gets_404_for_payments_write_offs_and_balances(
+async def test_another_organizations_claim_is_refused_in_payments_and_write_offs_and_404_as_a_balance(
     stack_sessions, api, org, eras
 ) -> None:
     claim_id = await paid_claim(stack_sessions, api, org, eras)
@@ -177,6 +177,8 @@ async def test_another_organization_gets_404_for_payments_write_offs_and_balance
     )
     balance = await api.get(f"/v1/claims/{claim_id}/balance", headers=theirs)
 
-    assert (payment.status_code, write_off.status_code, balance.status_code) == (404, 404, 404)
+    assert (payment.status_code, write_off.status_code, balance.status_code) == (422, 422, 404)
+    assert [e["field"] for e in payment.json()["errors"]] == ["claim_id"]
+    assert [e["field"] for e in write_off.json()["errors"]] == ["claim_id"]
     assert await count(stack_sessions, org, patient_payments) == 0
     assert await count(stack_sessions, org, write_offs) == 0
