@@ -45,6 +45,18 @@ router = APIRouter(prefix="/v1", tags=["denials"])
 ACTION_RESPONSES = {**NOT_FOUND, **INVALID, **CONFLICT}
 
 
+async def _add_note(session: AsyncSession, principal: Principal, denial_id: uuid.UUID, text: str) -> None:
+    """Append a note to a denial, the calling key and its user recorded as the author."""
+    await denial_work.add_note(
+        session,
+        organization_id=principal.organization_id,
+        denial_id=denial_id,
+        text=text,
+        key_id=principal.key_id,
+        user_id=principal.user_id,
+    )
+
+
 @router.get("/denials", summary="The denial work queue, filtered by root cause, payer, practice, age and amount")
 async def list_denials(
     request: Request,
@@ -132,14 +144,7 @@ async def add_denial_note(request: Request, denial_id: uuid.UUID, body: NoteRequ
 
     async def use_case(session: AsyncSession) -> tuple[int, Any]:
         await _guard(session, principal, denial_id)
-        await denial_work.add_note(
-            session,
-            organization_id=principal.organization_id,
-            denial_id=denial_id,
-            text=body.text,
-            key_id=principal.key_id,
-            user_id=principal.user_id,
-        )
+        await _add_note(session, principal, denial_id, body.text)
         return 201, await _detail(session, principal, denial_id)
 
     return await respond_idempotently(request, principal, use_case)
@@ -164,14 +169,7 @@ async def appeal_denial(request: Request, denial_id: uuid.UUID, body: AppealRequ
             causation_id=f"appeal:{denial_id}",
         )
         if body.note:
-            await denial_work.add_note(
-                session,
-                organization_id=principal.organization_id,
-                denial_id=denial_id,
-                text=body.note,
-                key_id=principal.key_id,
-                user_id=principal.user_id,
-            )
+            await _add_note(session, principal, denial_id, body.note)
         return 200, await _detail(session, principal, denial_id)
 
     return await respond_idempotently(request, principal, use_case)
@@ -203,14 +201,7 @@ async def resolve_denial(
             note=body.note,
         )
         if body.note:
-            await denial_work.add_note(
-                session,
-                organization_id=principal.organization_id,
-                denial_id=denial_id,
-                text=body.note,
-                key_id=principal.key_id,
-                user_id=principal.user_id,
-            )
+            await _add_note(session, principal, denial_id, body.note)
         detail = await _detail(session, principal, denial_id)
         return 200, ResolutionView.model_validate({"denial": detail, "write_off": result["write_off"]})
 
