@@ -110,7 +110,7 @@ def apply_pair_edits(
             target = edit.column_2
         else:
             target = edit.column_2 if edit.column_2 in codes else edit.column_1
-            if any(set(p.modifiers) & DISTINCT_MODIFIERS for p in across):
+            if all(set(p.modifiers) & DISTINCT_MODIFIERS for p in across):  # every earlier pair already marked
                 continue
         result = [
             _with_modifier(line, distinct, rule_id, f"separate and distinct from {edit.column_1}/{edit.column_2}")
