@@ -18,7 +18,8 @@ import orjson
 from fastapi import Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from sqlalchemy import Table, select
+from sqlalchemy import Column, DateTime, Integer, MetaData, Table, Text, select
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,6 +30,21 @@ from shared.problems import Problem
 UseCase = Callable[[AsyncSession], Awaitable[tuple[int, Any]]]
 MAX_KEY_LENGTH = 200
 HEADER_FIELD = "header.Idempotency-Key"
+
+
+def idempotency_table(metadata: MetaData) -> Table:
+    """A service's `idempotency_keys` table (each service creates it in its own schema by migration)."""
+    return Table(
+        "idempotency_keys",
+        metadata,
+        Column("organization_id", UUID(as_uuid=True), primary_key=True),
+        Column("idempotency_key", Text, primary_key=True),
+        Column("route", Text, primary_key=True),
+        Column("request_hash", Text, nullable=False),
+        Column("status_code", Integer, nullable=False),
+        Column("response_body", JSONB, nullable=False),
+        Column("created_at", DateTime(timezone=True)),
+    )
 
 
 class _KeyTakenConcurrently(Exception):

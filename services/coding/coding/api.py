@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import hashlib
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coding import holds, monthly, months, repository
 from coding.charges import EventContext
+from coding.models import idempotency_keys
 from coding.schemas import ChargeView, MonthOutcomeView, ResolveHoldIn
+from shared import idempotency
 from shared.auth import Principal, require_scope
 from shared.db import unit_of_work
+from shared.idempotency import UseCase
 from shared.problems import Problem
 
 router = APIRouter(prefix="/v1")
@@ -140,39 +140,6 @@ def _month_view(values: dict[str, Any]) -> MonthOutcomeView:
     )
 
 
-async def respond_idempotently(
-    request: Request, principal: Principal, use_case: Callable[[AsyncSession], Awaitable[tuple[int, Any]]]
-) -> JSONResponse:
+async def respond_idempotently(request: Request, principal: Principal, use_case: UseCase) -> JSONResponse:
     """Run a POST once per Idempotency-Key: the same key and body replay the stored answer."""
-    key = request.headers.get("idempotency-key")
-    route = request.scope["route"].path
-    body_hash = hashlib.sha256(request.url.path.encode() + await request.body()).hexdigest()
-    async with unit_of_work(request.app.state.sessions, principal.organization_id) as session:
-        if key:
-            stored = await repository.stored_response(session, key, route)
-            if stored is not None:
-                if stored.request_hash != body_hash:
-                    raise Problem(
-                        422,
-                        "Idempotency key reused",
-                        "this Idempotency-Key was used with a different request; use a new key for a new request",
-                        errors=[{"field": "header.Idempotency-Key", "reason": "reused with another request"}],
-                    )
-                return JSONResponse(
-                    stored.response_body, status_code=stored.status_code, headers={"Idempotent-Replayed": "true"}
-                )
-        status, result = await use_case(session)
-        body = jsonable_encoder(result)
-        if key:
-            await repository.store_response(
-                session,
-                {
-                    "organization_id": principal.organization_id,
-                    "idempotency_key": key,
-                    "route": route,
-                    "request_hash": body_hash,
-                    "status_code": status,
-                    "response_body": body,
-                },
-            )
-    return JSONResponse(body, status_code=status)
+    return await idempotency.respond_idempotently(request, principal.organization_id, use_case, idempotency_keys)

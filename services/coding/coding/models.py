@@ -3,6 +3,7 @@
 from sqlalchemy import Boolean, Column, Date, DateTime, Integer, MetaData, Numeric, Table, Text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
+from shared.idempotency import idempotency_table
 from shared.infra_tables import infra_tables
 
 metadata = MetaData(schema="coding")
@@ -74,13 +75,4 @@ business_clocks = Table(
     Column("business_date", Date, nullable=False),
 )
 
-idempotency_keys = Table(
-    "idempotency_keys",
-    metadata,
-    Column("organization_id", UUID(as_uuid=True), primary_key=True),
-    Column("idempotency_key", Text, primary_key=True),
-    Column("route", Text, primary_key=True),
-    Column("request_hash", Text, nullable=False),
-    Column("status_code", Integer, nullable=False),
-    Column("response_body", JSONB, nullable=False),
-)
+idempotency_keys = idempotency_table(metadata)

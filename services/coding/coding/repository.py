@@ -17,7 +17,6 @@ from coding.models import (
     care_management_minutes,
     care_management_months,
     charges,
-    idempotency_keys,
     infra,
 )
 from coding.rulebook import FeeEntry
@@ -250,17 +249,3 @@ async def months_of(session: AsyncSession, month: date) -> tuple[Sequence[Any], 
         )
     ).all()
     return closed, open_rows
-
-
-async def stored_response(session: AsyncSession, key: str, route: str) -> Row[Any] | None:
-    """The stored answer of an earlier request with the same Idempotency-Key."""
-    return (
-        await session.execute(
-            select(idempotency_keys).where(idempotency_keys.c.idempotency_key == key, idempotency_keys.c.route == route)
-        )
-    ).first()
-
-
-async def store_response(session: AsyncSession, values: dict[str, Any]) -> None:
-    """Keep an answer for replays of the same Idempotency-Key."""
-    await session.execute(idempotency_keys.insert().values(**values))

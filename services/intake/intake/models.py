@@ -1,8 +1,9 @@
 """Tables of the intake schema."""
 
-from sqlalchemy import BigInteger, Boolean, Column, Date, DateTime, Integer, MetaData, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, Date, DateTime, MetaData, Table, Text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
+from shared.idempotency import idempotency_table
 from shared.infra_tables import infra_tables
 
 metadata = MetaData(schema="intake")
@@ -58,16 +59,7 @@ encounters = Table(
     Column("work_queue_flags", JSONB, nullable=False),
 )
 
-idempotency_keys = Table(
-    "idempotency_keys",
-    metadata,
-    Column("organization_id", UUID(as_uuid=True), primary_key=True),
-    Column("idempotency_key", Text, primary_key=True),
-    Column("route", Text, primary_key=True),
-    Column("request_hash", Text, nullable=False),
-    Column("status_code", Integer, nullable=False),
-    Column("response_body", JSONB, nullable=False),
-)
+idempotency_keys = idempotency_table(metadata)
 
 business_clocks = Table(
     "business_clocks",

@@ -3,6 +3,7 @@
 from sqlalchemy import Boolean, Column, Date, DateTime, Integer, MetaData, Numeric, Table, Text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
+from shared.idempotency import idempotency_table
 from shared.infra_tables import infra_tables
 
 metadata = MetaData(schema="remittance")
@@ -191,17 +192,7 @@ write_offs = Table(
     Column("created_at", DateTime(timezone=True)),
 )
 
-idempotency_keys = Table(
-    "idempotency_keys",
-    metadata,
-    Column("organization_id", UUID(as_uuid=True), primary_key=True),
-    Column("idempotency_key", Text, primary_key=True),
-    Column("route", Text, primary_key=True),
-    Column("request_hash", Text, nullable=False),
-    Column("status_code", Integer, nullable=False),
-    Column("response_body", JSONB, nullable=False),
-    Column("created_at", DateTime(timezone=True)),
-)
+idempotency_keys = idempotency_table(metadata)
 
 denial_settings = Table(
     "denial_settings",

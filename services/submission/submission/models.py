@@ -3,6 +3,7 @@
 from sqlalchemy import BigInteger, Boolean, Column, Date, DateTime, Integer, MetaData, Numeric, Sequence, Table, Text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
+from shared.idempotency import idempotency_table
 from shared.infra_tables import infra_tables
 
 metadata = MetaData(schema="submission")
@@ -171,14 +172,4 @@ paused_senders = Table(
     Column("paused_at", DateTime(timezone=True)),
 )
 
-idempotency_keys = Table(
-    "idempotency_keys",
-    metadata,
-    Column("organization_id", UUID(as_uuid=True), primary_key=True),
-    Column("idempotency_key", Text, primary_key=True),
-    Column("route", Text, primary_key=True),
-    Column("request_hash", Text, nullable=False),
-    Column("status_code", Integer, nullable=False),
-    Column("response_body", JSONB, nullable=False),
-    Column("created_at", DateTime(timezone=True)),
-)
+idempotency_keys = idempotency_table(metadata)
