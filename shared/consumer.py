@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.db import set_tenant
 from shared.events.catalogue import UnknownEventType, parse_event, peek_attribute, peek_type
+from shared.events.envelope import Envelope
 from shared.failures import PermanentError, describe_error, is_transient, sleep_or_stop
 from shared.health import HealthReporter
 from shared.infra_tables import InfraTables
@@ -86,18 +87,25 @@ class EventConsumer:
         try:
             while not stop.is_set():
                 batches = await consumer.getmany(timeout_ms=300)
-                for partition, messages in batches.items():
-                    for message in messages:
-                        raw = RawMessage(
-                            message.topic,
-                            message.partition,
-                            message.offset,
-                            (message.key or b"").decode(errors="replace"),
-                            message.value or b"",
-                        )
-                        if not await self.handle(raw):
-                            return
-                    await self._commit(consumer, {partition: messages[-1].offset + 1})
+                raws = [
+                    RawMessage(
+                        message.topic,
+                        message.partition,
+                        message.offset,
+                        (message.key or b"").decode(errors="replace"),
+                        message.value or b"",
+                    )
+                    for messages in batches.values()
+                    for message in messages
+                ]
+                size = max(self.settings.consumer_transaction_size, 1)
+                for start in range(0, len(raws), size):
+                    if not await self.handle_batch(raws[start : start + size]):
+                        return
+                if batches:
+                    await self._commit(
+                        consumer, {partition: messages[-1].offset + 1 for partition, messages in batches.items()}
+                    )
                 if time.monotonic() - last_housekeeping > 2:
                     last_housekeeping = time.monotonic()
                     try:
@@ -138,6 +146,119 @@ class EventConsumer:
                 "offset commit failed; messages will be redelivered and deduplicated",
                 error_type=type(error).__name__,
             )
+
+    async def handle_batch(self, raws: list[RawMessage]) -> bool:
+        """Process a poll batch in one transaction; on any failure, process its messages one by one instead.
+
+        The batch shares the transaction's fixed costs (begin, dead-letter check, inbox insert, commit). A failing
+        message rolls the whole batch back, and the one-by-one path then retries transient failures, dead-letters
+        the permanent one and parks its followers, exactly as if the batch had never been tried.
+        """
+        if len(raws) == 1:
+            return await self.handle(raws[0])
+        started = time.perf_counter()
+        try:
+            outcomes = await self._process_batch_once(raws)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            log.info(
+                "batch failed; processing its messages one by one",
+                consumer=self.name,
+                size=len(raws),
+                error_type=type(error).__name__,
+            )
+            for raw in raws:
+                if not await self.handle(raw):
+                    return False
+            return True
+        self.health.report(f"consumer:{self.name}", True)
+        share = (time.perf_counter() - started) / len(raws)
+        for event_type, outcome in outcomes:
+            EVENTS_CONSUMED.labels(self.service, self.name, event_type, outcome).inc()
+            HANDLER_LATENCY.labels(self.service, self.name, event_type).observe(share)
+        return True
+
+    async def _process_batch_once(self, raws: list[RawMessage]) -> list[tuple[str, str]]:
+        """The batch in one transaction: park, deduplicate with one inbox insert, apply handlers in order."""
+        outcomes: list[tuple[str, str]] = []
+        async with self.sessions() as session, session.begin():
+            await set_tenant(session, None)
+            blocking = await self._open_dead_letters(session, raws)
+            pending: list[tuple[RawMessage, Envelope, Handler]] = []
+            for raw in raws:
+                event_type = peek_type(raw.value) or "unparseable"
+                dead_letter_id = blocking.get((raw.topic, raw.key))
+                if dead_letter_id is not None:
+                    await self._park(session, raw, dead_letter_id)
+                    outcomes.append((event_type, "parked"))
+                    continue
+                try:
+                    event = parse_event(raw.value)
+                except UnknownEventType:
+                    outcomes.append((event_type, "skipped_unknown_type"))
+                    continue
+                handler = self.handlers.get(event.type)
+                if handler is None:
+                    outcomes.append((event_type, "skipped_unhandled"))
+                    continue
+                pending.append((raw, event, handler))
+            fresh: set[str] = set()
+            if pending:
+                fresh = set(
+                    (
+                        await session.scalars(
+                            pg_insert(self.tables.inbox)
+                            .values(
+                                [
+                                    {
+                                        "consumer": self.name,
+                                        "event_id": event.id,
+                                        "topic": raw.topic,
+                                        "kafka_partition": raw.partition,
+                                        "kafka_offset": raw.offset,
+                                    }
+                                    for raw, event, _ in pending
+                                ]
+                            )
+                            .on_conflict_do_nothing()
+                            .returning(self.tables.inbox.c.event_id)
+                        )
+                    ).all()
+                )
+            tenant: uuid.UUID | None = None
+            for _, event, handler in pending:
+                if event.id not in fresh:
+                    outcomes.append((event.type, "duplicate"))
+                    continue
+                fresh.discard(event.id)
+                if event.organizationid != tenant:
+                    await set_tenant(session, event.organizationid)
+                    tenant = event.organizationid
+                token = correlation_id_var.set(event.correlationid)
+                try:
+                    await handler(session, event)
+                finally:
+                    correlation_id_var.reset(token)
+                outcomes.append((event.type, "processed"))
+        return outcomes
+
+    async def _open_dead_letters(self, session: AsyncSession, raws: list[RawMessage]) -> dict[tuple[str, str], int]:
+        """The earliest unresolved dead letter of each (topic, key) in the batch that has one."""
+        dead = self.tables.dead_letters
+        keys = {raw.key for raw in raws}
+        rows = (
+            await session.execute(
+                select(dead.c.topic, dead.c.message_key, func.min(dead.c.id))
+                .where(
+                    dead.c.consumer == self.name,
+                    dead.c.message_key.in_(keys),
+                    dead.c.status.in_(UNRESOLVED),
+                )
+                .group_by(dead.c.topic, dead.c.message_key)
+            )
+        ).all()
+        return {(topic, key): int(dead_letter_id) for topic, key, dead_letter_id in rows}
 
     async def handle(self, raw: RawMessage, *, parked_id: int | None = None) -> bool:
         """Process one message, retrying transient failures; False only when asked to stop meanwhile."""

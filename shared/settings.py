@@ -39,6 +39,7 @@ class ServiceSettings(BaseSettings):
     pg_sslmode: str = "disable"
     db_pool_size: int = 5
     consumer_max_poll_records: int = 200
+    consumer_transaction_size: int = 100
     outbox_batch_size: int = 500
     outbox_poll_seconds: float = 0.05
     clock_settable: bool = True

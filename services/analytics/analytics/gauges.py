@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import date
@@ -133,11 +134,15 @@ def business_gauge_task(
     async def refresh_business_gauges(sessions: async_sessionmaker[AsyncSession], stop: asyncio.Event) -> None:
         refresher = GaugeRefresher(sessions)
         while not stop.is_set():
+            started = time.monotonic()
             try:
                 await refresher.refresh()
             except Exception as error:
                 log.warning("business gauge refresh failed; retrying", error_type=type(error).__name__)
+            # A pass rebuilds each changed organization's ledger; pausing ten times as long as the pass took keeps
+            # the refresher under a tenth of the worker's time however large the organizations grow.
+            pause = max(interval_seconds, 10 * (time.monotonic() - started))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=interval_seconds)
+                await asyncio.wait_for(stop.wait(), timeout=pause)
 
     return refresh_business_gauges

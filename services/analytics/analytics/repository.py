@@ -39,7 +39,15 @@ async def add_fact(session: AsyncSession, event: Envelope, row: FactRow) -> bool
 
 
 async def touch_organization(session: AsyncSession, organization_id: uuid.UUID, business_date: date) -> None:
-    """Record that an organization's facts changed, keeping its latest business date."""
+    """Record that an organization's facts changed, keeping its latest business date (once per transaction).
+
+    A consumer applies a poll batch in one transaction; the organization's row is updated for the batch's first
+    fact and again only when a later one carries a later business date.
+    """
+    touched: dict[uuid.UUID, date] = session.info.setdefault("touched_organizations", {})
+    if organization_id in touched and touched[organization_id] >= business_date:
+        return
+    touched[organization_id] = business_date
     statement = pg_insert(organization_activity).values(
         organization_id=organization_id, latest_business_date=business_date, version=1
     )
