@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.db import set_tenant
+from shared.db import run_deferred, set_tenant
 from shared.events.catalogue import UnknownEventType, parse_event, peek_attribute, peek_type
 from shared.events.envelope import Envelope
 from shared.failures import PermanentError, describe_error, is_transient, sleep_or_stop
@@ -241,6 +241,7 @@ class EventConsumer:
                 finally:
                     correlation_id_var.reset(token)
                 outcomes.append((event.type, "processed"))
+            await run_deferred(session)
         return outcomes
 
     async def _open_dead_letters(self, session: AsyncSession, raws: list[RawMessage]) -> dict[tuple[str, str], int]:
@@ -333,6 +334,7 @@ class EventConsumer:
                 await handler(session, event)
             finally:
                 correlation_id_var.reset(token)
+            await run_deferred(session)
             return "processed"
 
     async def _open_dead_letter(self, session: AsyncSession, raw: RawMessage) -> int | None:

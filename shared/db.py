@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from sqlalchemy import text
@@ -14,13 +14,20 @@ from shared.settings import ServiceSettings
 TENANT_SETTING = "claimflow.organization_id"
 
 
-def create_engine(settings: ServiceSettings, *, owner: bool = False, pool_size: int | None = None) -> AsyncEngine:
-    """An async engine connecting as the service's runtime role (or its migration role)."""
+def create_engine(
+    settings: ServiceSettings, *, owner: bool = False, pool_size: int | None = None, pre_ping: bool = True
+) -> AsyncEngine:
+    """An async engine connecting as the service's runtime role (or its migration role).
+
+    `pre_ping` checks each connection as it leaves the pool (one extra round trip per transaction) so an HTTP
+    request never fails on a connection PostgreSQL closed while it was idle. Workers turn it off: they retry
+    every transient failure anyway, and the first failure invalidates the whole pool.
+    """
     return create_async_engine(
         settings.database_url(owner=owner),
         pool_size=pool_size or settings.db_pool_size,
         max_overflow=5,
-        pool_pre_ping=True,
+        pool_pre_ping=pre_ping,
         pool_recycle=1800,
         connect_args={
             "server_settings": {"application_name": f"claimflow-{settings.service_name}"},
@@ -43,14 +50,36 @@ async def set_tenant(session: AsyncSession, organization_id: uuid.UUID | None) -
     )
 
 
+DeferredAction = Callable[[AsyncSession], Awaitable[None]]
+_DEFERRED = "claimflow.deferred"
+
+
+def defer_until_commit(session: AsyncSession, key: str, action: DeferredAction) -> None:
+    """Run `action` once at the end of the current unit of work, however many handlers asked for it.
+
+    A consumer applies a poll batch in one transaction; work that is cheaper done once for the whole batch
+    (refreshing summaries of every claim the batch touched, say) registers here and runs before the commit.
+    """
+    session.info.setdefault(_DEFERRED, {})[key] = action
+
+
+async def run_deferred(session: AsyncSession) -> None:
+    """Carry out the actions deferred to the end of the unit of work, in the order first registered."""
+    while actions := session.info.pop(_DEFERRED, None):
+        for action in actions.values():
+            await action(session)
+
+
 @asynccontextmanager
 async def unit_of_work(
     sessions: async_sessionmaker[AsyncSession], organization_id: uuid.UUID | None
 ) -> AsyncIterator[AsyncSession]:
-    """One transaction for the tenant: commits when the block ends normally, rolls back otherwise."""
+    """One transaction for the tenant: runs deferred actions and commits when the block ends normally, rolls back
+    otherwise."""
     async with sessions() as session, session.begin():
         await set_tenant(session, organization_id)
         yield session
+        await run_deferred(session)
 
 
 def tenant_rls_sql(schema: str, table: str) -> list[str]:

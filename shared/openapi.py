@@ -1,7 +1,9 @@
-"""OpenAPI of every service: 4xx answers declared as RFC 9457 problem+json, and the API-key security scheme."""
+"""OpenAPI of every service: 4xx answers declared as RFC 9457 problem+json, the API-key security scheme, and links
+from an answer to the operations that take the ids it returns."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI
@@ -60,6 +62,38 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
 NOT_FOUND: dict[int | str, dict[str, Any]] = problems(404)
 INVALID: dict[int | str, dict[str, Any]] = problems(422)
 CONFLICT: dict[int | str, dict[str, Any]] = problems(409)
+
+
+def operation_ref(method: str, path: str) -> str:
+    """JSON pointer of an operation of the same document (a link's `operationRef`), e.g. `#/paths/~1v1~1x/get`."""
+    escaped = path.replace("~", "~0").replace("/", "~1")
+    return f"#/paths/{escaped}/{method.lower()}"
+
+
+def link(
+    method: str,
+    path: str,
+    *,
+    description: str,
+    parameters: Mapping[str, str] | None = None,
+    request_body: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """An OpenAPI link object: the operation an answer leads to and the values it carries over.
+
+    parameters map a target parameter (`path.entity_id`, `query.token`) to a runtime expression such as
+    `$response.body#/id`; request_body holds fields (with runtime expressions as values) the target's body takes.
+    """
+    definition: dict[str, Any] = {"operationRef": operation_ref(method, path), "description": description}
+    if parameters:
+        definition["parameters"] = dict(parameters)
+    if request_body:
+        definition["requestBody"] = dict(request_body)
+    return definition
+
+
+def links(status: int, **named: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
+    """Route `responses` entry declaring the links of one status's answer (names are link names)."""
+    return {status: {"links": named}}
 
 
 def problem_openapi(app: FastAPI, public_paths: tuple[str, ...] = PUBLIC_PATHS) -> dict[str, Any]:

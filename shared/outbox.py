@@ -79,9 +79,19 @@ class OutboxRelay:
         self.poll_seconds = poll_seconds
         self._lock_key = f"claimflow.outbox.{service}"
 
+    async def pending(self) -> bool:
+        """Whether any row waits for publication: one autocommit round trip, so an idle poll costs little."""
+        outbox = self.tables.outbox
+        async with self.sessions() as session:
+            connection = await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+            row = await connection.scalar(select(outbox.c.id).where(outbox.c.sent_at.is_(None)).limit(1))
+        return row is not None
+
     async def publish_batch(self) -> int:
         """Publish one batch; returns how many rows were published (0 when idle or another relay leads)."""
         outbox = self.tables.outbox
+        if not await self.pending():
+            return 0
         async with self.sessions() as session, session.begin():
             leader = await session.scalar(
                 text("SELECT pg_try_advisory_xact_lock(hashtext(:key))"), {"key": self._lock_key}

@@ -119,23 +119,34 @@ async def claim_timeline(session: AsyncSession, claim_id: str) -> list[Any]:
     return list(rows)
 
 
-async def claim_facts(session: AsyncSession, claim_id: str) -> list[StoredFact]:
-    """Every fact of one claim, in business-date order."""
+async def claims_facts(session: AsyncSession, claim_ids: list[str]) -> dict[str, list[StoredFact]]:
+    """Every fact of each of the claims, in business-date order, by claim id (one query)."""
     rows = (
         await session.execute(
-            select(facts).where(facts.c.claim_id == claim_id).order_by(facts.c.fact_date, facts.c.event_time)
+            select(facts)
+            .where(facts.c.claim_id.in_(claim_ids))
+            .order_by(facts.c.claim_id, facts.c.fact_date, facts.c.event_time)
         )
     ).all()
-    return [_stored(row) for row in rows]
+    by_claim: dict[str, list[StoredFact]] = {}
+    for row in rows:
+        by_claim.setdefault(row.claim_id, []).append(_stored(row))
+    return by_claim
 
 
-async def upsert_claim_summary(session: AsyncSession, organization_id: uuid.UUID, summary: ClaimSummary) -> None:
-    """Store a claim's searchable summary, replacing the previous one."""
-    values = summary.row()
+async def upsert_claim_summaries(
+    session: AsyncSession, organization_id: uuid.UUID, summaries: list[ClaimSummary]
+) -> None:
+    """Store claims' searchable summaries, replacing the previous ones (one statement)."""
+    if not summaries:
+        return
+    statement = pg_insert(claim_index).values([{"organization_id": organization_id, **s.row()} for s in summaries])
+    columns = summaries[0].row().keys()
     await session.execute(
-        pg_insert(claim_index)
-        .values(organization_id=organization_id, **values)
-        .on_conflict_do_update(index_elements=["organization_id", "claim_id"], set_=values)
+        statement.on_conflict_do_update(
+            index_elements=["organization_id", "claim_id"],
+            set_={column: statement.excluded[column] for column in columns},
+        )
     )
 
 

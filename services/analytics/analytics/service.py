@@ -13,23 +13,34 @@ from analytics.claims import summarize
 from analytics.domain import DEFAULT_WINDOW_DAYS, AuthorizationPolicy, KpiValue, Ledger, Scope
 from analytics.facts import fact_of, ledger_of
 from analytics.report import all_kpis
+from shared.db import defer_until_commit, set_tenant
 from shared.events.envelope import Envelope
+
+_CLAIMS_TO_SUMMARIZE = "analytics.claims-to-summarize"
 
 
 async def record_fact(session: AsyncSession, event: Envelope) -> None:
-    """Keep a lifecycle event's KPI facts once; arrival order across topics does not matter."""
+    """Keep a lifecycle event's KPI facts once; arrival order across topics does not matter.
+
+    The searchable summaries of the claims a unit of work touched are refreshed once, before it commits.
+    """
     row = fact_of(event)
     if await repository.add_fact(session, event, row):
         await repository.touch_organization(session, event.organizationid, event.businessdate)
         if row.claim_id is not None:
-            await refresh_claim_summary(session, event.organizationid, row.claim_id)
+            claims: dict[uuid.UUID, set[str]] = session.info.setdefault(_CLAIMS_TO_SUMMARIZE, {})
+            claims.setdefault(event.organizationid, set()).add(row.claim_id)
+            defer_until_commit(session, _CLAIMS_TO_SUMMARIZE, refresh_claim_summaries)
 
 
-async def refresh_claim_summary(session: AsyncSession, organization_id: uuid.UUID, claim_id: str) -> None:
-    """Re-derive a claim's searchable summary from all of its facts (order-tolerant by construction)."""
-    summary = summarize(await repository.claim_facts(session, claim_id))
-    if summary is not None:
-        await repository.upsert_claim_summary(session, organization_id, summary)
+async def refresh_claim_summaries(session: AsyncSession) -> None:
+    """Re-derive the searchable summary of every claim touched in this unit of work from all of its facts."""
+    claims: dict[uuid.UUID, set[str]] = session.info.pop(_CLAIMS_TO_SUMMARIZE, {})
+    for organization_id, claim_ids in claims.items():
+        await set_tenant(session, organization_id)
+        facts_by_claim = await repository.claims_facts(session, sorted(claim_ids))
+        summaries = [summary for facts in facts_by_claim.values() if (summary := summarize(facts)) is not None]
+        await repository.upsert_claim_summaries(session, organization_id, summaries)
 
 
 def authorization_policies(raw: dict[uuid.UUID, list[dict[str, Any]]]) -> dict[uuid.UUID, list[AuthorizationPolicy]]:

@@ -24,6 +24,7 @@ from coding.charges import (
 from coding.models import infra
 from coding.months import close_due_months, close_patient_month
 from coding.rulebook import FeeEntry, RuleBook, rule_book
+from shared.db import defer_until_commit, set_tenant
 from shared.events.catalogue import EncounterAmendedEvent, EncounterCancelledEvent, EncounterReceivedEvent
 from shared.events.charge import HoldReason
 from shared.events.encounter import EncounterFacts
@@ -224,10 +225,27 @@ async def void_cancelled_encounter(session: AsyncSession, event: EncounterCancel
     await observe_business_date(session, context)
 
 
+_OBSERVED_DATES = "coding.observed-business-dates"
+
+
 async def observe_business_date(session: AsyncSession, context: EventContext) -> None:
-    """Move the organization's business clock and close the care-management months it has passed."""
-    today = await repository.advance_clock(session, context.organization_id, context.business_date)
-    await close_due_months(session, context, today)
+    """Note an event's business date: before the unit of work commits, the organization's clock moves and the
+    care-management months it has passed close, once however many of its events the unit of work applied."""
+    observed: dict[uuid.UUID, EventContext] = session.info.setdefault(_OBSERVED_DATES, {})
+    latest = observed.get(context.organization_id)
+    if latest is None or context.business_date > latest.business_date:
+        observed[context.organization_id] = context
+    defer_until_commit(session, _OBSERVED_DATES, _advance_clocks)
+
+
+async def _advance_clocks(session: AsyncSession) -> None:
+    """Move each observed organization's clock to the latest date its events carried and close its due months
+    (the event carrying that date is the months' cause)."""
+    observed: dict[uuid.UUID, EventContext] = session.info.pop(_OBSERVED_DATES, {})
+    for organization_id, context in observed.items():
+        await set_tenant(session, organization_id)
+        today = await repository.advance_clock(session, organization_id, context.business_date)
+        await close_due_months(session, context, today)
 
 
 async def reclose_if_closed(session: AsyncSession, context: EventContext, patient_id: uuid.UUID, month: date) -> None:
