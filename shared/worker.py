@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import structlog
+import uvloop
 from aiokafka.errors import KafkaError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -152,5 +153,5 @@ async def _serve_metrics(port: int, health: HealthReporter, service: str) -> asy
 
 
 def main(spec_factory: Callable[[], WorkerSpec]) -> None:
-    """Process entry point for `python -m <service>.worker`."""
-    asyncio.run(run_worker(spec_factory()))
+    """Process entry point for `python -m <service>.worker` (on uvloop, as uvicorn runs the APIs)."""
+    uvloop.run(run_worker(spec_factory()))

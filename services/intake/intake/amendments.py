@@ -6,11 +6,12 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake import domain
-from intake.common import audit, business_today, invalid
+from intake.common import audit, business_today, invalid, invalid_fields
 from intake.encounter_models import encounter_changes
 from intake.encounter_schemas import (
     EncounterAmendmentIn,
@@ -24,7 +25,7 @@ from shared.events.encounter import (
     EncounterAmended,
     EncounterCancelled,
 )
-from shared.problems import Problem
+from shared.problems import Problem, field_errors
 
 
 async def stored_encounter(session: AsyncSession, principal: Principal, encounter_id: uuid.UUID) -> Any:
@@ -62,10 +63,16 @@ def amended_input(current: EncounterIn, amendment: EncounterAmendmentIn) -> Enco
     changes = amendment.model_dump(exclude_unset=True, exclude={"reason"})
     merged = current.model_dump()
     for nested in ("minutes", "flags"):
-        if nested in changes:
-            merged[nested] = {**merged[nested], **getattr(amendment, nested).model_dump(exclude_unset=True)}
+        sent = getattr(amendment, nested)
+        if nested in changes and sent is not None:
+            merged[nested] = {**merged[nested], **sent.model_dump(exclude_unset=True)}
             del changes[nested]
-    return EncounterIn.model_validate({**merged, **changes})
+    try:
+        return EncounterIn.model_validate({**merged, **changes})
+    except ValidationError as error:
+        # A field the visit needs cannot be cleared (`"date_of_service": null`): refuse the amendment, naming it.
+        problems = field_errors(list(error.errors(include_input=False)))
+        raise invalid_fields([(problem["field"], problem["reason"]) for problem in problems]) from None
 
 
 async def _amendment_number(session: AsyncSession, encounter_id: uuid.UUID) -> int:

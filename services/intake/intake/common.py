@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from typing import Any, cast
 
 from pydantic import ValidationError
-from sqlalchemy import select, text
+from sqlalchemy import select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
@@ -164,6 +164,29 @@ async def master_record(session: AsyncSession, entity_type: str, entity_id: uuid
         )
     ).first()
     return dict(row.attributes) if row else None
+
+
+async def require_masters(session: AsyncSession, wanted: list[tuple[str, uuid.UUID, str]]) -> list[dict[str, Any]]:
+    """Several referenced records of the caller's organization in one query, in the order asked for; a 422
+    naming the first (entity type, id, field) that is missing."""
+    rows = (
+        await session.execute(
+            select(master_records.c.entity_type, master_records.c.entity_id, master_records.c.attributes).where(
+                tuple_(master_records.c.entity_type, master_records.c.entity_id).in_(
+                    [(entity_type, entity_id) for entity_type, entity_id, _ in wanted]
+                ),
+                master_records.c.deleted.is_(False),
+            )
+        )
+    ).all()
+    found = {(row.entity_type, row.entity_id): dict(row.attributes) for row in rows}
+    records = []
+    for entity_type, entity_id, field in wanted:
+        record = found.get((entity_type, entity_id))
+        if record is None:
+            raise invalid(field, f"no {entity_type} {entity_id} in this organization")
+        records.append(record)
+    return records
 
 
 async def require_master(session: AsyncSession, entity_type: str, entity_id: uuid.UUID, field: str) -> dict[str, Any]:

@@ -27,10 +27,36 @@ from intake.encounter_schemas import (
 from intake.fhir_examples import BUNDLE_EXAMPLE, BUNDLE_SCHEMA
 from intake.web import Reader, Writer, problems, respond_idempotently
 from shared.db import unit_of_work
+from shared.openapi import link
 from shared.problems import Problem, field_errors
 
 router = APIRouter(prefix="/v1")
 FHIR_MEDIA_TYPES = ("application/fhir+json", "application/json")
+
+
+def _follow_encounter(id_expression: str) -> dict[str, dict[str, Any]]:
+    """Links from an answer holding an encounter id to what can be done with that encounter next."""
+    by_id = {"path.encounter_id": id_expression}
+    return {
+        "GetEncounter": link(
+            "GET", "/v1/encounters/{encounter_id}", description="Read the encounter", parameters=by_id
+        ),
+        "AmendEncounter": link(
+            "POST", "/v1/encounters/{encounter_id}/amendments", description="Amend the encounter", parameters=by_id
+        ),
+        "CancelEncounter": link(
+            "POST", "/v1/encounters/{encounter_id}/cancel", description="Cancel the encounter", parameters=by_id
+        ),
+        "ResolveEligibility": link(
+            "POST",
+            "/v1/work-queues/eligibility/{encounter_id}/resolve",
+            description="Take the encounter out of the eligibility queue",
+            parameters=by_id,
+        ),
+    }
+
+
+ENCOUNTER_LINKS = _follow_encounter("$response.body#/encounter_id")
 
 
 def _correlation_id(request: Request) -> str:
@@ -51,8 +77,12 @@ def _correlation_id(request: Request) -> str:
         "encounter already stored."
     ),
     responses={
-        200: {"model": EncounterAccepted, "description": "Already received (same EHR encounter id)"},
-        202: {"model": EncounterAccepted, "description": "Received"},
+        200: {
+            "model": EncounterAccepted,
+            "description": "Already received (same EHR encounter id)",
+            "links": ENCOUNTER_LINKS,
+        },
+        202: {"model": EncounterAccepted, "description": "Received", "links": ENCOUNTER_LINKS},
         **problems(409, 422),
     },
 )
@@ -157,8 +187,12 @@ async def _batch_item(
         }
     },
     responses={
-        200: {"model": FhirBundleAccepted, "description": "Already received (same EHR encounter id)"},
-        202: {"model": FhirBundleAccepted, "description": "Received"},
+        200: {
+            "model": FhirBundleAccepted,
+            "description": "Already received (same EHR encounter id)",
+            "links": ENCOUNTER_LINKS,
+        },
+        202: {"model": FhirBundleAccepted, "description": "Received", "links": ENCOUNTER_LINKS},
         **problems(409, 415, 422),
     },
 )
@@ -208,7 +242,10 @@ async def get_encounter(request: Request, encounter_id: uuid.UUID, principal: Re
         "work-queue flags are recomputed, and `encounter.amended` is emitted with the next amendment number; "
         "coding re-codes the visit. A cancelled encounter cannot be amended (409)."
     ),
-    responses={200: {"model": EncounterView, "description": "Amended"}, **problems(404, 409, 422)},
+    responses={
+        200: {"model": EncounterView, "description": "Amended", "links": ENCOUNTER_LINKS},
+        **problems(404, 409, 422),
+    },
 )
 async def amend_encounter(
     request: Request, encounter_id: uuid.UUID, body: EncounterAmendmentIn, principal: Writer
@@ -230,7 +267,10 @@ async def amend_encounter(
     tags=["encounters"],
     summary="Cancel an encounter",
     description="Emits `encounter.cancelled`; coding voids the charge and submission voids a submitted claim.",
-    responses={200: {"model": EncounterView, "description": "Cancelled"}, **problems(404, 409, 422)},
+    responses={
+        200: {"model": EncounterView, "description": "Cancelled", "links": ENCOUNTER_LINKS},
+        **problems(404, 409, 422),
+    },
 )
 async def cancel_encounter(
     request: Request, encounter_id: uuid.UUID, body: CancellationIn, principal: Writer
@@ -249,7 +289,7 @@ async def cancel_encounter(
     tags=["work queues"],
     summary="The eligibility work queue",
     description="Encounters accepted with a coverage problem, with their reasons (paginated by opaque cursor).",
-    responses=problems(422),
+    responses={**problems(422), 200: {"links": _follow_encounter("$response.body#/items/0/encounter_id")}},
 )
 async def eligibility_queue(
     request: Request,
@@ -270,7 +310,10 @@ async def eligibility_queue(
         "Re-checks the patient's coverage on the date of service. When it now passes, the encounter leaves the "
         "queue and `encounter.amended` carries the new coverage snapshot; otherwise 409 says what remains."
     ),
-    responses={200: {"model": EncounterView, "description": "Resolved"}, **problems(404, 409, 422)},
+    responses={
+        200: {"model": EncounterView, "description": "Resolved", "links": ENCOUNTER_LINKS},
+        **problems(404, 409, 422),
+    },
 )
 async def resolve_eligibility(
     request: Request, encounter_id: uuid.UUID, body: ResolutionIn, principal: Writer

@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake import domain
-from intake.common import audit, business_today, find_masters, invalid, require_master
+from intake.common import audit, business_today, find_masters, invalid, require_master, require_masters
 from intake.encounter_schemas import (
     EncounterAccepted,
     EncounterIn,
@@ -172,9 +172,14 @@ async def evaluate(
     """Validate a visit and gather the facts downstream needs (the fields of EncounterFacts)."""
     if not principal.may_access_practice(body.practice_id):
         raise invalid("practice_id", "this API key is not allowed for that practice")
-    practice = await require_master(session, "practice", body.practice_id, "practice_id")
-    provider = await require_master(session, "provider", body.provider_id, "provider_id")
-    patient = await require_master(session, "patient", body.patient_id, "patient_id")
+    practice, provider, patient = await require_masters(
+        session,
+        [
+            ("practice", body.practice_id, "practice_id"),
+            ("provider", body.provider_id, "provider_id"),
+            ("patient", body.patient_id, "patient_id"),
+        ],
+    )
     if str(provider.get("practice_id")) != str(body.practice_id):
         raise invalid("provider_id", "provider does not belong to that practice")
     if str(patient.get("practice_id")) != str(body.practice_id):

@@ -28,9 +28,50 @@ from intake.schemas import (
 from intake.web import Admin, Reader, problems, respond_idempotently
 from shared.auth import Principal, require_operator, require_scope
 from shared.db import unit_of_work
+from shared.openapi import link, links
 from shared.problems import Problem
 
 router = APIRouter(prefix="/v1")
+# Create operations whose body takes the id of a master record (`<entity type>_id`): the targets of the links
+# from a record's creation, e.g. a new practice leads to creating a provider of that practice.
+_CREATES: tuple[tuple[str, str, type[Any]], ...] = (
+    *((f"/v1/{kind.plural}", kind.entity_type, kind.request) for kind in KINDS.values()),
+    ("/v1/api-keys", "api_key", ApiKeyIn),
+)
+
+
+def _title(entity_type: str) -> str:
+    """An entity type as a link-name word: fee_schedule_entry -> FeeScheduleEntry."""
+    return "".join(word.capitalize() for word in entity_type.split("_"))
+
+
+def _record_links(kind: MasterKind, id_expression: str) -> dict[str, dict[str, Any]]:
+    """Links from an answer holding a record's id to reading, replacing and deleting that record."""
+    item = f"/v1/{kind.plural}/{{entity_id}}"
+    by_id = {"path.entity_id": id_expression}
+    noun = kind.entity_type.replace("_", " ")
+    name = _title(kind.entity_type)
+    return {
+        f"Get{name}": link("GET", item, description=f"Read the {noun}", parameters=by_id),
+        f"Replace{name}": link("PUT", item, description=f"Replace the {noun}", parameters=by_id),
+        f"Delete{name}": link("DELETE", item, description=f"Delete the {noun}", parameters=by_id),
+    }
+
+
+def _referencing_links(kind: MasterKind) -> dict[str, dict[str, Any]]:
+    """Links from a new record to creating the records that point at it (its id as their `<type>_id`)."""
+    field = f"{kind.entity_type}_id"
+    noun = kind.entity_type.replace("_", " ")
+    return {
+        f"Create{_title(target_type)}Of{_title(kind.entity_type)}": link(
+            "POST",
+            path,
+            description=f"Create a {target_type.replace('_', ' ')} of this {noun}",
+            request_body={field: "$response.body#/id"},
+        )
+        for path, target_type, request in _CREATES
+        if field in request.model_fields
+    }
 
 
 @router.post(
@@ -55,7 +96,18 @@ async def create_organization(request: Request, body: OrganizationIn) -> Organiz
     tags=["api-keys"],
     summary="Issue an API key",
     response_model=ApiKeyCreated,
-    responses=problems(400, 401, 403, 422),
+    responses={
+        **problems(400, 401, 403, 422),
+        **links(
+            201,
+            RevokeApiKey=link(
+                "DELETE",
+                "/v1/api-keys/{key_id}",
+                description="Revoke the key",
+                parameters={"path.key_id": "$response.body#/key_id"},
+            ),
+        ),
+    },
 )
 async def create_api_key(request: Request, body: ApiKeyIn, principal: Admin) -> JSONResponse:
     """Issue a key for the caller's organization; the secret is in this answer only.
@@ -148,6 +200,8 @@ def _master_routes(kind: MasterKind) -> None:
 
     path = f"/{kind.plural}"
     item = f"/{kind.plural}/{{entity_id}}"
+    read_link = f"Get{_title(kind.entity_type)}"
+    first_item = {read_link: _record_links(kind, "$response.body#/items/0/id")[read_link]}
     tags: list[str | Any] = [kind.plural]
     router.add_api_route(
         path,
@@ -158,7 +212,10 @@ def _master_routes(kind: MasterKind) -> None:
         summary=f"Create {a_noun}",
         description=f"Honours Idempotency-Key: a retry with the same key and body answers the same {noun} id.",
         response_model=Created,
-        responses=problems(400, 401, 403, 409, 422),
+        responses={
+            **problems(400, 401, 403, 409, 422),
+            **links(201, **_record_links(kind, "$response.body#/id"), **_referencing_links(kind)),
+        },
     )
     router.add_api_route(
         path,
@@ -167,7 +224,7 @@ def _master_routes(kind: MasterKind) -> None:
         tags=tags,
         summary=f"List {nouns} (paginated, filterable)",
         response_model=page_model,
-        responses=problems(401, 403, 422),
+        responses={**problems(401, 403, 422), **links(200, **first_item)},
     )
     router.add_api_route(
         item,
@@ -185,7 +242,7 @@ def _master_routes(kind: MasterKind) -> None:
         tags=tags,
         summary=f"Replace {a_noun} (the whole record is validated again)",
         response_model=kind.response,
-        responses=problems(400, 401, 403, 404, 409, 422),
+        responses={**problems(400, 401, 403, 404, 409, 422), **links(200, **_record_links(kind, "$response.body#/id"))},
     )
     router.add_api_route(
         item,

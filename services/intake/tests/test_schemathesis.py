@@ -1,25 +1,38 @@
-"""Property-based API tests: schemathesis over intake's OpenAPI, a fixed budget per operation, deterministic.
+"""Property-based API tests: schemathesis over intake's OpenAPI, a fixed budget, deterministic.
 
 Every operation gets schema-valid and schema-invalid requests as a fresh organization's admin; none may answer 5xx
-and every answer must match the schema the OpenAPI document declares for it.
+and every answer must match the schema the OpenAPI document declares for it. The stateful run then chains
+operations along the document's links: records are created, read, replaced and deleted by the id their creation
+answered, and encounters are read, amended and cancelled by theirs.
 """
 
 from __future__ import annotations
 
+import random
 import time
 import uuid
+from datetime import date
 from typing import Any
 
 import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from hypothesis.stateful import Bundle, initialize
 from schemathesis.checks import not_a_server_error
+from schemathesis.generation.stateful.state_machine import StepInput, StepOutput
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
+
+from deploy.client import encounter_body
+from tests.stateful_api import link_count, linked_schema, organizations, workflow_settings, workflows
 
 pytestmark = pytest.mark.stack
 
 EXAMPLES_PER_OPERATION = 25
+# Stateful budget: scenarios x steps bounds the calls (at most 300) whatever the links lead to.
+SCENARIOS = 30
+STEPS_PER_SCENARIO = 10
+BUSINESS_DATE = date(2026, 10, 1)
 
 
 def _intake_url(env: dict[str, str]) -> str:
@@ -77,3 +90,44 @@ def test_intake_never_answers_5xx_nor_outside_its_schema(case: Any, admin_key: s
         headers=headers,
         checks=[not_a_server_error, response_schema_conformance, content_type_conformance],
     )
+
+
+linked = linked_schema(_openapi_document())
+
+
+def test_intake_document_declares_links_for_its_workflows() -> None:
+    # 8 master kinds: create -> read/replace/delete (24), replace -> the same 3 (24), list -> read (8); creates
+    # taking a new record's id: practice -> fee schedule/provider/patient, payer -> fee schedule/coverage/
+    # authorization, patient -> coverage/authorization, user -> API key (9); API key -> revoke (1); 4 links to
+    # the encounter's next steps from POST encounter (200, 202), FHIR Bundle (200, 202), amendment, cancellation,
+    # resolution and the eligibility queue (8 answers x 4 = 32).
+    assert link_count(linked) == 24 + 24 + 8 + 9 + 1 + 32
+
+
+def test_intake_workflows_never_answer_5xx_nor_outside_the_schema(stack_env: dict[str, str]) -> None:
+    organization = organizations(stack_env, business_date=BUSINESS_DATE)
+    machine: Any = workflows(linked, base_url=_intake_url(stack_env), organization=organization)
+    receive = linked["/v1/encounters"]["POST"]
+
+    class IntakeWorkflows(machine):  # type: ignore[misc]
+        """Each scenario also receives one valid encounter, so the encounter links get a real id to follow."""
+
+        @initialize(target=Bundle("encounters"))
+        def receive_a_valid_encounter(self) -> StepOutput:
+            """POST a realistic visit of the scenario's practice (its answer feeds the encounter links)."""
+            body = encounter_body(self.tenant.practices[0], random.Random(7), date(2026, 9, 15), 1)
+            step = StepInput.initial(receive.Case(body=body, media_type="application/json"))
+            self.recorder.record_case(case=step.case)  # as a root step is recorded, for the steps it leads to
+            output: StepOutput = self.step(step)
+            return output
+
+    IntakeWorkflows.answered.clear()
+    IntakeWorkflows.run(settings=workflow_settings(scenarios=SCENARIOS, steps=STEPS_PER_SCENARIO))
+
+    answered = IntakeWorkflows.answered
+    # The links carried real ids: encounters and records were found by the id an earlier answer gave.
+    print(sorted(answered.items()))
+    assert answered[("POST /v1/encounters", 202)] >= SCENARIOS, answered
+    assert answered[("GET /v1/encounters/{encounter_id}", 200)] > 0, answered
+    assert answered[("POST /v1/encounters/{encounter_id}/amendments", 200)] > 0, answered
+    assert answered[("POST /v1/encounters/{encounter_id}/cancel", 200)] > 0, answered
