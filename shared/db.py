@@ -44,6 +44,7 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
 
 async def set_tenant(session: AsyncSession, organization_id: uuid.UUID | None) -> None:
     """Scope the current transaction to one organization for row-level security."""
+    session.info[TENANT_SETTING] = organization_id
     await session.execute(
         text("SELECT set_config(:name, :value, true)"),
         {"name": TENANT_SETTING, "value": str(organization_id) if organization_id else ""},
@@ -61,6 +62,12 @@ def defer_until_commit(session: AsyncSession, key: str, action: DeferredAction) 
     (refreshing summaries of every claim the batch touched, say) registers here and runs before the commit.
     """
     session.info.setdefault(_DEFERRED, {})[key] = action
+
+
+def current_tenant(session: AsyncSession) -> uuid.UUID | None:
+    """The organization the session's transaction was last scoped to (None: none, or not through set_tenant)."""
+    value = session.info.get(TENANT_SETTING)
+    return value if isinstance(value, uuid.UUID) else None
 
 
 async def run_deferred(session: AsyncSession) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import uuid
 from typing import Any
 
@@ -10,9 +11,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.consumer import Handler
+from shared.db import current_tenant
 from shared.events.catalogue import ReferenceDeletedEvent, ReferenceUpsertedEvent
 from shared.events.reference import ApiKeyRef
 from shared.infra_tables import InfraTables
+
+_CACHE = "claimflow.reference-entities"
 
 
 def reference_handlers(tables: InfraTables) -> dict[str, Handler]:
@@ -76,6 +80,7 @@ async def _store(
     event_time: Any,
 ) -> None:
     """Upsert one entity unless a newer version is already stored."""
+    session.info.pop(_CACHE, None)
     table = tables.reference_entities
     statement = pg_insert(table).values(
         organization_id=organization_id,
@@ -101,13 +106,22 @@ async def _store(
 async def reference_entity(
     session: AsyncSession, tables: InfraTables, entity_type: str, entity_id: str
 ) -> dict[str, Any] | None:
-    """Attributes of a live replicated entity of the session's organization."""
-    table = tables.reference_entities
-    row = (
-        await session.execute(
-            select(table.c.attributes).where(
-                table.c.entity_type == entity_type, table.c.entity_id == entity_id, table.c.deleted.is_(False)
+    """Attributes of a live replicated entity of the session's organization.
+
+    Read once per unit of work (a consumer's batch reads the same payers and providers over and over); storing
+    any replicated entity in the same unit of work forgets what was read.
+    """
+    cache: dict[tuple[uuid.UUID | None, str, str], dict[str, Any] | None] = session.info.setdefault(_CACHE, {})
+    key = (current_tenant(session), entity_type, entity_id)
+    if key not in cache:
+        table = tables.reference_entities
+        row = (
+            await session.execute(
+                select(table.c.attributes).where(
+                    table.c.entity_type == entity_type, table.c.entity_id == entity_id, table.c.deleted.is_(False)
+                )
             )
-        )
-    ).first()
-    return dict(row.attributes) if row else None
+        ).first()
+        cache[key] = dict(row.attributes) if row else None
+    attributes = cache[key]
+    return copy.deepcopy(attributes) if attributes is not None else None

@@ -36,8 +36,15 @@ AWAITING_PAYER = ("sent",)
 
 async def note_business_date(session: AsyncSession, organization_id: uuid.UUID, business_date: date) -> None:
     """Move the organization's business clock as submission sees it forward to an event's business date; each new
-    business date runs the sweep, so follow-ups open on the business clock, not when a consumer happened to run."""
+    business date runs the sweep, so follow-ups open on the business clock, not when a consumer happened to run.
+
+    Within one unit of work (a consumer's batch) the clock row stays locked, so a date already noted is not read
+    again."""
+    noted: dict[uuid.UUID, date] = session.info.setdefault("submission.noted-business-dates", {})
+    if organization_id in noted and noted[organization_id] >= business_date:
+        return
     previous: date | None = await session.scalar(select(business_dates.c.business_date).with_for_update())
+    noted[organization_id] = max(business_date, previous or business_date)
     if previous is not None and previous >= business_date:
         return
     statement = pg_insert(business_dates).values(organization_id=organization_id, business_date=business_date)
