@@ -12,7 +12,7 @@ from typing import Any
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -184,7 +184,7 @@ class EventConsumer:
         outcomes: list[tuple[str, str]] = []
         async with self.sessions() as session, session.begin():
             await set_tenant(session, None)
-            blocking = await self._open_dead_letters(session, raws)
+            blocking = await self._blocking(session, raws)
             pending: list[tuple[RawMessage, Envelope, Handler]] = []
             for raw in raws:
                 event_type = peek_type(raw.value) or "unparseable"
@@ -244,23 +244,6 @@ class EventConsumer:
             await run_deferred(session)
         return outcomes
 
-    async def _open_dead_letters(self, session: AsyncSession, raws: list[RawMessage]) -> dict[tuple[str, str], int]:
-        """The earliest unresolved dead letter of each (topic, key) in the batch that has one."""
-        dead = self.tables.dead_letters
-        keys = {raw.key for raw in raws}
-        rows = (
-            await session.execute(
-                select(dead.c.topic, dead.c.message_key, func.min(dead.c.id))
-                .where(
-                    dead.c.consumer == self.name,
-                    dead.c.message_key.in_(keys),
-                    dead.c.status.in_(UNRESOLVED),
-                )
-                .group_by(dead.c.topic, dead.c.message_key)
-            )
-        ).all()
-        return {(topic, key): int(dead_letter_id) for topic, key, dead_letter_id in rows}
-
     async def handle(self, raw: RawMessage, *, parked_id: int | None = None) -> bool:
         """Process one message, retrying transient failures; False only when asked to stop meanwhile."""
         event_type = peek_type(raw.value) or "unparseable"
@@ -294,13 +277,25 @@ class EventConsumer:
                 EVENTS_FAILED.labels(self.service, self.name, event_type, "permanent").inc()
                 return await self._dead_letter_with_retry(raw, error, parked_id=parked_id)
 
-    async def _process_once(self, raw: RawMessage, *, parked_id: int | None) -> str:
-        """One attempt in one transaction: park behind a dead letter, deduplicate, apply the handler."""
+    async def _process_once(self, raw: RawMessage, *, parked_id: int | None, replaying: int | None = None) -> str:
+        """One attempt in one transaction: park behind a dead letter, deduplicate, apply the handler.
+
+        A parked message leaves the parked table, and a replayed dead letter is marked replayed, in the same
+        transaction that applies it, so a worker killed in between leaves both to be done again.
+        """
         async with self.sessions() as session, session.begin():
             await set_tenant(session, None)
             if parked_id is not None:
                 await session.execute(
                     self.tables.parked_messages.delete().where(self.tables.parked_messages.c.id == parked_id)
+                )
+            elif replaying is not None:
+                earlier = await self._open_dead_letter(session, raw)
+                if earlier is not None and earlier < replaying:
+                    raise PermanentError("replayed message is still behind an earlier dead letter of its key")
+                dead = self.tables.dead_letters
+                await session.execute(
+                    update(dead).where(dead.c.id == replaying).values(status="replayed", resolved_at=func.now())
                 )
             else:
                 blocking = await self._open_dead_letter(session, raw)
@@ -338,19 +333,30 @@ class EventConsumer:
             return "processed"
 
     async def _open_dead_letter(self, session: AsyncSession, raw: RawMessage) -> int | None:
-        """Id of an unresolved dead letter for the same key, behind which this message must wait."""
-        dead = self.tables.dead_letters
-        return await session.scalar(
-            select(dead.c.id)
-            .where(
-                dead.c.consumer == self.name,
-                dead.c.topic == raw.topic,
-                dead.c.message_key == raw.key,
-                dead.c.status.in_(UNRESOLVED),
+        """The dead letter behind which this message must wait: the earliest unresolved one of its key, or the one
+        its key's parked messages still wait behind (resolved, but not all of them released yet)."""
+        return (await self._blocking(session, [raw])).get((raw.topic, raw.key))
+
+    async def _blocking(self, session: AsyncSession, raws: list[RawMessage]) -> dict[tuple[str, str], int]:
+        """For each (topic, key) of the messages that must wait, the dead letter to park behind (one query)."""
+        dead, parked = self.tables.dead_letters, self.tables.parked_messages
+        keys = {raw.key for raw in raws}
+        waiting = union_all(
+            select(dead.c.topic, dead.c.message_key, dead.c.id.label("dead_letter_id")).where(
+                dead.c.consumer == self.name, dead.c.message_key.in_(keys), dead.c.status.in_(UNRESOLVED)
+            ),
+            select(parked.c.topic, parked.c.message_key, parked.c.dead_letter_id).where(
+                parked.c.consumer == self.name, parked.c.message_key.in_(keys)
+            ),
+        ).subquery()
+        rows = (
+            await session.execute(
+                select(waiting.c.topic, waiting.c.message_key, func.min(waiting.c.dead_letter_id)).group_by(
+                    waiting.c.topic, waiting.c.message_key
+                )
             )
-            .order_by(dead.c.id)
-            .limit(1)
-        )
+        ).all()
+        return {(topic, key): int(dead_letter_id) for topic, key, dead_letter_id in rows}
 
     async def _park(self, session: AsyncSession, raw: RawMessage, dead_letter_id: int) -> None:
         """Store a message behind the dead letter of its key, to be processed in order once it is resolved."""
@@ -497,24 +503,25 @@ class EventConsumer:
                         update(dead).where(dead.c.id == request.id).values(status="discarded", resolved_at=func.now())
                     )
             await self._release_parked(request.id)
+        for dead_letter_id in await self._resumable():
+            await self._release_parked(dead_letter_id)
+
+    async def _resumable(self) -> list[int]:
+        """Resolved dead letters that still have parked messages (their release was cut short by a restart)."""
+        dead, parked = self.tables.dead_letters, self.tables.parked_messages
+        async with self.sessions() as session:
+            rows = await session.scalars(
+                select(parked.c.dead_letter_id)
+                .join(dead, dead.c.id == parked.c.dead_letter_id)
+                .where(parked.c.consumer == self.name, dead.c.status.in_(("replayed", "discarded")))
+                .group_by(parked.c.dead_letter_id)
+                .order_by(parked.c.dead_letter_id)
+            )
+            return list(rows.all())
 
     async def _replay(self, raw: RawMessage, dead_letter_id: int) -> None:
         """Apply the handler to a dead-lettered message and mark it replayed, in one transaction."""
-        dead = self.tables.dead_letters
-        async with self.sessions() as session, session.begin():
-            await session.execute(
-                update(dead).where(dead.c.id == dead_letter_id).values(status="replayed", resolved_at=func.now())
-            )
-        try:
-            outcome = await self._process_once(raw, parked_id=None)
-        except Exception:
-            async with self.sessions() as session, session.begin():
-                await session.execute(
-                    update(dead).where(dead.c.id == dead_letter_id).values(status="replay_requested", resolved_at=None)
-                )
-            raise
-        if outcome == "parked":
-            raise PermanentError("replayed message is still behind an earlier dead letter of its key")
+        await self._process_once(raw, parked_id=None, replaying=dead_letter_id)
 
     async def _release_parked(self, dead_letter_id: int) -> None:
         """Process, in their original order, the messages that waited behind a resolved dead letter."""

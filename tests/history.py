@@ -1,8 +1,10 @@
 """A history checker for the fault matrix: what every service recorded for one organization's workload.
 
-A workload is a seeded list of encounters; the same seed in a fresh organization gives the same visits, so a
-fault-free run is the reference a faulty run is compared with. The checker reads each service's own tables
-(through its runtime role, inside the organization) and reports lost and duplicated effects:
+A workload is a seeded list of encounters of a behavioral-health and primary-care mix (psychotherapy of several
+lengths, one with interactive complexity, medication management, an office E/M by time, a diagnostic evaluation);
+the same seed in a fresh organization gives the same visits, so a fault-free run is the reference a faulty run is
+compared with. The checker reads each service's own tables (through its runtime role, inside the organization) and
+reports lost and duplicated effects:
 - every accepted encounter has exactly one live charge;
 - every charge that was not held has exactly one claim per payer, with exactly one original attempt;
 - every claim the payer adjudicated has exactly one posting;
@@ -19,7 +21,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from deploy.client import Tenant, encounter_body, wait_until
+from deploy.client import Tenant, encounter_body, npi_with_check_digit, wait_until
+from shared.events.catalogue import TOPICS
 from tests.db import connect_as, tenant_rows
 
 SERVICES = ("intake", "coding", "submission", "remittance", "analytics")
@@ -96,13 +99,18 @@ async def read_history(env: dict[str, str], tenant: Tenant) -> History:
 
 
 async def dead_letters(env: dict[str, str], since: float) -> list[tuple[str, str, str]]:
-    """(service, topic, key) of every dead letter recorded since a Unix time, across the services."""
+    """(service, topic, key) of every dead letter of a catalogue topic recorded since a Unix time, across the
+    services (a consumer of another topic, such as the replay test's, is no part of the pipeline)."""
+    topics = sorted(spec.name for spec in TOPICS)
     found = []
     for service in SERVICES:
         connection = await connect_as(env, service)
         try:
             rows = await connection.fetch(
-                f"SELECT topic, message_key FROM {service}.dead_letters WHERE created_at >= to_timestamp($1)", since
+                f"SELECT topic, message_key FROM {service}.dead_letters "
+                "WHERE created_at >= to_timestamp($1) AND topic = ANY($2::text[])",
+                since,
+                topics,
             )
         finally:
             await connection.close()
@@ -110,9 +118,43 @@ async def dead_letters(env: dict[str, str], since: float) -> list[tuple[str, str
     return sorted(found)
 
 
+VISIT_MIX = (  # one entry per visit, in rotation: a week of an outpatient behavioral-health and primary-care practice
+    "psychotherapy",
+    "medication_management",
+    "psychotherapy",
+    "office_visit",
+    "psychotherapy_interactive_complexity",
+    "psychotherapy",
+    "diagnostic_evaluation",
+    "psychotherapy",
+    "medication_management",
+    "office_visit",
+)
+PRIMARY_CARE_DIAGNOSES = ("I10", "E11.9", "F41.1")
+
+
+async def add_prescriber(tenant: Tenant, payer_ids: list[str]) -> str:
+    """A psychiatrist (MD) in the tenant's first practice, credentialed with every payer, for the E/M visits."""
+    practice = tenant.practices[0]
+    provider_id = await tenant.create(
+        "providers",
+        {
+            "practice_id": practice["practice_id"],
+            "first_name": "Prescriber",
+            "last_name": "Workload",
+            "npi": npi_with_check_digit("300000001"),
+            "taxonomy": "2084P0800X",
+            "license_type": "MD",
+            "credentialed_payer_ids": payer_ids,
+        },
+    )
+    practice["prescriber_ids"] = [provider_id]
+    return provider_id
+
+
 @dataclass
 class Workload:
-    """A seeded stream of psychotherapy encounters for a tenant's first practice."""
+    """A seeded stream of encounters of the visit mix for a tenant's first practice (with a prescriber added)."""
 
     count: int
     seed: int
@@ -121,15 +163,38 @@ class Workload:
     def bodies(self, tenant: Tenant) -> list[dict[str, Any]]:
         """The same visits for every tenant seeded the same way; only the tenant's ids differ.
 
-        One visit a day, so no patient sees the same clinician twice on a date (which coding rightly holds).
+        One visit a day, so no patient sees the same clinician twice on a date (which coding rightly holds). Every
+        visit is billable as documented, so each one becomes a charge and a claim, none held: psychotherapy of 30,
+        45 or 55 minutes (90832, 90834, 90837), 53 minutes with a caregiver interfering (90837 with +90785),
+        medication management at moderate MDM with 20 minutes of psychotherapy (99214 with +90833), an office E/M
+        of 25 minutes total time (99213) and a diagnostic evaluation without medical services (90791). The E/M
+        visits say the patient is established, so their level never depends on the order coding sees the visits in.
         """
         rng = random.Random(self.seed)
         practice = tenant.practices[0]
+        if not practice.get("prescriber_ids"):
+            raise ValueError("the workload's E/M visits need a prescriber: call add_prescriber for the tenant first")
         bodies = []
         for number in range(self.count):
             day = DATE_OF_SERVICE - timedelta(days=number)
+            kind = VISIT_MIX[number % len(VISIT_MIX)]
             body = encounter_body(practice, rng, day, number, minutes=rng.choice([30, 45, 55]))
             body["ehr_encounter_id"] = f"{self.prefix}-{number}"
+            if kind == "psychotherapy_interactive_complexity":
+                body["minutes"] = {"psychotherapy": 53}
+                body["flags"] = {"interactive_complexity": "caregiver_interference"}
+            elif kind == "medication_management":
+                body |= {"service_type": kind, "provider_id": practice["prescriber_ids"][0], "mdm_level": "moderate"}
+                body["minutes"] = {"psychotherapy": 20}
+                body["flags"] = {"patient_status": "established"}
+            elif kind == "office_visit":
+                body |= {"service_type": kind, "provider_id": practice["prescriber_ids"][0]}
+                body["minutes"] = {"evaluation_and_management": 25}
+                body["diagnoses"] = [rng.choice(PRIMARY_CARE_DIAGNOSES)]
+                body["flags"] = {"patient_status": "established"}
+            elif kind == "diagnostic_evaluation":
+                body["service_type"] = kind
+                body["minutes"] = {}
             bodies.append(body)
         return bodies
 

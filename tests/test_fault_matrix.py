@@ -1,5 +1,8 @@
 """The fault matrix: a steady, seeded workload with one fault at a time, checked against a fault-free run.
 
+The workload is a mix of 30 visits (psychotherapy of several lengths, one with interactive complexity, medication
+management, office E/M by time, diagnostic evaluations; see tests/history.py), each billable as documented.
+
 `make test-faults` runs every case; `make test` runs the reference run and one case (a worker killed mid-stream),
 so the checker itself stays guarded in CI. Each case asserts 0 lost and 0 duplicated effects, no dead letter for a
 transient fault, exactly the poison messages dead-lettered for the poison case, and the reference run's KPIs.
@@ -25,7 +28,7 @@ from deploy.client import ClaimflowClient, Tenant, seed_payers, seed_practice
 from deploy.runtime import port_open
 from tests.db import connect_as
 from tests.fault_proxy import FaultProxy
-from tests.history import History, Workload, dead_letters, settled_history, violations
+from tests.history import History, Workload, add_prescriber, dead_letters, settled_history, violations
 
 pytestmark = [pytest.mark.stack]
 WORKLOAD = Workload(count=30, seed=21, prefix="fm")
@@ -48,6 +51,7 @@ async def fresh_tenant(client: ClaimflowClient, name: str) -> Tenant:
     await tenant.set_business_date(date(2026, 10, 1))
     payer_ids = await seed_payers(tenant)
     await seed_practice(tenant, name="Fault Practice", seed=1, payer_ids=payer_ids, providers=2, patients=5)
+    await add_prescriber(tenant, payer_ids)
     await tenant.sandbox(
         "PUT",
         "/v1/behaviour",
@@ -58,7 +62,7 @@ async def fresh_tenant(client: ClaimflowClient, name: str) -> Tenant:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def reference_history(stack_env: dict[str, str]) -> History:
-    """The fault-free run of the workload (once per module): every visit charged, claimed and paid once."""
+    """The fault-free run of the workload (once per module): every visit charged, claimed and paid once, none held."""
     client = ClaimflowClient(stack_env)
     try:
         tenant = await fresh_tenant(client, "reference")
@@ -67,8 +71,8 @@ async def reference_history(stack_env: dict[str, str]) -> History:
         history = await settled_history(stack_env, tenant, None, SETTLE_SECONDS, quiet_polls=5)
         assert violations(history) == []
         encounters, charges, claims, postings = history.shape()
-        assert encounters == charges == WORKLOAD.count
-        assert claims == postings > 0
+        assert history.held_charges == set()
+        assert encounters == charges == claims == postings == WORKLOAD.count  # one primary payer per patient
         return history
     finally:
         await client.close()
