@@ -16,26 +16,33 @@ from analytics.models import claim_index, facts, infra, organization_activity
 from shared.events.envelope import Envelope
 
 
-async def add_fact(session: AsyncSession, event: Envelope, row: FactRow) -> bool:
-    """Store one event's fact once (keyed by event id); True when it was new."""
-    inserted = await session.scalar(
+async def add_facts(session: AsyncSession, items: list[tuple[Envelope, FactRow]]) -> set[str]:
+    """Store events' facts once each (keyed by event id), in one statement; the ids of those that were new."""
+    if not items:
+        return set()
+    inserted = await session.scalars(
         pg_insert(facts)
         .values(
-            organization_id=event.organizationid,
-            event_id=event.id,
-            event_type=row.event_type,
-            business_date=event.businessdate,
-            fact_date=row.fact_date,
-            practice_id=row.practice_id,
-            claim_id=row.claim_id,
-            charge_id=row.charge_id,
-            attributes=row.attributes,
-            event_time=event.time,
+            [
+                {
+                    "organization_id": event.organizationid,
+                    "event_id": event.id,
+                    "event_type": row.event_type,
+                    "business_date": event.businessdate,
+                    "fact_date": row.fact_date,
+                    "practice_id": row.practice_id,
+                    "claim_id": row.claim_id,
+                    "charge_id": row.charge_id,
+                    "attributes": row.attributes,
+                    "event_time": event.time,
+                }
+                for event, row in items
+            ]
         )
         .on_conflict_do_nothing()
         .returning(facts.c.event_id)
     )
-    return inserted is not None
+    return set(inserted.all())
 
 
 async def touch_organization(session: AsyncSession, organization_id: uuid.UUID, business_date: date) -> None:

@@ -11,25 +11,44 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from analytics import repository
 from analytics.claims import summarize
 from analytics.domain import DEFAULT_WINDOW_DAYS, AuthorizationPolicy, KpiValue, Ledger, Scope
-from analytics.facts import fact_of, ledger_of
+from analytics.facts import FactRow, fact_of, ledger_of
 from analytics.report import all_kpis
 from shared.db import defer_until_commit, set_tenant
 from shared.events.envelope import Envelope
 
+_PENDING_FACTS = "analytics.pending-facts"
 _CLAIMS_TO_SUMMARIZE = "analytics.claims-to-summarize"
 
 
 async def record_fact(session: AsyncSession, event: Envelope) -> None:
     """Keep a lifecycle event's KPI facts once; arrival order across topics does not matter.
 
-    The searchable summaries of the claims a unit of work touched are refreshed once, before it commits.
+    The facts of a unit of work (a consumer's batch) are stored together before it commits; the organizations'
+    activity and the searchable summaries of the claims they touched are then refreshed once.
     """
-    row = fact_of(event)
-    if await repository.add_fact(session, event, row):
-        await repository.touch_organization(session, event.organizationid, event.businessdate)
-        if row.claim_id is not None:
-            claims: dict[uuid.UUID, set[str]] = session.info.setdefault(_CLAIMS_TO_SUMMARIZE, {})
-            claims.setdefault(event.organizationid, set()).add(row.claim_id)
+    pending: list[tuple[Envelope, FactRow]] = session.info.setdefault(_PENDING_FACTS, [])
+    pending.append((event, fact_of(event)))
+    defer_until_commit(session, _PENDING_FACTS, store_pending_facts)
+
+
+async def store_pending_facts(session: AsyncSession) -> None:
+    """Store the unit of work's facts, one statement per organization, and note what the new ones changed."""
+    pending: list[tuple[Envelope, FactRow]] = session.info.pop(_PENDING_FACTS, [])
+    by_organization: dict[uuid.UUID, list[tuple[Envelope, FactRow]]] = {}
+    for event, row in pending:
+        by_organization.setdefault(event.organizationid, []).append((event, row))
+    claims: dict[uuid.UUID, set[str]] = session.info.setdefault(_CLAIMS_TO_SUMMARIZE, {})
+    for organization_id, items in by_organization.items():
+        await set_tenant(session, organization_id)
+        new = await repository.add_facts(session, items)
+        stored = [(event, row) for event, row in items if event.id in new]
+        if not stored:
+            continue
+        latest = max(event.businessdate for event, _ in stored)
+        await repository.touch_organization(session, organization_id, latest)
+        touched = {row.claim_id for _, row in stored if row.claim_id is not None}
+        if touched:
+            claims.setdefault(organization_id, set()).update(touched)
             defer_until_commit(session, _CLAIMS_TO_SUMMARIZE, refresh_claim_summaries)
 
 
