@@ -6,16 +6,22 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from shared.observability import DB_STATEMENTS
 from shared.settings import ServiceSettings
 
 TENANT_SETTING = "claimflow.organization_id"
 
 
 def create_engine(
-    settings: ServiceSettings, *, owner: bool = False, pool_size: int | None = None, pre_ping: bool = True
+    settings: ServiceSettings,
+    *,
+    owner: bool = False,
+    pool_size: int | None = None,
+    pre_ping: bool = True,
+    process: str = "api",
 ) -> AsyncEngine:
     """An async engine connecting as the service's runtime role (or its migration role).
 
@@ -23,7 +29,7 @@ def create_engine(
     request never fails on a connection PostgreSQL closed while it was idle. Workers turn it off: they retry
     every transient failure anyway, and the first failure invalidates the whole pool.
     """
-    return create_async_engine(
+    engine = create_async_engine(
         settings.database_url(owner=owner),
         pool_size=pool_size or settings.db_pool_size,
         max_overflow=5,
@@ -35,6 +41,11 @@ def create_engine(
             "command_timeout": 30,
         },
     )
+    statements = DB_STATEMENTS.labels(settings.service_name, process)
+    event.listen(engine.sync_engine, "before_cursor_execute", lambda *_: statements.inc())
+    for name in ("begin", "commit", "rollback"):
+        event.listen(engine.sync_engine, name, lambda *_: statements.inc())
+    return engine
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -46,6 +46,11 @@ HANDLER_LATENCY = Histogram(
     ["service", "consumer", "type"],
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5),
 )
+DB_STATEMENTS = Counter(
+    "claimflow_db_statements_total",
+    "SQL statements sent to PostgreSQL (round trips, transaction control included)",
+    ["service", "process"],
+)
 OUTBOX_BACKLOG = Gauge("claimflow_outbox_backlog", "Outbox rows not yet published", ["service"])
 CONSUMER_LAG = Gauge(
     "claimflow_consumer_lag", "Messages behind the end of each topic", ["service", "consumer", "topic"]

@@ -55,7 +55,7 @@ async def run_worker(spec: WorkerSpec) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     health = HealthReporter()
-    engine = create_engine(settings, pre_ping=False)
+    engine = create_engine(settings, pre_ping=False, process="worker")
     sessions = create_sessionmaker(engine)
     port = int(_merged_env().get(f"CLAIMFLOW_{settings.service_name.upper()}_WORKER_METRICS_PORT", "0"))
     server = await _serve_metrics(port, health, settings.service_name) if port else None

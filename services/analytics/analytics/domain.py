@@ -267,6 +267,11 @@ class Ledger:
     cancelled_visits: set[str] = field(default_factory=set)
     procedure_codes: dict[str, tuple[str, ...]] = field(default_factory=dict)
     authorization_policies: dict[uuid.UUID, list[AuthorizationPolicy]] = field(default_factory=dict)
+    # claim_histories() of this ledger with the fact counts it was built from (every KPI reads it; rebuilt when a
+    # fact list grows). The histories are read-only to their readers.
+    history_cache: tuple[tuple[int, ...], dict[str, ClaimHistory]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
 
 @dataclass(frozen=True)
@@ -334,7 +339,21 @@ class ClaimHistory:
 
 
 def claim_histories(ledger: Ledger) -> dict[str, ClaimHistory]:
-    """Group the ledger's claim facts by claim id (a claim known only from its holds still counts)."""
+    """Group the ledger's claim facts by claim id (a claim known only from its holds still counts).
+
+    Built once per ledger and reused while its fact lists keep their lengths (the ledger of a KPI computation is
+    fixed once loaded; a ledger assembled fact by fact is regrouped as it grows).
+    """
+    counts = (
+        len(ledger.charges),
+        len(ledger.attempts),
+        len(ledger.holds),
+        len(ledger.acknowledgements),
+        len(ledger.adjudications),
+        len(ledger.denials),
+    )
+    if ledger.history_cache is not None and ledger.history_cache[0] == counts:
+        return ledger.history_cache[1]
     charges = {c.charge_id: c for c in ledger.charges}
     histories: dict[str, ClaimHistory] = {}
     for attempt in sorted(ledger.attempts, key=lambda a: a.attempt_number):
@@ -352,6 +371,7 @@ def claim_histories(ledger: Ledger) -> dict[str, ClaimHistory]:
     for denial in ledger.denials:
         if denial.claim_id in histories:
             histories[denial.claim_id].denials.append(denial)
+    ledger.history_cache = (counts, histories)
     return histories
 
 

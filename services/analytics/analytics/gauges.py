@@ -48,6 +48,9 @@ DENIALS_BY_ROOT_CAUSE = Gauge(
     "Denials posted in the last 30 days by root cause (DOMAIN.md 5.3), whole organization",
     ["organization", "root_cause"],
 )
+GAUGE_REFRESH_SECONDS = Gauge(
+    "claimflow_business_gauge_refresh_seconds", "How long the last pass over the business gauges took"
+)
 GAUGES = {
     "clean_claim_rate": CLEAN_CLAIM_RATE,
     "days_in_ar": DAYS_IN_AR,
@@ -127,9 +130,9 @@ class GaugeRefresher:
 
 
 def business_gauge_task(
-    interval_seconds: float,
+    interval_seconds: float, budget: float = 0.05
 ) -> Callable[[async_sessionmaker[AsyncSession], asyncio.Event], Awaitable[None]]:
-    """The worker background task refreshing the business gauges every few seconds."""
+    """The worker background task refreshing the business gauges every few seconds, within a share of its time."""
 
     async def refresh_business_gauges(sessions: async_sessionmaker[AsyncSession], stop: asyncio.Event) -> None:
         refresher = GaugeRefresher(sessions)
@@ -139,9 +142,11 @@ def business_gauge_task(
                 await refresher.refresh()
             except Exception as error:
                 log.warning("business gauge refresh failed; retrying", error_type=type(error).__name__)
-            # A pass rebuilds each changed organization's ledger; pausing ten times as long as the pass took keeps
-            # the refresher under a tenth of the worker's time however large the organizations grow.
-            pause = max(interval_seconds, 10 * (time.monotonic() - started))
+            # A pass rebuilds each changed organization's ledger; pausing in proportion to how long the pass took
+            # keeps the refresher within its budget of the worker's time however large the organizations grow.
+            took = time.monotonic() - started
+            pause = max(interval_seconds, took * (1 / max(budget, 0.001) - 1))
+            GAUGE_REFRESH_SECONDS.set(took)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=pause)
 

@@ -30,7 +30,7 @@ def worker_spec() -> WorkerSpec:
             ConsumerSpec("reference", (REFERENCE,), REFERENCE_HANDLERS),
             ConsumerSpec("lifecycle", LIFECYCLE_TOPICS, HANDLERS),
         ),
-        background=(business_gauge_task(settings.gauge_refresh_seconds),),
+        background=(business_gauge_task(settings.gauge_refresh_seconds, settings.gauge_refresh_budget),),
     )
 
 
