@@ -28,6 +28,7 @@ from analytics.schemas import (
 )
 from shared.auth import Principal, require_scope
 from shared.db import unit_of_work
+from shared.openapi import link, links
 from shared.problems import Problem
 
 router = APIRouter(prefix="/v1", tags=["kpis"])
@@ -168,7 +169,19 @@ def _parse_cursor(cursor: str) -> tuple[date, str]:
         ) from error
 
 
-@router.get("/claims", summary="Search claims by patient, practice, payer, provider, status and date of service")
+@router.get(
+    "/claims",
+    summary="Search claims by patient, practice, payer, provider, status and date of service",
+    responses=links(
+        200,
+        GetTimeline=link(
+            "GET",
+            "/v1/claims/{claim_id}/timeline",
+            description="The first claim's timeline",
+            parameters={"path.claim_id": "$response.body#/items/0/claim_id"},
+        ),
+    ),
+)
 async def search_claims(
     request: Request,
     principal: Reader,
@@ -213,7 +226,20 @@ async def search_claims(
     return ClaimSearchPage(items=items, next_cursor=next_cursor)
 
 
-@router.post("/dashboard-links", status_code=201, summary="A dashboard URL with a token valid for 15 minutes")
+@router.post(
+    "/dashboard-links",
+    status_code=201,
+    summary="A dashboard URL with a token valid for 15 minutes",
+    responses=links(
+        201,
+        OpenDashboard=link(
+            "GET",
+            "/v1/dashboard",
+            description="Open the dashboard with the link's token",
+            parameters={"query.token": "$response.body#/token"},
+        ),
+    ),
+)
 async def create_dashboard_link(request: Request, principal: Reader, body: DashboardLinkRequest) -> DashboardLink:
     """Sign a short-lived link so a browser can open the dashboard without holding the API key."""
     practice = _practice_for(principal, body.practice_id)
@@ -231,7 +257,12 @@ async def create_dashboard_link(request: Request, principal: Reader, body: Dashb
     return DashboardLink(url=url, token=token, expires_at=expires_at)
 
 
-@router.get("/dashboard", response_class=HTMLResponse, summary="KPI tiles with targets and trends (HTML)")
+@router.get(
+    "/dashboard",
+    response_class=HTMLResponse,
+    summary="KPI tiles with targets and trends (HTML)",
+    responses={404: {"description": "No business events for this organization yet"}},
+)
 async def get_dashboard(
     request: Request,
     token: Annotated[str, Query(description="Token of a link from POST /v1/dashboard-links")],

@@ -18,6 +18,7 @@ from shared import idempotency
 from shared.auth import Principal, require_scope
 from shared.db import unit_of_work
 from shared.idempotency import UseCase
+from shared.openapi import link, links
 from shared.problems import Problem
 
 router = APIRouter(prefix="/v1")
@@ -57,7 +58,26 @@ async def list_charges(request: Request, principal: Reader, encounter_id: uuid.U
     return [view(row) for row in rows if principal.may_access_practice(row.practice_id)]
 
 
-@router.get("/holds", tags=["holds"], summary="Charges held for coding review, with reasons")
+@router.get(
+    "/holds",
+    tags=["holds"],
+    summary="Charges held for coding review, with reasons",
+    responses=links(
+        200,
+        GetCharge=link(
+            "GET",
+            "/v1/charges/{charge_id}",
+            description="Read the oldest held charge",
+            parameters={"path.charge_id": "$response.body#/0/charge_id"},
+        ),
+        ResolveHold=link(
+            "POST",
+            "/v1/holds/{charge_id}/resolve",
+            description="Resolve the oldest held charge",
+            parameters={"path.charge_id": "$response.body#/0/charge_id"},
+        ),
+    ),
+)
 async def list_holds(
     request: Request, principal: Reader, limit: Annotated[int, Query(ge=1, le=500)] = 100
 ) -> list[ChargeView]:
@@ -110,7 +130,20 @@ async def close_month(request: Request, month: MonthPath, principal: Writer) -> 
     return await respond_idempotently(request, principal, use_case)
 
 
-@router.get("/care-management/months/{month}", tags=["care management"], summary="Outcomes of a month")
+@router.get(
+    "/care-management/months/{month}",
+    tags=["care management"],
+    summary="Outcomes of a month",
+    responses=links(
+        200,
+        CloseMonth=link(
+            "POST",
+            "/v1/care-management/months/{month}/close",
+            description="Close the month",
+            parameters={"path.month": "$request.path.month"},
+        ),
+    ),
+)
 async def month_outcomes(request: Request, month: MonthPath, principal: Reader) -> list[MonthOutcomeView]:
     """Closed patient-months (charged, held, no charge with the reason) and open ones with their minutes so far."""
     first = date.fromisoformat(f"{month}-01")

@@ -19,6 +19,7 @@ from remittance.service import EraReceipt, receive_era
 from remittance.web import CONFLICT, INVALID, NOT_FOUND, respond_idempotently
 from shared.auth import Principal, require_scope
 from shared.db import unit_of_work
+from shared.openapi import link, links
 from shared.problems import Problem
 
 router = APIRouter(prefix="/v1", tags=["remittance"])
@@ -115,7 +116,23 @@ async def receive_clearinghouse_era(request: Request) -> EraReceiptView:
     return _answer(receipt)
 
 
-@router.post("/era", summary="835 uploaded by billing staff", openapi_extra=RAW_835_BODY, responses=ERA_RESPONSES)
+@router.post(
+    "/era",
+    summary="835 uploaded by billing staff",
+    openapi_extra=RAW_835_BODY,
+    responses={
+        **ERA_RESPONSES,
+        **links(
+            200,
+            GetRemittance=link(
+                "GET",
+                "/v1/remittances/{file_id}",
+                description="The stored file with what it posted",
+                parameters={"path.file_id": "$response.body#/file_id"},
+            ),
+        ),
+    },
+)
 async def upload_era(request: Request, principal: Uploader) -> EraReceiptView:
     """Store and post an 835 for the caller's organization."""
     body = await _read_body(request)
@@ -157,7 +174,25 @@ async def get_remittance(request: Request, file_id: uuid.UUID, principal: Reader
     )
 
 
-@router.get("/unmatched", summary="Remittance claims waiting for a match or a person")
+@router.get(
+    "/unmatched",
+    summary="Remittance claims waiting for a match or a person",
+    responses=links(
+        200,
+        MatchByHand=link(
+            "POST",
+            "/v1/unmatched/{unmatched_id}/match",
+            description="Match the oldest entry to a claim",
+            parameters={"path.unmatched_id": "$response.body#/0/unmatched_id"},
+        ),
+        GetRemittance=link(
+            "GET",
+            "/v1/remittances/{file_id}",
+            description="The file the oldest entry came in",
+            parameters={"path.file_id": "$response.body#/0/file_id"},
+        ),
+    ),
+)
 async def list_unmatched(
     request: Request,
     principal: Reader,

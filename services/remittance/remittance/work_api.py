@@ -39,10 +39,29 @@ from remittance.web import (
 )
 from shared.auth import Principal
 from shared.db import unit_of_work
+from shared.openapi import link, links
 
 MAX_AMOUNT = 9_999_999_999.99  # the largest amount the ledger columns (numeric(12, 2)) hold
 router = APIRouter(prefix="/v1", tags=["denials"])
 ACTION_RESPONSES = {**NOT_FOUND, **INVALID, **CONFLICT}
+
+
+def _denial_links(id_expression: str) -> dict[str, dict[str, Any]]:
+    """Links from an answer holding a denial id to reading it and to the actions a biller takes on it."""
+    by_id = {"path.denial_id": id_expression}
+    actions = ("assign", "notes", "appeal", "resolve", "correction")
+    return {
+        "GetDenial": link("GET", "/v1/denials/{denial_id}", description="Read the denial", parameters=by_id),
+        **{
+            f"{action.capitalize()}Denial": link(
+                "POST",
+                f"/v1/denials/{{denial_id}}/{action}",
+                description=f"{action.capitalize()} the denial",
+                parameters=by_id,
+            )
+            for action in actions
+        },
+    }
 
 
 async def _add_note(session: AsyncSession, principal: Principal, denial_id: uuid.UUID, text: str) -> None:
@@ -57,7 +76,11 @@ async def _add_note(session: AsyncSession, principal: Principal, denial_id: uuid
     )
 
 
-@router.get("/denials", summary="The denial work queue, filtered by root cause, payer, practice, age and amount")
+@router.get(
+    "/denials",
+    summary="The denial work queue, filtered by root cause, payer, practice, age and amount",
+    responses=links(200, **_denial_links("$response.body#/0/denial_id")),
+)
 async def list_denials(
     request: Request,
     principal: Reader,
@@ -108,7 +131,11 @@ async def _guard(session: AsyncSession, principal: Principal, denial_id: uuid.UU
     ensure_practice_access(principal, practice_id, f"denial {denial_id}")
 
 
-@router.get("/denials/{denial_id}", summary="One denial with its notes and escalations", responses=NOT_FOUND)
+@router.get(
+    "/denials/{denial_id}",
+    summary="One denial with its notes and escalations",
+    responses={**NOT_FOUND, **links(200, **_denial_links("$response.body#/denial_id"))},
+)
 async def get_denial(request: Request, denial_id: uuid.UUID, principal: Reader) -> DenialDetailView:
     """A denial of the caller's organization."""
     async with unit_of_work(request.app.state.sessions, principal.organization_id) as session:

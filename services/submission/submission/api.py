@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.auth import Principal, require_scope
 from shared.db import unit_of_work
 from shared.idempotency import respond_idempotently
+from shared.openapi import link, links
 from shared.problems import Problem
 from submission.corrections import correct_and_resubmit, void_claim
 from submission.models import acknowledgements, claim_attempts, claims, idempotency_keys, work_items
@@ -42,6 +43,28 @@ Reader = Annotated[Principal, Depends(require_scope("read"))]
 Biller = Annotated[Principal, Depends(require_scope("claims:write"))]
 ClaimId = Annotated[str, Path(min_length=1, max_length=20, description="The claim id (CLM01)")]
 SUMMARY_COLUMNS = [column for column in claims.c if column.name not in ("charge", "organization_id")]
+
+# Links from a list of claims to what a biller does with the first (oldest) one.
+CLAIM_LINKS = {
+    "GetClaim": link(
+        "GET",
+        "/v1/claims/{claim_id}",
+        description="Read the oldest claim of the queue",
+        parameters={"path.claim_id": "$response.body#/0/claim_id"},
+    ),
+    "CorrectClaim": link(
+        "POST",
+        "/v1/claims/{claim_id}/corrections",
+        description="Correct and resubmit it",
+        parameters={"path.claim_id": "$response.body#/0/claim_id"},
+    ),
+    "VoidClaim": link(
+        "POST",
+        "/v1/claims/{claim_id}/void",
+        description="Void it",
+        parameters={"path.claim_id": "$response.body#/0/claim_id"},
+    ),
+}
 
 
 @router.get(
@@ -78,7 +101,11 @@ async def _claim_view(session: AsyncSession, claim_id: str, principal: Principal
     return view
 
 
-@router.get("/claims", summary="Claims in a work queue (held, rejected, queued, sent), oldest first, with reasons")
+@router.get(
+    "/claims",
+    summary="Claims in a work queue (held, rejected, queued, sent), oldest first, with reasons",
+    responses=links(200, **CLAIM_LINKS),
+)
 async def list_claims(
     request: Request,
     principal: Reader,
