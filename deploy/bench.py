@@ -1,58 +1,52 @@
 """`make bench`: a bounded load through the whole pipeline, measured from the outside.
 
 Reports end-to-end and per-stage throughput, CPU milliseconds per encounter for every process (OS accounting),
-latency at half the measured maximum, peak and soak memory, and the raw floor of the same broker and database.
-Results go to bench/results/<timestamp>.json and latest.json; docs/performance.md explains the method.
+latency at half the measured maximum, peak and soak memory, and the raw floor of the same broker and database;
+each service stage's CPU per event as a multiple of the floor's, the stage that bounds the run, a sampling profile
+of every Python process, and each target met or not. Results go to bench/results/<timestamp>.json and latest.json,
+profiles to bench/results/profiles/<timestamp>/; docs/performance.md explains the method.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import random
 import statistics
 import sys
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from deploy import stack
+from deploy.bench_floor import measure_floor
 from deploy.bench_load import BenchConfig, Poster, encounter, seed
+from deploy.bench_observe import analytics_outcomes, charges_seen, consumed_totals
+from deploy.bench_report import describe_bound, evaluate_targets, report, save, stage_costs
+from deploy.bench_result import RESULTS, BenchResult, stamp
 from deploy.client import ClaimflowClient, Tenant
-from deploy.procstats import Usage, process_table, usage
-from deploy.runtime import REPO, SERVICES, StackError, pid_of
+from deploy.procstats import (
+    UNATTRIBUTED,
+    Usage,
+    command_line,
+    cpu_by_label,
+    postgres_role,
+    process_table,
+    tree_cpu,
+    usage,
+)
+from deploy.profiles import ProfileRecorder, ProfileSettings
+from deploy.runtime import SERVICES, StackError, pid_of
 
 console = Console()
-RESULTS = REPO / "bench" / "results"
-
-
-@dataclass
-class BenchResult:
-    """Every figure of one run (serialised to JSON as is)."""
-
-    started_at: str
-    config: dict[str, Any]
-    accepted: int = 0
-    refused: int = 0
-    seconds: float = 0.0
-    encounters_per_second: float = 0.0
-    stage_events_per_second: dict[str, float] = field(default_factory=dict)
-    cpu_ms_per_encounter: dict[str, float] = field(default_factory=dict)
-    peak_rss_mib: dict[str, float] = field(default_factory=dict)
-    outcomes: dict[str, int] = field(default_factory=dict)
-    latency: dict[str, Any] = field(default_factory=dict)
-    soak: dict[str, Any] = field(default_factory=dict)
-    floor: dict[str, float] = field(default_factory=dict)
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
@@ -86,35 +80,6 @@ def snapshot(pids: dict[str, int]) -> dict[str, Usage]:
 # ---------------------------------------------------------------- observing the pipeline
 
 
-async def analytics_rows(env: dict[str, str], organization_id: str, sql: str) -> list[asyncpg.Record]:
-    """Rows of a query on analytics' tables as its runtime role, inside the organization."""
-    connection = await asyncpg.connect(
-        host=env["CLAIMFLOW_PG_HOST"],
-        port=int(env["CLAIMFLOW_PG_PORT"]),
-        database=env["CLAIMFLOW_PG_DATABASE"],
-        user=env["CLAIMFLOW_ANALYTICS_DB_USER"],
-        password=env["CLAIMFLOW_ANALYTICS_DB_PASSWORD"],
-    )
-    try:
-        async with connection.transaction():
-            await connection.execute("SELECT set_config('claimflow.organization_id', $1, true)", organization_id)
-            return list(await connection.fetch(sql))
-    finally:
-        await connection.close()
-
-
-async def analytics_outcomes(env: dict[str, str], organization_id: str) -> dict[str, int]:
-    """Event type → facts analytics holds for the organization."""
-    sql = "SELECT event_type, count(*) AS n FROM analytics.facts GROUP BY event_type"
-    return {row["event_type"]: int(row["n"]) for row in await analytics_rows(env, organization_id, sql)}
-
-
-async def charges_seen(env: dict[str, str], organization_id: str) -> set[str]:
-    """Encounter ids analytics has a charge outcome (created or held) for."""
-    sql = "SELECT DISTINCT charge_id FROM analytics.facts WHERE event_type IN ('charge.created', 'charge.held')"
-    return {row["charge_id"] for row in await analytics_rows(env, organization_id, sql)}
-
-
 async def settle(
     env: dict[str, str], organization_id: str, expected_charges: int, timeout: float
 ) -> tuple[float, dict[str, int]]:
@@ -137,21 +102,6 @@ async def settle(
             return last_change, counts
         await asyncio.sleep(1)
     raise TimeoutError(f"analytics did not settle in {timeout:.0f} s; last counts {last_counts}")
-
-
-async def consumed_totals(env: dict[str, str]) -> dict[str, float]:
-    """Service → events its worker consumed so far (from the workers' /metrics)."""
-    totals: dict[str, float] = {}
-    async with httpx.AsyncClient(timeout=10, trust_env=False) as http:
-        for service in SERVICES:
-            port = env[f"CLAIMFLOW_{service.upper()}_WORKER_METRICS_PORT"]
-            text = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
-            totals[service] = sum(
-                float(line.rsplit(" ", 1)[1])
-                for line in text.splitlines()
-                if line.startswith("claimflow_events_consumed_total{") and 'outcome="processed"' in line
-            )
-    return totals
 
 
 # ---------------------------------------------------------------- phases
@@ -199,79 +149,6 @@ async def latency_at(
     }
 
 
-async def kafka_floor(env: dict[str, str], messages: int, size: int) -> dict[str, float]:
-    """aiokafka produce-then-consume of same-sized messages on a throw-away topic, with our producer settings."""
-    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-
-    topic = f"claimflow.bench-floor.{uuid.uuid4().hex[:8]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=env["CLAIMFLOW_KAFKA_BOOTSTRAP"])
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(topic, num_partitions=6, replication_factor=1)])
-        producer = AIOKafkaProducer(
-            bootstrap_servers=env["CLAIMFLOW_KAFKA_BOOTSTRAP"], enable_idempotence=True, acks="all", linger_ms=5
-        )
-        await producer.start()
-        payload = b"x" * size
-        started = time.perf_counter()
-        try:
-            batch = [producer.send(topic, payload, key=str(i).encode()) for i in range(messages)]
-            await asyncio.gather(*[await f for f in batch])
-        finally:
-            await producer.stop()
-        produce_seconds = time.perf_counter() - started
-        consumer = AIOKafkaConsumer(
-            topic,
-            bootstrap_servers=env["CLAIMFLOW_KAFKA_BOOTSTRAP"],
-            auto_offset_reset="earliest",
-            enable_auto_commit=False,
-            group_id=topic,
-            max_poll_records=500,
-        )
-        await consumer.start()
-        received = 0
-        started = time.perf_counter()
-        try:
-            while received < messages:
-                batches = await consumer.getmany(timeout_ms=1000)
-                received += sum(len(records) for records in batches.values())
-        finally:
-            await consumer.stop()
-        consume_seconds = time.perf_counter() - started
-        return {
-            "kafka_produce_per_second": round(messages / produce_seconds),
-            "kafka_consume_per_second": round(messages / consume_seconds),
-            "message_bytes": size,
-        }
-    finally:
-        await admin.delete_topics([topic])
-        await admin.close()
-
-
-async def postgres_floor(env: dict[str, str], rows: int) -> dict[str, float]:
-    """asyncpg single-row inserts, one transaction each, into a throw-away table of the analytics rebuild schema."""
-    connection = await asyncpg.connect(
-        host=env["CLAIMFLOW_PG_HOST"],
-        port=int(env["CLAIMFLOW_PG_PORT"]),
-        database=env["CLAIMFLOW_PG_DATABASE"],
-        user=env["CLAIMFLOW_ANALYTICS_OWNER_USER"],
-        password=env["CLAIMFLOW_ANALYTICS_OWNER_PASSWORD"],
-    )
-    table = f"analytics_rebuild.bench_floor_{uuid.uuid4().hex[:8]}"
-    try:
-        await connection.execute(f"CREATE TABLE {table} (id uuid PRIMARY KEY, body jsonb NOT NULL)")
-        body = json.dumps({"x": "y" * 1500})
-        started = time.perf_counter()
-        for _ in range(rows):
-            await connection.execute(f"INSERT INTO {table} VALUES ($1, $2)", uuid.uuid4(), body)
-        seconds = time.perf_counter() - started
-        return {"postgres_single_row_inserts_per_second": round(rows / seconds)}
-    finally:
-        await connection.execute(f"DROP TABLE IF EXISTS {table}")
-        await connection.close()
-
-
 async def soak(
     tenant: Tenant, pids: dict[str, int], rate: float, minutes: float, practices: list[dict[str, Any]], day: date
 ) -> dict[str, Any]:
@@ -309,13 +186,33 @@ async def soak(
     }
 
 
-async def run(config: BenchConfig) -> BenchResult:
-    """One benchmark run against the running stack."""
+# ---------------------------------------------------------------- the run
+
+
+def postgres_labels(roles: dict[str, str]) -> Callable[[int], str]:
+    """pid → the service whose runtime role a PostgreSQL backend serves (empty for anything else)."""
+
+    def label(pid: int) -> str:
+        """The service of one backend."""
+        return roles.get(postgres_role(command_line(pid)), UNATTRIBUTED)
+
+    return label
+
+
+async def run(config: BenchConfig, profile: ProfileSettings | None = None, out: Path = RESULTS) -> BenchResult:
+    """One benchmark run against the running stack: floor, throughput with profiles, latency, soak."""
     env = stack.load_env()
+    profile = profile or ProfileSettings()
     result = BenchResult(started_at=datetime.now(UTC).isoformat(timespec="seconds"), config=asdict(config))
     client = ClaimflowClient(env)
     run_id = uuid.uuid4().hex[:6]
+    roles = {env[f"CLAIMFLOW_{service.upper()}_DB_USER"]: service for service in SERVICES}
+    recorder: ProfileRecorder | None = None
     try:
+        pids = components()
+        if config.floor_messages > 0:
+            with console.status("raw floor of the broker and the database, on the idle stack"):
+                result.floor = await measure_floor(env, pids, config.floor_messages)
         today = datetime.now(UTC).date()
         tenant = await client.create_tenant(f"Benchmark {result.started_at}")
         await tenant.set_business_date(today)
@@ -331,10 +228,17 @@ async def run(config: BenchConfig) -> BenchResult:
             encounter(practices[n % len(practices)], rng, today - timedelta(days=rng.randrange(1, 28)), n, run_id)
             for n in range(config.encounters)
         ]
-        pids = components()
+        label = postgres_labels(roles)
         before, consumed_before = snapshot(pids), await consumed_totals(env)
+        database_before = tree_cpu(pids["postgres"], label=label)
+        recorder = ProfileRecorder(
+            profile,
+            {name: pids[name] for name in stack.process_names()},
+            out / "profiles" / stamp(result.started_at),
+        )
         poster = Poster(tenant, config)
         started = time.monotonic()
+        recorder.start()
         with Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -345,20 +249,46 @@ async def run(config: BenchConfig) -> BenchResult:
             await poster.run(bodies, progress)
         with console.status("waiting until analytics has seen every outcome"):
             ended, outcomes = await settle(env, tenant.organization_id, poster.accepted, config.settle_timeout)
-        after, consumed_after = snapshot(pids), await consumed_totals(env)
+        now_running = {name: pid_of(name) for name in pids}
+        result.restarted = {name: "throughput run" for name, pid in now_running.items() if pid != pids[name]}
+        after = snapshot({name: now_running[name] or pids[name] for name in pids})
+        consumed_after = await consumed_totals(env)
+        database_after = tree_cpu(pids["postgres"], label=label)
+        with console.status("writing and summarising the profiles"):
+            result.profile = await recorder.stop()
         seconds = max(ended - started, 1e-6)
         result.accepted, result.refused, result.outcomes = poster.accepted, poster.refused, outcomes
         result.seconds = round(seconds, 1)
         result.encounters_per_second = round(poster.accepted / seconds, 1)
-        result.stage_events_per_second = {
-            service: round((consumed_after[service] - consumed_before[service]) / seconds, 1)
-            for service in consumed_after
+        consumed = {  # a counter lower than before was reset by a restart of the worker: count since then
+            service: count - consumed_before[service] if count >= consumed_before[service] else count
+            for service, count in consumed_after.items()
         }
+        result.stage_events_per_second = {service: round(count / seconds, 1) for service, count in consumed.items()}
         per = max(poster.accepted, 1)
-        result.cpu_ms_per_encounter = {
-            name: round((after[name] - before[name]).cpu_seconds * 1000 / per, 3) for name in pids
+        result.cpu_ms_per_encounter = {  # a restarted process: what its successor used (flagged)
+            name: round(
+                (after[name].cpu_seconds if name in result.restarted else (after[name] - before[name]).cpu_seconds)
+                * 1000
+                / per,
+                3,
+            )
+            for name in pids
         }
         result.cpu_ms_per_encounter["total"] = round(sum(result.cpu_ms_per_encounter.values()), 3)
+        result.postgres_cpu_ms_per_encounter = {
+            service or "other": round(cpu * 1000 / per, 3)
+            for service, cpu in sorted(cpu_by_label(database_before, database_after).items())
+        }
+        result.stage_cost = stage_costs(
+            accepted=poster.accepted,
+            seconds=seconds,
+            events=consumed | {"intake": float(poster.accepted)},
+            cpu_ms_per_encounter=result.cpu_ms_per_encounter,
+            postgres_ms_per_encounter=result.postgres_cpu_ms_per_encounter,
+            floor=result.floor,
+        )
+        result.bounded_by = describe_bound(result)
         result.latency["throughput_run_intake"] = percentiles(poster.latencies)
         if config.latency_seconds > 0:
             with console.status("latency at half the measured maximum"):
@@ -378,46 +308,15 @@ async def run(config: BenchConfig) -> BenchResult:
                 )
         final = snapshot(pids)
         result.peak_rss_mib = {name: round(final[name].peak_rss_bytes / 2**20, 1) for name in pids}
-        if config.floor_messages > 0:
-            with console.status("raw floor of the broker and the database"):
-                result.floor = await kafka_floor(env, config.floor_messages, 2048)
-                result.floor |= await postgres_floor(env, max(config.floor_messages // 10, 100))
+        for name, pid in pids.items():
+            if pid_of(name) != pid:
+                result.restarted.setdefault(name, "latency or soak")
+        result.targets = evaluate_targets(result)
         return result
     finally:
+        if recorder is not None and not result.profile:  # the run failed inside the window: stop py-spy now
+            await recorder.stop()
         await client.close()
-
-
-def report(result: BenchResult) -> Table:
-    """The figures as a terminal table."""
-    table = Table(title=f"Claimflow benchmark {result.started_at}")
-    table.add_column("figure")
-    table.add_column("value", justify="right")
-    table.add_row("encounters accepted / refused", f"{result.accepted} / {result.refused}")
-    table.add_row("end-to-end encounters per second", f"{result.encounters_per_second}")
-    for service, rate in result.stage_events_per_second.items():
-        table.add_row(f"  {service} events consumed per second", f"{rate}")
-    for name, ms in result.cpu_ms_per_encounter.items():
-        table.add_row(f"CPU ms per encounter: {name}", f"{ms}")
-    for name, figures in result.latency.items():
-        if isinstance(figures, dict):
-            table.add_row(f"latency {name}", ", ".join(f"{k} {v}" for k, v in figures.items()))
-    if result.soak:
-        table.add_row("soak: max RSS growth after warm-up", f"{result.soak['max_growth_percent']}%")
-    for name, mib in result.peak_rss_mib.items():
-        table.add_row(f"peak RSS MiB: {name}", f"{mib}")
-    for name, value in result.floor.items():
-        table.add_row(f"floor: {name}", f"{value}")
-    return table
-
-
-def save(result: BenchResult, folder: Path = RESULTS) -> Path:
-    """Write the run as JSON (timestamped, and as latest.json)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(asdict(result), indent=2) + "\n"
-    path = folder / f"{result.started_at.replace(':', '').replace('+0000', 'Z')}.json"
-    path.write_text(text)
-    (folder / "latest.json").write_text(text)
-    return path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -434,6 +333,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--floor-messages", type=int, default=defaults.floor_messages)
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--out", type=Path, default=RESULTS)
+    profile_defaults = ProfileSettings()
+    parser.add_argument(
+        "--profile",
+        action=argparse.BooleanOptionalAction,
+        default=profile_defaults.enabled,
+        help="sample every Python process of the stack with py-spy during the throughput run (default: on)",
+    )
+    parser.add_argument("--profile-delay", type=float, default=profile_defaults.delay_seconds, metavar="SECONDS")
+    parser.add_argument("--profile-seconds", type=float, default=profile_defaults.seconds, metavar="SECONDS")
+    parser.add_argument("--profile-rate", type=int, default=profile_defaults.rate_hz, metavar="HZ")
     parser.add_argument("--no-start", action="store_true", help="use the running stack; fail if it is not running")
     args = parser.parse_args(argv)
     config = BenchConfig(
@@ -450,7 +359,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not args.no_start and not all(pid_of(name) for name in ["postgres", "kafka", *stack.process_names()]):
             stack.up()
-        result = asyncio.run(run(config))
+        profile = ProfileSettings(
+            enabled=args.profile,
+            delay_seconds=args.profile_delay,
+            seconds=args.profile_seconds,
+            rate_hz=args.profile_rate,
+        )
+        result = asyncio.run(run(config, profile, args.out))
     except (StackError, TimeoutError, RuntimeError, httpx.HTTPError, OSError) as error:
         console.print(f"[red]benchmark stopped:[/] {type(error).__name__}: {error}")
         return 1

@@ -1,0 +1,52 @@
+"""The pipeline seen from outside: analytics' facts of an organization and what each worker consumed."""
+
+from __future__ import annotations
+
+import asyncpg
+import httpx
+
+from deploy.runtime import SERVICES
+
+
+async def analytics_rows(env: dict[str, str], organization_id: str, sql: str) -> list[asyncpg.Record]:
+    """Rows of a query on analytics' tables as its runtime role, inside the organization."""
+    connection = await asyncpg.connect(
+        host=env["CLAIMFLOW_PG_HOST"],
+        port=int(env["CLAIMFLOW_PG_PORT"]),
+        database=env["CLAIMFLOW_PG_DATABASE"],
+        user=env["CLAIMFLOW_ANALYTICS_DB_USER"],
+        password=env["CLAIMFLOW_ANALYTICS_DB_PASSWORD"],
+    )
+    try:
+        async with connection.transaction():
+            await connection.execute("SELECT set_config('claimflow.organization_id', $1, true)", organization_id)
+            return list(await connection.fetch(sql))
+    finally:
+        await connection.close()
+
+
+async def analytics_outcomes(env: dict[str, str], organization_id: str) -> dict[str, int]:
+    """Event type → facts analytics holds for the organization."""
+    sql = "SELECT event_type, count(*) AS n FROM analytics.facts GROUP BY event_type"
+    return {row["event_type"]: int(row["n"]) for row in await analytics_rows(env, organization_id, sql)}
+
+
+async def charges_seen(env: dict[str, str], organization_id: str) -> set[str]:
+    """Encounter ids analytics has a charge outcome (created or held) for."""
+    sql = "SELECT DISTINCT charge_id FROM analytics.facts WHERE event_type IN ('charge.created', 'charge.held')"
+    return {row["charge_id"] for row in await analytics_rows(env, organization_id, sql)}
+
+
+async def consumed_totals(env: dict[str, str]) -> dict[str, float]:
+    """Service → events its worker consumed so far (from the workers' /metrics)."""
+    totals: dict[str, float] = {}
+    async with httpx.AsyncClient(timeout=10, trust_env=False) as http:
+        for service in SERVICES:
+            port = env[f"CLAIMFLOW_{service.upper()}_WORKER_METRICS_PORT"]
+            text = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
+            totals[service] = sum(
+                float(line.rsplit(" ", 1)[1])
+                for line in text.splitlines()
+                if line.startswith("claimflow_events_consumed_total{") and 'outcome="processed"' in line
+            )
+    return totals
