@@ -56,7 +56,7 @@ def scrape_config(ports: dict[str, int]) -> dict[str, object]:
     apis = [f"127.0.0.1:{port}" for name, port in scraped(ports).items() if name.endswith("-api")]
     workers = [f"127.0.0.1:{port}" for name, port in scraped(ports).items() if name.endswith("-worker")]
     return {
-        "global": {"scrape_interval": "5s", "evaluation_interval": "15s"},
+        "global": {"scrape_interval": "15s", "evaluation_interval": "15s"},
         "rule_files": [str(RULES)],
         "scrape_configs": [
             {"job_name": "claimflow-api", "static_configs": [{"targets": apis}]},

@@ -2,7 +2,8 @@
 
 Usage: .venv/bin/python deploy/stack.py up [--infra-only] [--quiet] | down | status
        | start-process NAME | stop-process NAME | restart-process NAME | kill-process NAME [--signal KILL]
-NAME is postgres, kafka, <service>-api, <service>-worker or sandbox-api. Tests `import deploy.stack as stack`.
+NAME is postgres, kafka, prometheus, <service>-api, <service>-worker or sandbox-api.
+Tests `import deploy.stack as stack`.
 State lives in $CLAIMFLOW_HOME (default /var/lib/claimflow), downloads in $CLAIMFLOW_CACHE. Stdlib only.
 """
 
@@ -148,6 +149,9 @@ def start_process(name: str, wait: bool = False) -> int:
     """Start a component by name unless it runs; returns its pid (wait: until its /readyz answers 200)."""
     if name in ("postgres", "kafka"):
         return start_postgres() if name == "postgres" else start_kafka()
+    if name == "prometheus":
+        env = _child_env()
+        return start_prometheus({process: _port_of(process, env) for process in process_names()})
     marker(name)  # rejects unknown names
     if pid := pid_of(name):
         return pid
@@ -169,6 +173,8 @@ def stop_process(name: str, timeout: float = 10) -> None:
     """Stop a component by name (SIGTERM, SIGKILL after timeout); no-op if it is stopped."""
     if name in ("postgres", "kafka"):
         return stop_postgres() if name == "postgres" else stop_kafka()
+    if name == "prometheus":
+        return stop_prometheus()
     marker(name)
     return stop_all([name], timeout)
 

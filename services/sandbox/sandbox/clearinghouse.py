@@ -84,6 +84,17 @@ class Submitter:
     claims: list[AdjudicatedClaim] = field(default_factory=list)
     deductible_used: dict[tuple[str, str, int], Decimal] = field(default_factory=dict)
     files: list[RemittanceFile] = field(default_factory=list)
+    # Indexes over `claims` (same objects, insertion order kept): by claim id, by visit, and not yet remitted.
+    by_claim_id: dict[str, list[AdjudicatedClaim]] = field(default_factory=dict)
+    by_visit: dict[VisitKey, list[AdjudicatedClaim]] = field(default_factory=dict)
+    unremitted: list[AdjudicatedClaim] = field(default_factory=list)
+
+    def add(self, adjudicated: AdjudicatedClaim) -> None:
+        """Keep an adjudication (or reversal) and index it."""
+        self.claims.append(adjudicated)
+        self.by_claim_id.setdefault(adjudicated.claim.claim_id, []).append(adjudicated)
+        self.by_visit.setdefault(adjudicated.visit, []).append(adjudicated)
+        self.unremitted.append(adjudicated)
 
     @property
     def today(self) -> date | None:
@@ -155,7 +166,7 @@ class Clearinghouse:
                     verdicts.append(ClaimVerdict(claim, "A2", "20", "", prior.result.payer_claim_number))
                     continue
                 result = self._adjudicate(submitter_id, state, claim, received)
-                state.claims.append(AdjudicatedClaim(claim, result))
+                state.add(AdjudicatedClaim(claim, result))
                 verdicts.append(ClaimVerdict(claim, "A2", "20", "", result.payer_claim_number))
         return verdicts
 
@@ -166,7 +177,7 @@ class Clearinghouse:
         duplicate = next(
             (
                 other.claim.claim_id
-                for other in state.claims
+                for other in state.by_visit.get(visit, ())
                 if not other.superseded
                 and other.result.status != "22"
                 and other.claim.claim_id != claim.claim_id
@@ -212,7 +223,7 @@ class Clearinghouse:
         )
         if prior.remitted:
             reversal = reversal_of(prior.result, payment_due(received, state.behaviour))
-            state.claims.append(AdjudicatedClaim(claim, reversal, superseded=True))
+            state.add(AdjudicatedClaim(claim, reversal, superseded=True))
 
     def build_due_files(self, submitter_id: str) -> list[RemittanceFile]:
         """Group the claims whose payment date has come into one 835 per payment date (one ST per payer/payee)."""
@@ -221,7 +232,7 @@ class Clearinghouse:
         if today is None:
             return []
         due: dict[date, list[AdjudicatedClaim]] = {}
-        for adjudicated in state.claims:
+        for adjudicated in state.unremitted:
             if adjudicated.remitted or adjudicated.result.payment_date > today:
                 continue
             if adjudicated.superseded and adjudicated.result.status != "22":
@@ -254,6 +265,7 @@ class Clearinghouse:
                 adjudicated.remitted = True
             state.files.append(remittance)
             built.append(remittance)
+        state.unremitted = [adjudicated for adjudicated in state.unremitted if not adjudicated.remitted]
         return built
 
 
@@ -270,7 +282,7 @@ def _visit(claim: Claim837) -> VisitKey:
 def _latest(state: Submitter, claim_id: str) -> AdjudicatedClaim | None:
     """The adjudication in force for a claim id (not taken back by a replacement or void), if any."""
     return next(
-        (a for a in reversed(state.claims) if a.claim.claim_id == claim_id and not a.superseded),
+        (a for a in reversed(state.by_claim_id.get(claim_id, ())) if not a.superseded),
         None,
     )
 
