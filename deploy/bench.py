@@ -29,7 +29,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from deploy import stack
 from deploy.bench_floor import measure_floor
 from deploy.bench_load import BenchConfig, Poster, encounter, seed
-from deploy.bench_observe import analytics_outcomes, charges_seen, consumed_totals
+from deploy.bench_observe import ChargeProbe, analytics_outcomes, consumed_totals
 from deploy.bench_report import describe_bound, evaluate_targets, report, save, stage_costs
 from deploy.bench_result import RESULTS, BenchResult, stamp
 from deploy.client import ClaimflowClient, Tenant
@@ -117,28 +117,50 @@ async def latency_at(
     day: date,
     run: str,
 ) -> dict[str, Any]:
-    """Single POSTs at a fixed offered rate: intake response times and POST-to-analytics times."""
+    """Single POSTs at a fixed offered rate: intake response times and POST-to-analytics times.
+
+    A probe polls analytics every 100 ms from the first POST on, asking only about the encounters still awaited
+    (one indexed query on one connection), so the measurement adds little load of its own.
+    """
     poster = Poster(tenant, BenchConfig())
-    sent: dict[str, float] = {}
     total = max(2, int(rate * seconds))
     interval = 1 / rate
+    awaited: dict[str, float] = {}  # encounter id → when its POST was sent
+    end_to_end: list[float] = []
+    posting_done = asyncio.Event()
+
+    async def post(body: dict[str, Any]) -> None:
+        sent_at = time.monotonic()
+        await poster.single(body)
+        if (encounter_id := poster.ids.get(body["ehr_encounter_id"])) is not None:
+            awaited[encounter_id] = sent_at
+
+    async def probe() -> None:
+        deadline = None
+        async with ChargeProbe(env, tenant.organization_id) as charges:
+            while not posting_done.is_set() or awaited:
+                if posting_done.is_set():
+                    deadline = deadline or time.monotonic() + 300
+                    if time.monotonic() > deadline:
+                        return
+                if awaited:
+                    seen = await charges.seen(list(awaited))
+                    now = time.monotonic()
+                    for encounter_id in seen & awaited.keys():
+                        end_to_end.append(now - awaited.pop(encounter_id))
+                await asyncio.sleep(0.1)
+
+    prober = asyncio.create_task(probe())
     started = time.monotonic()
     in_flight = []
     for number in range(total):
         body = encounter(practices[number % len(practices)], rng, day, number, run)
         await asyncio.sleep(max(0.0, started + number * interval - time.monotonic()))
-        sent[body["ehr_encounter_id"]] = time.monotonic()
-        in_flight.append(asyncio.create_task(poster.single(body)))
+        in_flight.append(asyncio.create_task(post(body)))
     await asyncio.gather(*in_flight)
-    pending = {poster.ids[ehr]: at for ehr, at in sent.items() if ehr in poster.ids}
-    end_to_end: list[float] = []
-    deadline = time.monotonic() + 300
-    while pending and time.monotonic() < deadline:
-        seen = await charges_seen(env, tenant.organization_id)
-        now = time.monotonic()
-        for encounter_id in [e for e in pending if e in seen]:
-            end_to_end.append(now - pending.pop(encounter_id))
-        await asyncio.sleep(0.1)
+    posting_done.set()
+    await prober
+    pending = awaited
     return {
         "offered_per_second": round(rate, 1),
         "requests": total,

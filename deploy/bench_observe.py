@@ -8,6 +8,44 @@ import httpx
 from deploy.runtime import SERVICES
 
 
+class ChargeProbe:
+    """One connection to analytics' tables, asking which of some encounters already have a charge outcome."""
+
+    def __init__(self, env: dict[str, str], organization_id: str) -> None:
+        self.env = env
+        self.organization_id = organization_id
+        self.connection: asyncpg.Connection | None = None
+
+    async def __aenter__(self) -> ChargeProbe:
+        self.connection = await asyncpg.connect(
+            host=self.env["CLAIMFLOW_PG_HOST"],
+            port=int(self.env["CLAIMFLOW_PG_PORT"]),
+            database=self.env["CLAIMFLOW_PG_DATABASE"],
+            user=self.env["CLAIMFLOW_ANALYTICS_DB_USER"],
+            password=self.env["CLAIMFLOW_ANALYTICS_DB_PASSWORD"],
+        )
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        if self.connection is not None:
+            await self.connection.close()
+
+    async def seen(self, encounter_ids: list[str]) -> set[str]:
+        """Those of the encounters analytics has a charge outcome (created or held) for (one indexed query)."""
+        assert self.connection is not None
+        async with self.connection.transaction():
+            await self.connection.execute(
+                "SELECT set_config('claimflow.organization_id', $1, true)", self.organization_id
+            )
+            rows = await self.connection.fetch(
+                "SELECT DISTINCT charge_id FROM analytics.facts WHERE organization_id = $1::uuid"
+                " AND charge_id = ANY($2::text[]) AND event_type IN ('charge.created', 'charge.held')",
+                self.organization_id,
+                encounter_ids,
+            )
+        return {row["charge_id"] for row in rows}
+
+
 async def analytics_rows(env: dict[str, str], organization_id: str, sql: str) -> list[asyncpg.Record]:
     """Rows of a query on analytics' tables as its runtime role, inside the organization."""
     connection = await asyncpg.connect(
@@ -29,12 +67,6 @@ async def analytics_outcomes(env: dict[str, str], organization_id: str) -> dict[
     """Event type → facts analytics holds for the organization."""
     sql = "SELECT event_type, count(*) AS n FROM analytics.facts GROUP BY event_type"
     return {row["event_type"]: int(row["n"]) for row in await analytics_rows(env, organization_id, sql)}
-
-
-async def charges_seen(env: dict[str, str], organization_id: str) -> set[str]:
-    """Encounter ids analytics has a charge outcome (created or held) for."""
-    sql = "SELECT DISTINCT charge_id FROM analytics.facts WHERE event_type IN ('charge.created', 'charge.held')"
-    return {row["charge_id"] for row in await analytics_rows(env, organization_id, sql)}
 
 
 async def consumed_totals(env: dict[str, str]) -> dict[str, float]:
