@@ -207,13 +207,20 @@ def _answers_200(url: str) -> bool:
         return False
 
 
+def _still_there(name: str) -> bool:
+    """A second look, a second later, before calling a just-started process gone (a loaded machine may show a
+    process between fork and exec with its parent's command line)."""
+    time.sleep(1)
+    return pid_of(name) is not None
+
+
 def wait_ready(names: list[str], timeout: float = 60) -> None:
     """Wait until each named service process answers GET /readyz with 200; fail naming the laggards."""
     env, pending = load_env(), list(names)
     started = reported = time.monotonic()
     while pending:
         for name in list(pending):
-            if not pid_of(name):
+            if not pid_of(name) and not _still_there(name):
                 log = LOGS / f"{name}.log"
                 raise StackError(f"{name} exited while starting: {last_line(log) or 'no output'} (see {log})")
             if _answers_200(f"http://127.0.0.1:{_port_of(name, env)}/readyz"):
