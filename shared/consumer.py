@@ -6,18 +6,17 @@ import asyncio
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
-from sqlalchemy import func, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.db import run_deferred, set_tenant
-from shared.events.catalogue import UnknownEventType, parse_event, peek_attribute, peek_type
+from shared.dead_letters import DeadLetterStore, RawMessage
+from shared.events.catalogue import UnknownEventType, parse_event, peek_type
 from shared.events.envelope import Envelope
 from shared.failures import PermanentError, describe_error, is_transient, sleep_or_stop
 from shared.health import HealthReporter
@@ -29,27 +28,14 @@ from shared.observability import (
     EVENTS_CONSUMED,
     EVENTS_FAILED,
     HANDLER_LATENCY,
-    PARKED,
     correlation_id_var,
 )
-from shared.outbox import add_message
 from shared.settings import ServiceSettings
 
 log = structlog.get_logger()
 
 Handler = Callable[[AsyncSession, Any], Awaitable[None]]
-UNRESOLVED = ("open", "replay_requested", "discard_requested")
-
-
-@dataclass(frozen=True)
-class RawMessage:
-    """A message as it came from Kafka (or from the parked table)."""
-
-    topic: str
-    partition: int
-    offset: int
-    key: str
-    value: bytes
+__all__ = ["EventConsumer", "Handler", "RawMessage"]
 
 
 class EventConsumer:
@@ -75,6 +61,7 @@ class EventConsumer:
         self.tables = tables
         self.health = health
         self.group_id = f"claimflow-{self.service}-{name}"
+        self.letters = DeadLetterStore(tables, service=self.service, consumer=name, group_id=self.group_id)
         self._consumer: AIOKafkaConsumer | None = None
         self._stop = asyncio.Event()
 
@@ -184,13 +171,13 @@ class EventConsumer:
         outcomes: list[tuple[str, str]] = []
         async with self.sessions() as session, session.begin():
             await set_tenant(session, None)
-            blocking = await self._blocking(session, raws)
+            blocking = await self.letters.blocking(session, raws)
             pending: list[tuple[RawMessage, Envelope, Handler]] = []
             for raw in raws:
                 event_type = peek_type(raw.value) or "unparseable"
                 dead_letter_id = blocking.get((raw.topic, raw.key))
                 if dead_letter_id is not None:
-                    await self._park(session, raw, dead_letter_id)
+                    await self.letters.park(session, raw, dead_letter_id)
                     outcomes.append((event_type, "parked"))
                     continue
                 try:
@@ -286,21 +273,16 @@ class EventConsumer:
         async with self.sessions() as session, session.begin():
             await set_tenant(session, None)
             if parked_id is not None:
-                await session.execute(
-                    self.tables.parked_messages.delete().where(self.tables.parked_messages.c.id == parked_id)
-                )
+                await self.letters.unpark(session, parked_id)
             elif replaying is not None:
-                earlier = await self._open_dead_letter(session, raw)
+                earlier = await self.letters.blocking_one(session, raw)
                 if earlier is not None and earlier < replaying:
                     raise PermanentError("replayed message is still behind an earlier dead letter of its key")
-                dead = self.tables.dead_letters
-                await session.execute(
-                    update(dead).where(dead.c.id == replaying).values(status="replayed", resolved_at=func.now())
-                )
+                await self.letters.set_status(session, replaying, "replayed")
             else:
-                blocking = await self._open_dead_letter(session, raw)
+                blocking = await self.letters.blocking_one(session, raw)
                 if blocking is not None:
-                    await self._park(session, raw, blocking)
+                    await self.letters.park(session, raw, blocking)
                     return "parked"
             try:
                 event = parse_event(raw.value)
@@ -332,47 +314,6 @@ class EventConsumer:
             await run_deferred(session)
             return "processed"
 
-    async def _open_dead_letter(self, session: AsyncSession, raw: RawMessage) -> int | None:
-        """The dead letter behind which this message must wait: the earliest unresolved one of its key, or the one
-        its key's parked messages still wait behind (resolved, but not all of them released yet)."""
-        return (await self._blocking(session, [raw])).get((raw.topic, raw.key))
-
-    async def _blocking(self, session: AsyncSession, raws: list[RawMessage]) -> dict[tuple[str, str], int]:
-        """For each (topic, key) of the messages that must wait, the dead letter to park behind (one query)."""
-        dead, parked = self.tables.dead_letters, self.tables.parked_messages
-        keys = {raw.key for raw in raws}
-        waiting = union_all(
-            select(dead.c.topic, dead.c.message_key, dead.c.id.label("dead_letter_id")).where(
-                dead.c.consumer == self.name, dead.c.message_key.in_(keys), dead.c.status.in_(UNRESOLVED)
-            ),
-            select(parked.c.topic, parked.c.message_key, parked.c.dead_letter_id).where(
-                parked.c.consumer == self.name, parked.c.message_key.in_(keys)
-            ),
-        ).subquery()
-        rows = (
-            await session.execute(
-                select(waiting.c.topic, waiting.c.message_key, func.min(waiting.c.dead_letter_id)).group_by(
-                    waiting.c.topic, waiting.c.message_key
-                )
-            )
-        ).all()
-        return {(topic, key): int(dead_letter_id) for topic, key, dead_letter_id in rows}
-
-    async def _park(self, session: AsyncSession, raw: RawMessage, dead_letter_id: int) -> None:
-        """Store a message behind the dead letter of its key, to be processed in order once it is resolved."""
-        await session.execute(
-            self.tables.parked_messages.insert().values(
-                consumer=self.name,
-                dead_letter_id=dead_letter_id,
-                topic=raw.topic,
-                kafka_partition=raw.partition,
-                kafka_offset=raw.offset,
-                message_key=raw.key,
-                value=raw.value,
-            )
-        )
-        PARKED.labels(self.service, self.name, raw.topic).inc()
-
     async def _dead_letter_with_retry(self, raw: RawMessage, error: BaseException, *, parked_id: int | None) -> bool:
         """Record a permanent failure and queue the message on the dead-letter topic (retrying transient errors)."""
         description = describe_error(error)
@@ -399,154 +340,45 @@ class EventConsumer:
 
     async def _dead_letter(self, raw: RawMessage, description: str, *, parked_id: int | None) -> None:
         """One transaction: dead-letter row, outbox message to `<topic>.dlq`, and re-parking of followers."""
-        dead = self.tables.dead_letters
-        event_type = peek_type(raw.value)
-        event_id = peek_attribute(raw.value, "id")
         async with self.sessions() as session, session.begin():
             await set_tenant(session, None)
-            if parked_id is not None:
-                previous = await session.scalar(
-                    select(self.tables.parked_messages.c.dead_letter_id).where(
-                        self.tables.parked_messages.c.id == parked_id
-                    )
-                )
-                await session.execute(
-                    self.tables.parked_messages.delete().where(self.tables.parked_messages.c.id == parked_id)
-                )
-            dead_letter_id = await session.scalar(
-                dead.insert()
-                .values(
-                    consumer=self.name,
-                    topic=raw.topic,
-                    kafka_partition=raw.partition,
-                    kafka_offset=raw.offset,
-                    message_key=raw.key,
-                    event_id=event_id,
-                    event_type=event_type,
-                    error_kind="permanent",
-                    error=description,
-                    value=raw.value,
-                    status="open",
-                )
-                .returning(dead.c.id)
-            )
-            if parked_id is not None and previous is not None:
-                await session.execute(
-                    update(self.tables.parked_messages)
-                    .where(self.tables.parked_messages.c.dead_letter_id == previous)
-                    .values(dead_letter_id=dead_letter_id)
-                )
-            await add_message(
-                session,
-                self.tables,
-                topic=f"{raw.topic}.dlq",
-                key=raw.key,
-                value=raw.value,
-                event_type=event_type or "unparseable",
-                event_id=event_id or f"dlq-{uuid.uuid4()}",
-                headers={
-                    "dlq_error": description,
-                    "dlq_origin_topic": raw.topic,
-                    "dlq_origin_partition": str(raw.partition),
-                    "dlq_origin_offset": str(raw.offset),
-                    "dlq_consumer": self.group_id,
-                    "dlq_dead_letter_id": str(dead_letter_id),
-                },
-            )
+            await self.letters.record(session, raw, description, parked_id=parked_id)
 
     async def _operator_requests(self) -> None:
-        """Carry out replays and discards an operator requested, then release the messages parked behind them."""
-        dead = self.tables.dead_letters
+        """Carry out replays and discards an operator requested, then release the messages parked behind them
+        (and finish releases a restart cut short)."""
         async with self.sessions() as session:
-            requests = (
-                await session.execute(
-                    select(
-                        dead.c.id,
-                        dead.c.status,
-                        dead.c.topic,
-                        dead.c.kafka_partition,
-                        dead.c.kafka_offset,
-                        dead.c.message_key,
-                        dead.c.value,
-                    )
-                    .where(
-                        dead.c.consumer == self.name,
-                        dead.c.status.in_(("replay_requested", "discard_requested")),
-                    )
-                    .order_by(dead.c.id)
-                )
-            ).all()
+            requests = await self.letters.requests(session)
         for request in requests:
-            raw = RawMessage(
-                request.topic,
-                request.kafka_partition,
-                request.kafka_offset,
-                request.message_key,
-                request.value,
-            )
-            if request.status == "replay_requested":
+            if request.replay:
                 try:
-                    await self._replay(raw, request.id)
+                    await self._process_once(request.message, parked_id=None, replaying=request.dead_letter_id)
                 except Exception as error:
                     if is_transient(error):
                         return
                     async with self.sessions() as session, session.begin():
-                        await session.execute(
-                            update(dead)
-                            .where(dead.c.id == request.id)
-                            .values(status="open", error=describe_error(error))
+                        await self.letters.set_status(
+                            session, request.dead_letter_id, "open", error=describe_error(error)
                         )
                     continue
             else:
                 async with self.sessions() as session, session.begin():
-                    await session.execute(
-                        update(dead).where(dead.c.id == request.id).values(status="discarded", resolved_at=func.now())
-                    )
-            await self._release_parked(request.id)
-        for dead_letter_id in await self._resumable():
-            await self._release_parked(dead_letter_id)
-
-    async def _resumable(self) -> list[int]:
-        """Resolved dead letters that still have parked messages (their release was cut short by a restart)."""
-        dead, parked = self.tables.dead_letters, self.tables.parked_messages
+                    await self.letters.set_status(session, request.dead_letter_id, "discarded")
+            await self._release_parked(request.dead_letter_id)
         async with self.sessions() as session:
-            rows = await session.scalars(
-                select(parked.c.dead_letter_id)
-                .join(dead, dead.c.id == parked.c.dead_letter_id)
-                .where(parked.c.consumer == self.name, dead.c.status.in_(("replayed", "discarded")))
-                .group_by(parked.c.dead_letter_id)
-                .order_by(parked.c.dead_letter_id)
-            )
-            return list(rows.all())
-
-    async def _replay(self, raw: RawMessage, dead_letter_id: int) -> None:
-        """Apply the handler to a dead-lettered message and mark it replayed, in one transaction."""
-        await self._process_once(raw, parked_id=None, replaying=dead_letter_id)
+            resumable = await self.letters.resumable(session)
+        for dead_letter_id in resumable:
+            await self._release_parked(dead_letter_id)
 
     async def _release_parked(self, dead_letter_id: int) -> None:
         """Process, in their original order, the messages that waited behind a resolved dead letter."""
-        parked = self.tables.parked_messages
         while True:
             async with self.sessions() as session:
-                row = (
-                    await session.execute(
-                        select(
-                            parked.c.id,
-                            parked.c.topic,
-                            parked.c.kafka_partition,
-                            parked.c.kafka_offset,
-                            parked.c.message_key,
-                            parked.c.value,
-                        )
-                        .where(parked.c.dead_letter_id == dead_letter_id)
-                        .order_by(parked.c.id)
-                        .limit(1)
-                    )
-                ).first()
-            if row is None:
+                parked = await self.letters.next_parked(session, dead_letter_id)
+            if parked is None:
                 return
-            raw = RawMessage(row.topic, row.kafka_partition, row.kafka_offset, row.message_key, row.value)
-            if not await self.handle(raw, parked_id=row.id):
+            parked_id, raw = parked
+            if not await self.handle(raw, parked_id=parked_id):
                 return
 
     async def _report_lag(self, consumer: AIOKafkaConsumer) -> None:
