@@ -278,6 +278,22 @@ def fact_of(event: Envelope) -> FactRow:
     return EXTRACTORS[event.type](event)
 
 
+def fact_values(event: Envelope, row: FactRow) -> dict[str, Any]:
+    """The facts table's column values for an event and its fact row."""
+    return {
+        "organization_id": event.organizationid,
+        "event_id": event.id,
+        "event_type": row.event_type,
+        "business_date": event.businessdate,
+        "fact_date": row.fact_date,
+        "practice_id": row.practice_id,
+        "claim_id": row.claim_id,
+        "charge_id": row.charge_id,
+        "attributes": row.attributes,
+        "event_time": event.time,
+    }
+
+
 @dataclass(frozen=True)
 class StoredFact:
     """A fact row as read back from the database."""

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from analytics.claims import summarize
 from analytics.config import AnalyticsSettings
-from analytics.facts import EXTRACTORS, StoredFact, fact_of
+from analytics.facts import EXTRACTORS, StoredFact, fact_of, fact_values
 from analytics.models import claim_index, facts
 from analytics.worker import LIFECYCLE_TOPICS
 from shared.db import create_engine, tenant_rls_sql
@@ -219,20 +219,7 @@ async def rebuild(
             for event in events:
                 row = fact_of(event)
                 result.organizations.add(event.organizationid)
-                rows.append(
-                    {
-                        "organization_id": event.organizationid,
-                        "event_id": event.id,
-                        "event_type": row.event_type,
-                        "business_date": event.businessdate,
-                        "fact_date": row.fact_date,
-                        "practice_id": row.practice_id,
-                        "claim_id": row.claim_id,
-                        "charge_id": row.charge_id,
-                        "attributes": row.attributes,
-                        "event_time": event.time,
-                    }
-                )
+                rows.append(fact_values(event, row))
             async with engine.begin() as connection:
                 stored = await connection.execute(
                     pg_insert(rebuilt_facts).values(rows).on_conflict_do_nothing().returning(rebuilt_facts.c.event_id)

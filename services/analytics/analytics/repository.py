@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from analytics.claims import ClaimSummary
-from analytics.facts import FactRow, StoredFact
+from analytics.facts import FactRow, StoredFact, fact_values
 from analytics.models import claim_index, facts, infra, organization_activity
 from shared.events.envelope import Envelope
 
@@ -22,23 +22,7 @@ async def add_facts(session: AsyncSession, items: list[tuple[Envelope, FactRow]]
         return set()
     inserted = await session.scalars(
         pg_insert(facts)
-        .values(
-            [
-                {
-                    "organization_id": event.organizationid,
-                    "event_id": event.id,
-                    "event_type": row.event_type,
-                    "business_date": event.businessdate,
-                    "fact_date": row.fact_date,
-                    "practice_id": row.practice_id,
-                    "claim_id": row.claim_id,
-                    "charge_id": row.charge_id,
-                    "attributes": row.attributes,
-                    "event_time": event.time,
-                }
-                for event, row in items
-            ]
-        )
+        .values([fact_values(event, row) for event, row in items])
         .on_conflict_do_nothing()
         .returning(facts.c.event_id)
     )
