@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -27,7 +26,6 @@ from typing import Any, TypeVar
 import asyncpg
 import orjson
 import pytest
-from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import NewTopic
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -44,6 +42,7 @@ from shared.kafka import create_admin, create_producer
 from shared.outbox import add_message
 from shared.settings import ServiceSettings, stack_env_file
 from tests.db import connect_as
+from tests.test_faults import message_with_key
 
 pytestmark = pytest.mark.stack
 
@@ -298,24 +297,8 @@ async def _delete_topics_once_relayed(rig: Rig, topics: list[str]) -> None:
 
 async def dead_letter_message(rig: Rig, key: str, timeout: float = 30) -> Any:
     """The message analytics' relay published on the dead-letter topic for a key."""
-    consumer = AIOKafkaConsumer(
-        f"{rig.topic}.dlq",
-        bootstrap_servers=rig.settings.kafka_bootstrap,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        group_id=None,
-    )
-    await consumer.start()
-    try:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for messages in (await consumer.getmany(timeout_ms=500)).values():
-                for message in messages:
-                    if message.key == key.encode():
-                        return message
-        raise TimeoutError(f"no message with key {key} on {rig.topic}.dlq within {timeout} s")
-    finally:
-        await consumer.stop()
+    env = {"CLAIMFLOW_KAFKA_BOOTSTRAP": rig.settings.kafka_bootstrap}
+    return await message_with_key(env, f"{rig.topic}.dlq", key, timeout)
 
 
 async def test_a_replayed_dead_letter_is_applied_once_then_its_parked_followers_in_order_while_other_keys_flowed(
