@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -152,6 +153,17 @@ async def _serve_metrics(port: int, health: HealthReporter, service: str) -> asy
     return await asyncio.start_server(handle, "127.0.0.1", port)
 
 
+def lower_priority(nice: int) -> None:
+    """Run this process (and every thread it starts later) at a lower CPU priority; never raises."""
+    if nice > 0:
+        try:
+            os.nice(nice)
+        except OSError as error:
+            log.warning("could not lower the CPU priority", nice=nice, error=str(error))
+
+
 def main(spec_factory: Callable[[], WorkerSpec]) -> None:
     """Process entry point for `python -m <service>.worker` (on uvloop, as uvicorn runs the APIs)."""
-    uvloop.run(run_worker(spec_factory()))
+    spec = spec_factory()
+    lower_priority(spec.settings.worker_nice)
+    uvloop.run(run_worker(spec))
