@@ -6,6 +6,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+import orjson
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -35,6 +36,9 @@ def create_engine(
         max_overflow=5,
         pool_pre_ping=pre_ping,
         pool_recycle=1800,
+        # JSONB read back (event attributes, snapshots, ledgers of facts) is decoded by orjson, several times faster
+        # than the standard library on the same documents; what is written keeps the standard encoder.
+        json_deserializer=orjson.loads,
         connect_args={
             "server_settings": {"application_name": f"claimflow-{settings.service_name}"},
             "timeout": 5,

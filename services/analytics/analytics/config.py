@@ -11,7 +11,8 @@ class AnalyticsSettings(ServiceSettings):
     """Analytics configuration (environment prefix CLAIMFLOW_)."""
 
     service_name: str = "analytics"
-    gauge_refresh_seconds: float = 5.0
+    # Prometheus scrapes every 15 s: refreshing more often only recomputes values nobody reads.
+    gauge_refresh_seconds: float = 15.0
     # Share of the worker's time the business gauges may take: each pass rebuilds the ledger of every organization
     # whose facts changed, so a large organization's gauges refresh less often rather than slowing the consumers.
     gauge_refresh_budget: float = 0.05

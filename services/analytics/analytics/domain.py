@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TypeVar, cast
 
 ZERO = Decimal("0")
 CENT = Decimal("0.01")
@@ -26,6 +27,10 @@ DENIAL_CLASSES = frozenset({"denial", "denial_patient"})
 # 999 IK5/AK9 codes and 277CA STC01 categories that accept an attempt.
 ACCEPTING_999 = frozenset({"A", "E"})
 ACCEPTING_277CA = frozenset({"A2", "A5"})
+
+T = TypeVar("T")
+# Practice, provider, payer and program of a charge or claim: what a Scope slices by.
+ScopeIds = tuple[uuid.UUID | None, uuid.UUID | None, uuid.UUID | None, str]
 
 
 @dataclass(frozen=True)
@@ -272,6 +277,27 @@ class Ledger:
     history_cache: tuple[tuple[int, ...], dict[str, ClaimHistory]] | None = field(
         default=None, init=False, repr=False, compare=False
     )
+    # Whole-ledger results other KPIs share (every charge's balance as of a date, read by days in A/R and A/R aging
+    # for each practice): name → (arguments, fact counts, value); recomputed when either differs.
+    derived: dict[str, tuple[object, tuple[int, ...], object]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def fact_counts(self) -> tuple[int, ...]:
+        """Lengths of every fact list: a ledger's facts are only ever appended, so equal counts mean equal facts."""
+        return (
+            len(self.charges),
+            len(self.voids),
+            len(self.attempts),
+            len(self.holds),
+            len(self.acknowledgements),
+            len(self.adjudications),
+            len(self.patient_payments),
+            len(self.write_offs),
+            len(self.denials),
+            len(self.claim_voids),
+            len(self.visits),
+        )
 
 
 @dataclass(frozen=True)
@@ -375,19 +401,59 @@ def claim_histories(ledger: Ledger) -> dict[str, ClaimHistory]:
     return histories
 
 
+def derived(ledger: Ledger, name: str, arguments: object, compute: Callable[[], T]) -> T:
+    """A whole-ledger result shared by the KPIs of one computation, recomputed when its arguments or the facts
+    differ (one entry per name)."""
+    counts = ledger.fact_counts()
+    cached = ledger.derived.get(name)
+    if cached is not None and cached[0] == arguments and cached[1] == counts:
+        return cast(T, cached[2])
+    value = compute()
+    ledger.derived[name] = (arguments, counts, value)
+    return value
+
+
+def sliced(
+    ledger: Ledger,
+    name: str,
+    arguments: object,
+    compute: Callable[[], list[T]],
+    ids: Callable[[T], ScopeIds],
+    scope: Scope,
+) -> list[T]:
+    """The items of a whole-ledger list that belong to a slice: computed once, grouped once by practice (the
+    slice every dashboard and gauge asks for), any other slice filtered."""
+    everything = derived(ledger, name, arguments, compute)
+    if scope == Scope():
+        return list(everything)
+    if scope.provider_id is None and scope.payer_id is None and scope.program is None:
+
+        def by_practice() -> dict[uuid.UUID | None, list[T]]:
+            groups: dict[uuid.UUID | None, list[T]] = defaultdict(list)
+            for item in everything:
+                groups[ids(item)[0]].append(item)
+            return groups
+
+        return list(derived(ledger, f"{name} by practice", arguments, by_practice).get(scope.practice_id, ()))
+    return [
+        item
+        for item in everything
+        if scope.admits(practice_id=(found := ids(item))[0], provider_id=found[1], payer_id=found[2], program=found[3])
+    ]
+
+
+def claim_scope_ids(history: ClaimHistory) -> ScopeIds:
+    """Practice, provider, payer and program of a claim."""
+    return history.practice_id, history.ref.provider_id, history.ref.payer_id, history.ref.program
+
+
 def primary_claims(ledger: Ledger, scope: Scope) -> list[ClaimHistory]:
     """Primary claims of the slice (clean-claim and denial rates use primary claims only)."""
-    return [
-        history
-        for history in claim_histories(ledger).values()
-        if history.ref.payer_priority == "primary"
-        and scope.admits(
-            practice_id=history.practice_id,
-            provider_id=history.ref.provider_id,
-            payer_id=history.ref.payer_id,
-            program=history.ref.program,
-        )
-    ]
+
+    def every_primary_claim() -> list[ClaimHistory]:
+        return [history for history in claim_histories(ledger).values() if history.ref.payer_priority == "primary"]
+
+    return sliced(ledger, "primary claims", None, every_primary_claim, claim_scope_ids, scope)
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -307,7 +308,13 @@ class StoredFact:
 
 
 def _uuid(value: Any) -> uuid.UUID | None:
-    return uuid.UUID(str(value)) if value else None
+    return _parsed_uuid(str(value)) if value else None
+
+
+@functools.lru_cache(maxsize=65536)
+def _parsed_uuid(text: str) -> uuid.UUID:
+    """A UUID from its text; memoized, as a ledger names the same practices, providers and payers over and over."""
+    return uuid.UUID(text)
 
 
 def _day(value: str) -> date:

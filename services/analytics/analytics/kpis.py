@@ -23,6 +23,7 @@ from analytics.domain import (
     in_window,
     primary_claims,
     ratio,
+    sliced,
     window,
 )
 
@@ -200,7 +201,20 @@ def effective_charges(ledger: Ledger, as_of: date, scope: Scope) -> list[Charge]
 
 
 def charge_balances(ledger: Ledger, *, as_of: date, scope: Scope | None = None) -> list[ChargeBalance]:
-    """A/R at D per charge: billed less payer payments, contractual, patient payments and write-offs by D."""
+    """A/R at D per charge of the slice: billed less payer payments, contractual, patient payments and write-offs
+    by D (computed once per ledger and date, then sliced)."""
+    return sliced(
+        ledger,
+        "charge balances",
+        as_of,
+        lambda: _all_charge_balances(ledger, as_of),
+        lambda item: (item.charge.practice_id, item.charge.provider_id, item.charge.payer_id, item.charge.program),
+        scope or Scope(),
+    )
+
+
+def _all_charge_balances(ledger: Ledger, as_of: date) -> list[ChargeBalance]:
+    """A/R at D of every charge of the organization."""
     claim_charge = {h.ref.claim_id: h.ref.charge_id for h in claim_histories(ledger).values()}
 
     def charge_of(claim_id: str, charge_id: str | None) -> str | None:
@@ -217,7 +231,7 @@ def charge_balances(ledger: Ledger, *, as_of: date, scope: Scope | None = None) 
     )
     return [
         ChargeBalance(charge, charge.billed - reductions.get(charge.charge_id, ZERO))
-        for charge in effective_charges(ledger, as_of, scope or Scope())
+        for charge in effective_charges(ledger, as_of, Scope())
     ]
 
 

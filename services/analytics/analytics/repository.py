@@ -78,6 +78,17 @@ async def organization_versions(session: AsyncSession) -> dict[uuid.UUID, tuple[
     return {row.organization_id: (row.version, row.latest_business_date) for row in rows}
 
 
+# The columns a StoredFact is made of (a ledger reads nothing else).
+STORED_FACT_COLUMNS = (
+    facts.c.event_type,
+    facts.c.fact_date,
+    facts.c.claim_id,
+    facts.c.charge_id,
+    facts.c.practice_id,
+    facts.c.attributes,
+)
+
+
 def _stored(row: Any) -> StoredFact:
     return StoredFact(row.event_type, row.fact_date, row.claim_id, row.charge_id, row.practice_id, row.attributes)
 
@@ -86,7 +97,9 @@ async def facts_until(session: AsyncSession, as_of: date) -> list[StoredFact]:
     """Facts of the session's organization dated on or before D (the domain filters again per KPI)."""
     rows = (
         await session.execute(
-            select(facts).where(facts.c.fact_date <= as_of).order_by(facts.c.fact_date, facts.c.event_time)
+            select(*STORED_FACT_COLUMNS)
+            .where(facts.c.fact_date <= as_of)
+            .order_by(facts.c.fact_date, facts.c.event_time)
         )
     ).all()
     return [_stored(row) for row in rows]

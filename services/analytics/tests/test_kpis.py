@@ -246,3 +246,15 @@ def test_ar_aging_share_is_undefined_without_receivables(lifecycle):
     lifecycle.submit("C1", "C1", on=date(2026, 6, 2))
     lifecycle.remit("C1", "C1", on=date(2026, 6, 20), paid="100")
     assert kpis.ar_share_over(lifecycle.ledger(), as_of=D, days=90).value is None
+
+
+def test_balances_shared_across_kpis_follow_facts_appended_to_the_same_ledger(lifecycle):
+    lifecycle.charge("C1", billed="150", posted=date(2026, 10, 1))
+    lifecycle.submit("C1", "C1", on=date(2026, 10, 2))
+    lifecycle.remit("C1", "C1", on=date(2026, 10, 20), adjustments=(("PR", "1", "150", "cost_share"),))
+    ledger = lifecycle.ledger()
+    assert kpis.days_in_ar(ledger, as_of=D).numerator.amount == Decimal("150")
+    lifecycle.patient_pays("C1", "C1", amount="100", on=date(2026, 10, 25))
+    ledger.patient_payments.extend(lifecycle.ledger().patient_payments)
+    assert kpis.days_in_ar(ledger, as_of=D).numerator.amount == Decimal("50")
+    assert kpis.ar_share_over(ledger, as_of=D, days=90).denominator.amount == Decimal("50")
