@@ -18,6 +18,7 @@ from shared.clock import BusinessClock
 from shared.db import create_engine, create_sessionmaker
 from shared.failures import describe_error, is_transient
 from shared.health import database_reachable, kafka_reachable
+from shared.heap import freeze_startup_heap
 from shared.infra_tables import InfraTables
 from shared.observability import READY, configure_logging, http_metrics_middleware, route_template
 from shared.openapi import PUBLIC_PATHS, problem_openapi
@@ -49,6 +50,7 @@ def create_service_app(
         app.state.sessions = create_sessionmaker(engine)
         if on_startup is not None:
             await on_startup(app)
+        freeze_startup_heap()
         yield
         await engine.dispose()
 

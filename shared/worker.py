@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared.consumer import EventConsumer, Handler
 from shared.db import create_engine, create_sessionmaker
 from shared.health import HealthReporter
+from shared.heap import freeze_startup_heap
 from shared.infra_tables import InfraTables
 from shared.kafka import create_producer
 from shared.observability import READY, configure_logging
@@ -45,6 +46,8 @@ class WorkerSpec:
     infra: InfraTables
     consumers: Sequence[ConsumerSpec]
     background: Sequence[BackgroundTask] = field(default_factory=tuple)
+    # Loaders of the reference data the handlers keep for the process's life, run before the heap is frozen.
+    warm: Sequence[Callable[[], object]] = field(default_factory=tuple)
 
 
 async def run_worker(spec: WorkerSpec) -> None:
@@ -166,4 +169,5 @@ def main(spec_factory: Callable[[], WorkerSpec]) -> None:
     """Process entry point for `python -m <service>.worker` (on uvloop, as uvicorn runs the APIs)."""
     spec = spec_factory()
     lower_priority(spec.settings.worker_nice)
+    freeze_startup_heap(spec.warm)
     uvloop.run(run_worker(spec))

@@ -98,6 +98,11 @@ def edit_coding_pairs(scrub: ScrubInput, pairs: Sequence[rules.SameDayPair] = ru
     return edits
 
 
+def load_tabular() -> None:
+    """Load the ICD-10-CM tabular now (a worker does at start, before freezing its heap)."""
+    _icd10()
+
+
 @cache
 def _icd10() -> ModuleType:
     """The packaged ICD-10-CM tabular (imported on first use: it takes a second to load)."""

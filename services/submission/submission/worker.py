@@ -3,6 +3,7 @@
 from shared.events.catalogue import CHARGE, DENIAL, REFERENCE, REMITTANCE
 from shared.settings import load_settings
 from shared.worker import ConsumerSpec, WorkerSpec, main
+from submission.coding_edits import load_tabular
 from submission.config import SubmissionSettings
 from submission.handlers import HANDLERS, REFERENCE_HANDLERS, REMITTANCE_HANDLERS
 from submission.models import infra
@@ -21,6 +22,7 @@ def worker_spec() -> WorkerSpec:
             ConsumerSpec("remittance", (REMITTANCE, DENIAL), REMITTANCE_HANDLERS),
         ),
         background=(sender_task(settings),),
+        warm=(load_tabular,),
     )
 
 
