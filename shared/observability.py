@@ -95,7 +95,15 @@ def configure_logging(service: str, level: str = "INFO") -> None:
 
 
 def route_template(request: Request) -> str:
-    """The route path template of a request (bounded label), never the raw path."""
+    """The route path template of a request (bounded label), never the raw path.
+
+    The router records the route it matched in the scope; routes of included routers are only found that way (the
+    application's own route list holds the included routers, not their routes). Before routing (an error raised
+    earlier) the application's routes are searched.
+    """
+    path = getattr(request.scope.get("route"), "path", None)
+    if isinstance(path, str):
+        return path
     for route in request.app.router.routes:
         match, _ = route.matches(request.scope)
         if match == Match.FULL:
