@@ -29,6 +29,7 @@ from shared.observability import (
     EVENTS_FAILED,
     HANDLER_LATENCY,
     correlation_id_var,
+    event_time_var,
 )
 from shared.settings import ServiceSettings
 
@@ -222,11 +223,12 @@ class EventConsumer:
                 if event.organizationid != tenant:
                     await set_tenant(session, event.organizationid)
                     tenant = event.organizationid
-                token = correlation_id_var.set(event.correlationid)
+                token, when = correlation_id_var.set(event.correlationid), event_time_var.set(event.time)
                 try:
                     await handler(session, event)
                 finally:
                     correlation_id_var.reset(token)
+                    event_time_var.reset(when)
                 outcomes.append((event.type, "processed"))
             await run_deferred(session)
         return outcomes
@@ -306,11 +308,12 @@ class EventConsumer:
             )
             if inserted is None:
                 return "duplicate"
-            token = correlation_id_var.set(event.correlationid)
+            token, when = correlation_id_var.set(event.correlationid), event_time_var.set(event.time)
             try:
                 await handler(session, event)
             finally:
                 correlation_id_var.reset(token)
+                event_time_var.reset(when)
             await run_deferred(session)
             return "processed"
 

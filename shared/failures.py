@@ -16,7 +16,13 @@ class PermanentError(Exception):
     """A message that can never be processed as it is (violates an invariant); it is dead-lettered."""
 
 
+class NotYetReplicated(Exception):
+    """Reference data a message depends on has not reached this service yet: it travels on another topic, so it can
+    arrive a moment after the message that needs it. Transient: the message is retried until it arrives."""
+
+
 _TRANSIENT_TYPES: tuple[type[BaseException], ...] = (
+    NotYetReplicated,
     OSError,
     TimeoutError,
     asyncpg.exceptions.PostgresConnectionError,

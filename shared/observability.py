@@ -7,6 +7,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
+from datetime import datetime
 
 import structlog
 from prometheus_client import Counter, Gauge, Histogram
@@ -15,6 +16,8 @@ from starlette.responses import Response
 from starlette.routing import Match
 
 correlation_id_var: ContextVar[str | None] = ContextVar("correlation_id", default=None)
+# When the event being handled was recorded (set by consumers around each handler; None elsewhere).
+event_time_var: ContextVar[datetime | None] = ContextVar("event_time", default=None)
 
 HTTP_REQUESTS = Counter(
     "claimflow_http_requests_total",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -14,7 +15,9 @@ from shared.consumer import Handler
 from shared.db import current_tenant
 from shared.events.catalogue import ReferenceDeletedEvent, ReferenceUpsertedEvent
 from shared.events.reference import ApiKeyRef
+from shared.failures import NotYetReplicated
 from shared.infra_tables import InfraTables
+from shared.observability import event_time_var
 
 _CACHE = "claimflow.reference-entities"
 
@@ -101,6 +104,36 @@ async def _store(
             where=table.c.event_time <= statement.excluded.event_time,
         )
     )
+
+
+# How long a message waits for reference data it needs (replication normally lags by milliseconds): beyond this the
+# entity is taken as unknown, as for a message handled long after its reference data was deleted.
+REPLICATION_GRACE = timedelta(minutes=2)
+
+
+async def required_reference(
+    session: AsyncSession, tables: InfraTables, entity_type: str, entity_id: str
+) -> dict[str, Any] | None:
+    """A replicated entity a message cannot be handled correctly without (a payer's rules, a provider's dates).
+
+    Live: its attributes. Never replicated while the message being handled is younger than REPLICATION_GRACE:
+    NotYetReplicated, so the consumer retries the message until the reference event has been applied instead of
+    handling it as if the entity had no settings. Deleted, unknown after the grace period, or outside a consumer:
+    None, and the caller's defaults apply.
+    """
+    attributes = await reference_entity(session, tables, entity_type, entity_id)
+    if attributes is not None:
+        return attributes
+    recorded = event_time_var.get()
+    if recorded is None or datetime.now(UTC) - recorded > REPLICATION_GRACE:
+        return None
+    table = tables.reference_entities
+    known = await session.scalar(
+        select(table.c.entity_id).where(table.c.entity_type == entity_type, table.c.entity_id == entity_id)
+    )
+    if known is None:
+        raise NotYetReplicated(f"{entity_type} {entity_id} has not been replicated yet")
+    return None
 
 
 async def reference_entity(

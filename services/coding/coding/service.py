@@ -28,7 +28,7 @@ from shared.db import defer_until_commit, set_tenant
 from shared.events.catalogue import EncounterAmendedEvent, EncounterCancelledEvent, EncounterReceivedEvent
 from shared.events.charge import HoldReason
 from shared.events.encounter import EncounterFacts
-from shared.replica import reference_entity
+from shared.replica import required_reference
 
 
 async def coding_context(
@@ -37,8 +37,8 @@ async def coding_context(
     """Payer policy, the patient's history and the provider's start date from coding's own data."""
     payer: dict[str, Any] | None = None
     if facts.coverage is not None:
-        payer = await reference_entity(session, infra, "payer", str(facts.coverage.payer_id)) or {}
-    provider = await reference_entity(session, infra, "provider", str(facts.provider.provider_id)) or {}
+        payer = await required_reference(session, infra, "payer", str(facts.coverage.payer_id)) or {}
+    provider = await required_reference(session, infra, "provider", str(facts.provider.provider_id)) or {}
     first_service = provider.get("first_service_date")
     since = domain.years_before(facts.date_of_service, int(rules.policy["new_patient_lookback_years"]) + 1)
     rows = await repository.patient_history(

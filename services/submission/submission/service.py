@@ -15,7 +15,7 @@ from shared.events.catalogue import ChargeCreatedEvent, ChargeReleasedEvent, bui
 from shared.events.charge import ChargeFacts, HoldReason
 from shared.events.claim import ClaimHeld
 from shared.outbox import add_event
-from shared.replica import reference_entity
+from shared.replica import required_reference
 from submission import domain, payer_edits, scrub_input, scrubber
 from submission.models import (
     authorization_usage,
@@ -100,9 +100,9 @@ async def scrub(
     coverage = charge.coverage
     payer = None
     if coverage is not None:
-        payer = domain.payer_from_replica(await reference_entity(session, infra, "payer", str(coverage.payer_id)))
+        payer = domain.payer_from_replica(await required_reference(session, infra, "payer", str(coverage.payer_id)))
     provider = domain.provider_from_replica(
-        await reference_entity(session, infra, "provider", str(charge.provider.provider_id))
+        await required_reference(session, infra, "provider", str(charge.provider.provider_id))
     )
     return scrubber.scrub_claim(
         scrub_input.ScrubInput(

@@ -1,0 +1,63 @@
+"""A message that needs reference data not yet replicated waits for it instead of being handled without it
+(payers and providers travel on the reference topic and can arrive a moment after the charge that names them)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from submission.config import SubmissionSettings
+from submission.models import infra
+
+from shared.db import create_engine, create_sessionmaker, unit_of_work
+from shared.failures import NotYetReplicated, is_transient
+from shared.observability import event_time_var
+from shared.replica import REPLICATION_GRACE, _store, required_reference
+from shared.settings import load_settings
+
+pytestmark = pytest.mark.stack
+
+
+@pytest.fixture
+async def sessions() -> AsyncIterator[Any]:
+    """Sessions of submission's runtime role on the stack's database."""
+    engine = create_engine(load_settings(SubmissionSettings), pool_size=2)
+    yield create_sessionmaker(engine)
+    await engine.dispose()
+
+
+async def lookup(sessions: Any, organization_id: uuid.UUID, entity_id: str, recorded: datetime | None) -> Any:
+    token = event_time_var.set(recorded)
+    try:
+        async with unit_of_work(sessions, organization_id) as session:
+            return await required_reference(session, infra, "payer", entity_id)
+    finally:
+        event_time_var.reset(token)
+
+
+async def test_a_young_message_waits_for_its_payer_and_reads_it_once_replicated(sessions: Any) -> None:
+    organization_id, payer_id = uuid.uuid4(), str(uuid.uuid4())
+    now = datetime.now(UTC)
+    with pytest.raises(NotYetReplicated) as raised:
+        await lookup(sessions, organization_id, payer_id, now)
+    assert is_transient(raised.value)  # the consumer retries it rather than dead-lettering it
+    async with unit_of_work(sessions, organization_id) as session:
+        await _store(
+            session, infra, organization_id, "payer", payer_id, {"name": "Acme"}, deleted=False, event_time=now
+        )
+    assert await lookup(sessions, organization_id, payer_id, now) == {"name": "Acme"}
+
+
+async def test_an_old_message_a_deleted_payer_or_a_call_outside_a_consumer_falls_back_to_no_payer(
+    sessions: Any,
+) -> None:
+    organization_id, missing, deleted = uuid.uuid4(), str(uuid.uuid4()), str(uuid.uuid4())
+    now = datetime.now(UTC)
+    assert await lookup(sessions, organization_id, missing, now - REPLICATION_GRACE - timedelta(seconds=1)) is None
+    assert await lookup(sessions, organization_id, missing, None) is None
+    async with unit_of_work(sessions, organization_id) as session:
+        await _store(session, infra, organization_id, "payer", deleted, {}, deleted=True, event_time=now)
+    assert await lookup(sessions, organization_id, deleted, now) is None
