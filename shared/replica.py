@@ -116,10 +116,11 @@ async def required_reference(
 ) -> dict[str, Any] | None:
     """A replicated entity a message cannot be handled correctly without (a payer's rules, a provider's dates).
 
-    Live: its attributes. Never replicated while the message being handled is younger than REPLICATION_GRACE:
-    NotYetReplicated, so the consumer retries the message until the reference event has been applied instead of
-    handling it as if the entity had no settings. Deleted, unknown after the grace period, or outside a consumer:
-    None, and the caller's defaults apply.
+    Live: its attributes. Never replicated, in an organization this service knows, while the message being handled
+    is younger than REPLICATION_GRACE: NotYetReplicated, so the consumer retries the message until the reference
+    event has been applied instead of handling it as if the entity had no settings. Deleted, unknown after the grace
+    period, in an organization never replicated here (nothing of it will follow), or outside a consumer: None, and
+    the caller's defaults apply.
     """
     attributes = await reference_entity(session, tables, entity_type, entity_id)
     if attributes is not None:
@@ -128,10 +129,17 @@ async def required_reference(
     if recorded is None or datetime.now(UTC) - recorded > REPLICATION_GRACE:
         return None
     table = tables.reference_entities
-    known = await session.scalar(
-        select(table.c.entity_id).where(table.c.entity_type == entity_type, table.c.entity_id == entity_id)
-    )
-    if known is None:
+    known = (
+        await session.execute(
+            select(table.c.entity_type, table.c.entity_id).where(
+                table.c.entity_type.in_([entity_type, "organization"]),
+                table.c.entity_id.in_([entity_id, str(current_tenant(session))]),
+            )
+        )
+    ).all()
+    entity_known = any(row.entity_type == entity_type and row.entity_id == entity_id for row in known)
+    organization_known = any(row.entity_type == "organization" for row in known)
+    if organization_known and not entity_known:
         raise NotYetReplicated(f"{entity_type} {entity_id} has not been replicated yet")
     return None
 

@@ -38,9 +38,17 @@ async def lookup(sessions: Any, organization_id: uuid.UUID, entity_id: str, reco
         event_time_var.reset(token)
 
 
+async def known_organization(sessions: Any, organization_id: uuid.UUID, now: datetime) -> None:
+    async with unit_of_work(sessions, organization_id) as session:
+        await _store(
+            session, infra, organization_id, "organization", str(organization_id), {}, deleted=False, event_time=now
+        )
+
+
 async def test_a_young_message_waits_for_its_payer_and_reads_it_once_replicated(sessions: Any) -> None:
     organization_id, payer_id = uuid.uuid4(), str(uuid.uuid4())
     now = datetime.now(UTC)
+    await known_organization(sessions, organization_id, now)
     with pytest.raises(NotYetReplicated) as raised:
         await lookup(sessions, organization_id, payer_id, now)
     assert is_transient(raised.value)  # the consumer retries it rather than dead-lettering it
@@ -56,6 +64,8 @@ async def test_an_old_message_a_deleted_payer_or_a_call_outside_a_consumer_falls
 ) -> None:
     organization_id, missing, deleted = uuid.uuid4(), str(uuid.uuid4()), str(uuid.uuid4())
     now = datetime.now(UTC)
+    assert await lookup(sessions, organization_id, missing, now) is None  # nothing of this organization replicated
+    await known_organization(sessions, organization_id, now)
     assert await lookup(sessions, organization_id, missing, now - REPLICATION_GRACE - timedelta(seconds=1)) is None
     assert await lookup(sessions, organization_id, missing, None) is None
     async with unit_of_work(sessions, organization_id) as session:
