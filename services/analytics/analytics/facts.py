@@ -311,9 +311,10 @@ def _uuid(value: Any) -> uuid.UUID | None:
     return _parsed_uuid(str(value)) if value else None
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=4096)
 def _parsed_uuid(text: str) -> uuid.UUID:
-    """A UUID from its text; memoized, as a ledger names the same practices, providers and payers over and over."""
+    """A UUID from its text; memoized, as a ledger names the same providers and payers over and over (patients
+    pass through: the bound keeps the cache small, a 65,536-entry one showed as 9% growth in the soak)."""
     return uuid.UUID(text)
 
 
