@@ -272,13 +272,9 @@ class Ledger:
     cancelled_visits: set[str] = field(default_factory=set)
     procedure_codes: dict[str, tuple[str, ...]] = field(default_factory=dict)
     authorization_policies: dict[uuid.UUID, list[AuthorizationPolicy]] = field(default_factory=dict)
-    # claim_histories() of this ledger with the fact counts it was built from (every KPI reads it; rebuilt when a
-    # fact list grows). The histories are read-only to their readers.
-    history_cache: tuple[tuple[int, ...], dict[str, ClaimHistory]] | None = field(
-        default=None, init=False, repr=False, compare=False
-    )
-    # Whole-ledger results other KPIs share (every charge's balance as of a date, read by days in A/R and A/R aging
-    # for each practice): name → (arguments, fact counts, value); recomputed when either differs.
+    # Whole-ledger results the KPIs share (the claim histories every KPI reads, every charge's balance as of a date
+    # read by days in A/R and A/R aging for each practice): name → (arguments, fact counts, value); recomputed when
+    # either differs. What is stored is read-only to its readers.
     derived: dict[str, tuple[object, tuple[int, ...], object]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
@@ -370,35 +366,28 @@ def claim_histories(ledger: Ledger) -> dict[str, ClaimHistory]:
     Built once per ledger and reused while its fact lists keep their lengths (the ledger of a KPI computation is
     fixed once loaded; a ledger assembled fact by fact is regrouped as it grows).
     """
-    counts = (
-        len(ledger.charges),
-        len(ledger.attempts),
-        len(ledger.holds),
-        len(ledger.acknowledgements),
-        len(ledger.adjudications),
-        len(ledger.denials),
-    )
-    if ledger.history_cache is not None and ledger.history_cache[0] == counts:
-        return ledger.history_cache[1]
-    charges = {c.charge_id: c for c in ledger.charges}
-    histories: dict[str, ClaimHistory] = {}
-    for attempt in sorted(ledger.attempts, key=lambda a: a.attempt_number):
-        histories.setdefault(attempt.claim.claim_id, ClaimHistory(attempt.claim)).attempts.append(attempt)
-    for hold in ledger.holds:
-        histories.setdefault(hold.claim.claim_id, ClaimHistory(hold.claim)).holds.append(hold)
-    for history in histories.values():
-        history.charge = charges.get(history.ref.charge_id)
-    for ack in ledger.acknowledgements:
-        if ack.claim_id in histories:
-            histories[ack.claim_id].acknowledgements.append(ack)
-    for adjudication in ledger.adjudications:
-        if adjudication.claim_id in histories:
-            histories[adjudication.claim_id].adjudications.append(adjudication)
-    for denial in ledger.denials:
-        if denial.claim_id in histories:
-            histories[denial.claim_id].denials.append(denial)
-    ledger.history_cache = (counts, histories)
-    return histories
+
+    def group() -> dict[str, ClaimHistory]:
+        charges = {c.charge_id: c for c in ledger.charges}
+        histories: dict[str, ClaimHistory] = {}
+        for attempt in sorted(ledger.attempts, key=lambda a: a.attempt_number):
+            histories.setdefault(attempt.claim.claim_id, ClaimHistory(attempt.claim)).attempts.append(attempt)
+        for hold in ledger.holds:
+            histories.setdefault(hold.claim.claim_id, ClaimHistory(hold.claim)).holds.append(hold)
+        for history in histories.values():
+            history.charge = charges.get(history.ref.charge_id)
+        for ack in ledger.acknowledgements:
+            if ack.claim_id in histories:
+                histories[ack.claim_id].acknowledgements.append(ack)
+        for adjudication in ledger.adjudications:
+            if adjudication.claim_id in histories:
+                histories[adjudication.claim_id].adjudications.append(adjudication)
+        for denial in ledger.denials:
+            if denial.claim_id in histories:
+                histories[denial.claim_id].denials.append(denial)
+        return histories
+
+    return derived(ledger, "claim histories", None, group)
 
 
 def derived(ledger: Ledger, name: str, arguments: object, compute: Callable[[], T]) -> T:
