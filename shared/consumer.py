@@ -39,6 +39,16 @@ Handler = Callable[[AsyncSession, Any], Awaitable[None]]
 __all__ = ["EventConsumer", "Handler", "RawMessage"]
 
 
+async def apply_handler(handler: Handler, session: AsyncSession, event: Envelope) -> None:
+    """Run a handler with the event's correlation id (logs) and recording time (waits for reference data) set."""
+    token, when = correlation_id_var.set(event.correlationid), event_time_var.set(event.time)
+    try:
+        await handler(session, event)
+    finally:
+        correlation_id_var.reset(token)
+        event_time_var.reset(when)
+
+
 class EventConsumer:
     """Consumes catalogue topics for one service and applies its handlers exactly once per event id."""
 
@@ -223,12 +233,7 @@ class EventConsumer:
                 if event.organizationid != tenant:
                     await set_tenant(session, event.organizationid)
                     tenant = event.organizationid
-                token, when = correlation_id_var.set(event.correlationid), event_time_var.set(event.time)
-                try:
-                    await handler(session, event)
-                finally:
-                    correlation_id_var.reset(token)
-                    event_time_var.reset(when)
+                await apply_handler(handler, session, event)
                 outcomes.append((event.type, "processed"))
             await run_deferred(session)
         return outcomes
@@ -308,12 +313,7 @@ class EventConsumer:
             )
             if inserted is None:
                 return "duplicate"
-            token, when = correlation_id_var.set(event.correlationid), event_time_var.set(event.time)
-            try:
-                await handler(session, event)
-            finally:
-                correlation_id_var.reset(token)
-                event_time_var.reset(when)
+            await apply_handler(handler, session, event)
             await run_deferred(session)
             return "processed"
 
