@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from submission.config import SubmissionSettings
 
+from shared.db import create_engine, create_sessionmaker
 from shared.events.charge import ChargeCreated, ChargeLine
 from shared.events.encounter import (
     AuthorizationSnapshot,
@@ -24,6 +26,7 @@ from shared.events.encounter import (
     SubscriberSnapshot,
 )
 from shared.events.reference import Address
+from shared.settings import load_settings
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 X12VALID = Path(sys.executable).parent / "x12valid"
@@ -184,3 +187,11 @@ async def stack_tenant() -> AsyncIterator[Any]:
         yield tenant
     finally:
         await client.close()
+
+
+@pytest.fixture
+async def sessions() -> AsyncIterator[Any]:
+    """Sessions of submission's runtime role on the stack's database."""
+    engine = create_engine(load_settings(SubmissionSettings), pool_size=2)
+    yield create_sessionmaker(engine)
+    await engine.dispose()

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from typing import Any
 
@@ -26,21 +25,12 @@ from submission.sender import prepare_batch, send_once, send_until_answered
 from submission.service import create_claim_for_charge
 
 from deploy.client import encounter_body, wait_until
-from shared.db import create_engine, create_sessionmaker, unit_of_work
+from shared.db import unit_of_work
 from shared.events.catalogue import build_event
-from shared.settings import load_settings
 
 pytestmark = pytest.mark.stack
 SECRET = "stack-test-secret"
 STREAM = 6
-
-
-@pytest.fixture
-async def sessions() -> AsyncIterator[Any]:
-    """Sessions of submission's runtime role on the stack's database."""
-    engine = create_engine(load_settings(SubmissionSettings), pool_size=2)
-    yield create_sessionmaker(engine)
-    await engine.dispose()
 
 
 async def _claim_rows(sessions: Any, organization_id: uuid.UUID) -> list[Any]:

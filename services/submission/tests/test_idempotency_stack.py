@@ -4,7 +4,6 @@ changes nothing more; the same key with another body is refused with a problem n
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
 
@@ -12,25 +11,15 @@ import httpx
 import pytest
 from sqlalchemy import func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from submission.config import SubmissionSettings
 from submission.main import create_app
 from submission.models import claim_attempts, infra, paused_senders
 from submission.service import create_claim_for_charge
 
 from shared.auth import generate_api_key
-from shared.db import create_engine, create_sessionmaker, unit_of_work
+from shared.db import unit_of_work
 from shared.events.catalogue import build_event
-from shared.settings import load_settings
 
 pytestmark = pytest.mark.stack
-
-
-@pytest.fixture
-async def sessions() -> AsyncIterator[Any]:
-    """Sessions of submission's runtime role on the stack's database."""
-    engine = create_engine(load_settings(SubmissionSettings), pool_size=2)
-    yield create_sessionmaker(engine)
-    await engine.dispose()
 
 
 async def _held_claim(sessions: Any, organization_id: uuid.UUID, charges: Any) -> str:

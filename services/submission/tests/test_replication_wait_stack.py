@@ -4,29 +4,18 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from submission.config import SubmissionSettings
 from submission.models import infra
 
-from shared.db import create_engine, create_sessionmaker, unit_of_work
+from shared.db import unit_of_work
 from shared.failures import NotYetReplicated, is_transient
 from shared.observability import event_time_var
 from shared.replica import REPLICATION_GRACE, _store, required_reference
-from shared.settings import load_settings
 
 pytestmark = pytest.mark.stack
-
-
-@pytest.fixture
-async def sessions() -> AsyncIterator[Any]:
-    """Sessions of submission's runtime role on the stack's database."""
-    engine = create_engine(load_settings(SubmissionSettings), pool_size=2)
-    yield create_sessionmaker(engine)
-    await engine.dispose()
 
 
 async def lookup(sessions: Any, organization_id: uuid.UUID, entity_id: str, recorded: datetime | None) -> Any:

@@ -4,20 +4,18 @@ authorization units, a hold in the work queue, units given back on void."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from submission.config import SubmissionSettings
 from submission.corrections import void_claims_of_charge
 from submission.handlers import REFERENCE_HANDLERS
 from submission.models import authorization_usage, claims, paused_senders, send_queue, visits, work_items
 from submission.service import create_claim_for_charge
 
-from shared.db import create_engine, create_sessionmaker, unit_of_work
+from shared.db import unit_of_work
 from shared.events.catalogue import build_event
 from shared.events.charge import ChargeVoided
 from shared.events.reference import (
@@ -29,18 +27,9 @@ from shared.events.reference import (
     ReferenceUpserted,
     VisitLimit,
 )
-from shared.settings import load_settings
 
 pytestmark = pytest.mark.stack
 SUBMITTED = date(2026, 9, 15)
-
-
-@pytest.fixture
-async def sessions() -> AsyncIterator[Any]:
-    """Sessions of submission's runtime role on the stack's database."""
-    engine = create_engine(load_settings(SubmissionSettings), pool_size=2)
-    yield create_sessionmaker(engine)
-    await engine.dispose()
 
 
 def _context(organization_id: uuid.UUID, subject: str, business_date: date = SUBMITTED) -> dict[str, Any]:

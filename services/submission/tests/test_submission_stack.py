@@ -23,21 +23,12 @@ from submission.sender import prepare_batch, send_until_answered
 from submission.service import create_claim_for_charge
 
 from shared.auth import generate_api_key
-from shared.db import create_engine, create_sessionmaker, unit_of_work
+from shared.db import unit_of_work
 from shared.events.catalogue import build_event
 from shared.events.charge import ChargeVoided
-from shared.settings import load_settings
 
 pytestmark = pytest.mark.stack
 SECRET = "stack-test-secret"
-
-
-@pytest.fixture
-async def sessions() -> AsyncIterator[Any]:
-    """Sessions of submission's runtime role on the stack's database."""
-    engine = create_engine(load_settings(SubmissionSettings), pool_size=2)
-    yield create_sessionmaker(engine)
-    await engine.dispose()
 
 
 @pytest.fixture

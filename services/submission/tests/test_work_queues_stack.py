@@ -36,26 +36,17 @@ from submission.recording import record_answer
 from submission.sender import prepare_batch, send_until_answered
 
 from shared.auth import generate_api_key
-from shared.db import create_engine, create_sessionmaker, unit_of_work
+from shared.db import unit_of_work
 from shared.events.catalogue import build_event
 from shared.events.charge import ChargeVoided
 from shared.events.reference import Credentialing, PayerProfile, PayerRef, ProviderRef, ReferenceUpserted
 from shared.events.remittance import CorrectionRequested, RemittancePosted
-from shared.settings import load_settings
 from shared.x12 import tokenize
 
 pytestmark = pytest.mark.stack
 SECRET = "stack-test-secret"
 DOS = date(2026, 9, 14)
 POSTED = date(2026, 9, 15)
-
-
-@pytest.fixture
-async def sessions() -> AsyncIterator[Any]:
-    """Sessions of submission's runtime role on the stack's database."""
-    engine = create_engine(load_settings(SubmissionSettings), pool_size=2)
-    yield create_sessionmaker(engine)
-    await engine.dispose()
 
 
 @pytest.fixture
