@@ -16,16 +16,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import structlog
 from aiokafka import TopicPartition
-from sqlalchemy import MetaData, Table, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from analytics.claims import summarize
 from analytics.config import AnalyticsSettings
 from analytics.facts import EXTRACTORS, StoredFact, fact_of, fact_values
-from analytics.models import claim_index, facts
 from analytics.worker import LIFECYCLE_TOPICS
 from shared.db import create_engine, tenant_rls_sql
 from shared.events.catalogue import UnknownEventType, parse_event
@@ -35,7 +34,7 @@ log = structlog.get_logger()
 
 LIVE = "analytics"
 REBUILD = "analytics_rebuild"
-BATCH = 500
+BATCH = 5000
 Progress = Callable[[str], None]
 
 
@@ -53,10 +52,48 @@ class RebuildResult:
     organizations: set[uuid.UUID] = field(default_factory=set)
 
 
+FACT_COLUMNS = (
+    "organization_id",
+    "event_id",
+    "event_type",
+    "business_date",
+    "fact_date",
+    "practice_id",
+    "claim_id",
+    "charge_id",
+    "attributes",
+    "event_time",
+)
+INDEX_COLUMNS = (
+    "organization_id",
+    "claim_id",
+    "charge_id",
+    "practice_id",
+    "provider_id",
+    "payer_id",
+    "patient_id",
+    "program",
+    "payer_priority",
+    "date_of_service",
+    "billed",
+    "status",
+    "status_date",
+    "first_submitted_date",
+)
+# Bulk statements over the whole history (the de-duplicating insert, the index builds) run far longer than a
+# request's statement timeout.
+BULK_TIMEOUT = 3600.0
+
+
 def _ddl(token: str) -> list[str]:
-    """Fresh fact and claim-index tables in the rebuild schema; index names carry a token so schemas never clash."""
+    """Fresh, unindexed fact and claim-index tables in the rebuild schema, and the unlogged table events load into.
+
+    Indexes and keys come after the load (`_index_ddl`): building them once is several times cheaper than keeping
+    them up to date row by row. Index names carry a token so the live and rebuilt schemas never clash.
+    """
     return [
         f"DROP TABLE IF EXISTS {REBUILD}.facts",
+        f"DROP TABLE IF EXISTS {REBUILD}.facts_loaded",
         f"DROP TABLE IF EXISTS {REBUILD}.claim_index",
         f"""CREATE TABLE {REBUILD}.facts (
             organization_id uuid NOT NULL,
@@ -69,12 +106,10 @@ def _ddl(token: str) -> list[str]:
             charge_id text,
             attributes jsonb NOT NULL,
             event_time timestamptz NOT NULL,
-            recorded_at timestamptz NOT NULL DEFAULT now(),
-            CONSTRAINT facts_pkey_{token} PRIMARY KEY (organization_id, event_id)
+            recorded_at timestamptz NOT NULL DEFAULT now()
         )""",
-        f"CREATE INDEX facts_claim_{token} ON {REBUILD}.facts (organization_id, claim_id)",
-        f"CREATE INDEX facts_charge_{token} ON {REBUILD}.facts (organization_id, charge_id)",
-        f"CREATE INDEX facts_date_{token} ON {REBUILD}.facts (organization_id, fact_date)",
+        # What the topics hold, redelivered copies of an event included; facts keeps one row per event.
+        f"CREATE UNLOGGED TABLE {REBUILD}.facts_loaded (LIKE {REBUILD}.facts INCLUDING DEFAULTS)",
         f"""CREATE TABLE {REBUILD}.claim_index (
             organization_id uuid NOT NULL,
             claim_id text NOT NULL,
@@ -89,16 +124,38 @@ def _ddl(token: str) -> list[str]:
             billed numeric(12, 2) NOT NULL,
             status text NOT NULL,
             status_date date NOT NULL,
-            first_submitted_date date,
-            CONSTRAINT claim_index_pkey_{token} PRIMARY KEY (organization_id, claim_id)
+            first_submitted_date date
         )""",
+    ]
+
+
+def _fact_ddl(token: str) -> list[str]:
+    """One fact per event out of what was loaded, then the facts table's key and indexes."""
+    return [
+        f"INSERT INTO {REBUILD}.facts SELECT DISTINCT ON (organization_id, event_id) * FROM {REBUILD}.facts_loaded "
+        "ORDER BY organization_id, event_id, recorded_at",
+        f"DROP TABLE {REBUILD}.facts_loaded",
+        f"ALTER TABLE {REBUILD}.facts ADD CONSTRAINT facts_pkey_{token} PRIMARY KEY (organization_id, event_id)",
+        f"CREATE INDEX facts_claim_{token} ON {REBUILD}.facts (organization_id, claim_id)",
+        f"CREATE INDEX facts_charge_{token} ON {REBUILD}.facts (organization_id, charge_id)",
+        f"CREATE INDEX facts_date_{token} ON {REBUILD}.facts (organization_id, fact_date)",
+    ]
+
+
+def _index_ddl(token: str) -> list[str]:
+    """The claim index's key and indexes, built after its rows are in."""
+    return [
+        f"ALTER TABLE {REBUILD}.claim_index ADD CONSTRAINT claim_index_pkey_{token} "
+        "PRIMARY KEY (organization_id, claim_id)",
         f"CREATE INDEX claim_index_date_{token} ON {REBUILD}.claim_index (organization_id, date_of_service, claim_id)",
         f"CREATE INDEX claim_index_patient_{token} ON {REBUILD}.claim_index (organization_id, patient_id)",
     ]
 
 
-def _in_schema(table: Table, schema: str) -> Table:
-    return table.to_metadata(MetaData(), schema=schema)
+async def _driver(connection: AsyncConnection) -> Any:
+    """The asyncpg connection under a SQLAlchemy one, for COPY and statements without the statement timeout."""
+    raw = await connection.get_raw_connection()
+    return raw.driver_connection
 
 
 async def lifecycle_partitions(settings: AnalyticsSettings) -> list[TopicPartition]:
@@ -194,6 +251,53 @@ async def _swap(connection: AsyncConnection, token: str, result: RebuildResult) 
     result.swapped = True
 
 
+async def _index_claims(engine: AsyncEngine, copier: Any) -> int:
+    """Summarize every claim from its rebuilt facts, one claim at a time, into the rebuilt claim index."""
+    indexed = 0
+    pending: list[tuple[Any, ...]] = []
+
+    async def flush() -> None:
+        nonlocal indexed
+        await copier.copy_records_to_table(
+            "claim_index", schema_name=REBUILD, columns=INDEX_COLUMNS, records=pending, timeout=BULK_TIMEOUT
+        )
+        indexed += len(pending)
+        pending.clear()
+
+    def summarized(organization_id: uuid.UUID, claim_facts: list[StoredFact]) -> None:
+        summary = summarize(claim_facts)
+        if summary is not None:
+            values = {"organization_id": organization_id, **summary.row()}
+            pending.append(tuple(values[column] for column in INDEX_COLUMNS))
+
+    async with engine.connect() as reader:
+        rows = await reader.stream(
+            text(
+                f"SELECT organization_id, event_type, fact_date, claim_id, charge_id, practice_id, attributes "
+                f"FROM {REBUILD}.facts WHERE claim_id IS NOT NULL "
+                "ORDER BY organization_id, claim_id, fact_date, event_time"
+            ).execution_options(yield_per=BATCH)
+        )
+        current: tuple[uuid.UUID, str] | None = None
+        claim_facts: list[StoredFact] = []
+        async for row in rows:
+            key = (row.organization_id, row.claim_id)
+            if key != current:
+                if current is not None:
+                    summarized(current[0], claim_facts)
+                current, claim_facts = key, []
+                if len(pending) >= BATCH:
+                    await flush()
+            claim_facts.append(
+                StoredFact(row.event_type, row.fact_date, row.claim_id, row.charge_id, row.practice_id, row.attributes)
+            )
+        if current is not None:
+            summarized(current[0], claim_facts)
+        if pending:
+            await flush()
+    return indexed
+
+
 async def rebuild(
     settings: AnalyticsSettings | None = None, *, swap: bool = True, progress: Progress | None = None
 ) -> RebuildResult:
@@ -202,9 +306,9 @@ async def rebuild(
     say = progress or (lambda _: None)
     result = RebuildResult()
     token = secrets.token_hex(4)
-    engine = create_engine(settings, owner=True, pool_size=2)
-    rebuilt_facts, rebuilt_index = _in_schema(facts, REBUILD), _in_schema(claim_index, REBUILD)
+    engine = create_engine(settings, owner=True, pool_size=3)
     guard = await engine.connect()
+    loader = await engine.connect()
     try:
         # One rebuild at a time: a second one waits here instead of dropping the first one's tables.
         await guard.execute(text("SELECT pg_advisory_lock(hashtext('claimflow-analytics-rebuild'))"))
@@ -213,50 +317,42 @@ async def rebuild(
             for statement in _ddl(token):
                 await connection.execute(text(statement))
         say(f"reading {', '.join(LIFECYCLE_TOPICS)} from the beginning")
+        # Each COPY commits on its own: the rebuild tables are not live until the swap, and a failed rebuild
+        # starts over from fresh tables.
+        copier = await _driver(loader)
 
         async def store(events: list[Any]) -> None:
-            rows = []
+            records = []
             for event in events:
                 row = fact_of(event)
                 result.organizations.add(event.organizationid)
-                rows.append(fact_values(event, row))
-            async with engine.begin() as connection:
-                stored = await connection.execute(
-                    pg_insert(rebuilt_facts).values(rows).on_conflict_do_nothing().returning(rebuilt_facts.c.event_id)
-                )
-                result.facts_stored += len(stored.all())
+                values = fact_values(event, row)
+                values["attributes"] = orjson.dumps(values["attributes"]).decode()
+                records.append(tuple(values[column] for column in FACT_COLUMNS))
+            await copier.copy_records_to_table(
+                "facts_loaded", schema_name=REBUILD, columns=FACT_COLUMNS, records=records, timeout=BULK_TIMEOUT
+            )
             if result.events_read % 5000 < len(events):
                 say(f"{result.events_read} events read")
 
         await _read_topics(settings, store, result)
-        say(f"{result.events_read} events read, {result.facts_stored} facts stored; indexing claims")
-        async with engine.begin() as connection:
-            rows = await connection.execute(
-                text(
-                    f"SELECT organization_id, event_type, fact_date, claim_id, charge_id, practice_id, attributes "
-                    f"FROM {REBUILD}.facts WHERE claim_id IS NOT NULL ORDER BY fact_date, event_time"
-                )
-            )
-            per_claim: dict[tuple[uuid.UUID, str], list[StoredFact]] = defaultdict(list)
-            for row in rows:
-                per_claim[(row.organization_id, row.claim_id)].append(
-                    StoredFact(
-                        row.event_type, row.fact_date, row.claim_id, row.charge_id, row.practice_id, row.attributes
-                    )
-                )
-            summaries = []
-            for (organization_id, _), claim_facts in per_claim.items():
-                summary = summarize(claim_facts)
-                if summary is not None:
-                    summaries.append({"organization_id": organization_id, **summary.row()})
-            for start in range(0, len(summaries), BATCH):
-                await connection.execute(pg_insert(rebuilt_index).values(summaries[start : start + BATCH]))
-            result.claims_indexed = len(summaries)
+        say(f"{result.events_read} events read; keeping one fact per event and indexing facts")
+        async with copier.transaction():
+            inserted = await copier.execute(_fact_ddl(token)[0], timeout=BULK_TIMEOUT)
+            result.facts_stored = int(inserted.rsplit(" ", 1)[-1])
+            for statement in _fact_ddl(token)[1:]:
+                await copier.execute(statement, timeout=BULK_TIMEOUT)
+        say(f"{result.facts_stored} facts stored; indexing claims")
+        result.claims_indexed = await _index_claims(engine, copier)
+        async with copier.transaction():
+            for statement in _index_ddl(token):
+                await copier.execute(statement, timeout=BULK_TIMEOUT)
         if swap:
             async with engine.begin() as connection:
                 await _swap(connection, token, result)
             say(f"swapped: the rebuilt read model is live ({result.carried_over} facts carried over from the live one)")
     finally:
+        await loader.close()
         await guard.close()
         await engine.dispose()
     log.info(
