@@ -28,7 +28,7 @@ status: venv
 
 test: venv ## Unit, integration and end-to-end tests on the real broker and database
 	@$(PY) deploy/stack.py up --quiet
-	@CLAIMFLOW_STACK_READY=1 $(PY) -m pytest -q -m "not faults_full" $(PYTEST_ARGS)
+	@CLAIMFLOW_STACK_READY=1 $(PY) -m pytest -q -m "not faults_full" --durations=25 $(PYTEST_ARGS)
 
 test-unit: venv
 	@$(PY) -m pytest -q -m "not stack" $(PYTEST_ARGS)
