@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 import structlog
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import Insert, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.events.catalogue import serialize_event
@@ -22,15 +22,18 @@ log = structlog.get_logger()
 
 async def add_event(session: AsyncSession, tables: InfraTables, topic: str, event: Envelope) -> None:
     """Queue an event for publication in the caller's transaction (keyed by its subject)."""
-    await session.execute(
-        insert(tables.outbox).values(
-            event_id=event.id,
-            topic=topic,
-            message_key=event.subject,
-            event_type=event.type,
-            value=serialize_event(event),
-            headers={"ce_type": event.type, "ce_id": event.id},
-        )
+    await session.execute(event_insert(tables, topic, event))
+
+
+def event_insert(tables: InfraTables, topic: str, event: Envelope) -> Insert:
+    """The statement that queues an event, for a caller that sends it along with its own writes."""
+    return insert(tables.outbox).values(
+        event_id=event.id,
+        topic=topic,
+        message_key=event.subject,
+        event_type=event.type,
+        value=serialize_event(event),
+        headers={"ce_type": event.type, "ce_id": event.id},
     )
 
 

@@ -12,10 +12,11 @@ from datetime import UTC, date, datetime
 from typing import Any, cast
 
 from pydantic import ValidationError
-from sqlalchemy import select, text, tuple_
+from sqlalchemy import Insert, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import ScalarSelect
 
 from intake import master_domain
 from intake.master_kinds import KINDS, MasterKind
@@ -64,9 +65,17 @@ def not_found(entity_type: str, entity_id: object) -> Problem:
 
 async def business_today(session: AsyncSession, organization_id: uuid.UUID) -> date:
     """The organization's business date: pinned for demos and tests, the wall clock otherwise."""
-    pinned = await session.scalar(
-        select(business_clocks.c.business_date).where(business_clocks.c.organization_id == organization_id)
-    )
+    return business_date_of(await session.scalar(select(pinned_business_date(organization_id))))
+
+
+def pinned_business_date(organization_id: uuid.UUID) -> ScalarSelect[date]:
+    """SQL for the organization's pinned business date (null when it follows the wall clock)."""
+    query = select(business_clocks.c.business_date).where(business_clocks.c.organization_id == organization_id)
+    return query.scalar_subquery()
+
+
+def business_date_of(pinned: date | None) -> date:
+    """The business date: the pinned one, else the wall clock's."""
     return pinned or datetime.now(UTC).date()
 
 
@@ -82,15 +91,18 @@ async def audit(
     session: AsyncSession, principal: Principal, action: str, resource_type: str, resource_id: object
 ) -> None:
     """Append an audit row for an access to patient data (who, organization, action, resource; the time is now)."""
-    await session.execute(
-        audit_log.insert().values(
-            organization_id=principal.organization_id,
-            actor=f"api_key:{principal.key_id}",
-            actor_user_id=principal.user_id,
-            action=action,
-            resource_type=resource_type,
-            resource_id=str(resource_id),
-        )
+    await session.execute(audit_insert(principal, action, resource_type, resource_id))
+
+
+def audit_insert(principal: Principal, action: str, resource_type: str, resource_id: object) -> Insert:
+    """The statement appending an audit row, for a caller that sends it along with its own writes."""
+    return audit_log.insert().values(
+        organization_id=principal.organization_id,
+        actor=f"api_key:{principal.key_id}",
+        actor_user_id=principal.user_id,
+        action=action,
+        resource_type=resource_type,
+        resource_id=str(resource_id),
     )
 
 

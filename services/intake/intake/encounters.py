@@ -4,22 +4,30 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Text, and_, cast, func, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake import domain
-from intake.common import audit, business_today, find_masters, invalid, require_master, require_masters
+from intake.common import (
+    attribute_equals,
+    audit,
+    audit_insert,
+    business_date_of,
+    invalid,
+    pinned_business_date,
+)
 from intake.encounter_schemas import (
     EncounterAccepted,
     EncounterIn,
     EncounterView,
     WorkQueueFlagOut,
 )
-from intake.models import encounters, infra
+from intake.models import encounters, infra, master_records
 from shared.auth import Principal
 from shared.events.catalogue import build_event
 from shared.events.encounter import (
@@ -36,7 +44,8 @@ from shared.events.encounter import (
     SubscriberSnapshot,
     WorkQueueFlag,
 )
-from shared.outbox import add_event
+from shared.events.envelope import Envelope
+from shared.outbox import add_event, event_insert
 from shared.problems import Problem
 
 
@@ -81,12 +90,90 @@ def check_diagnoses(
     return codes, flags
 
 
+@dataclass(frozen=True)
+class VisitRecords:
+    """The master data one visit needs: its practice, clinician and patient (None when missing), the patient's live
+    coverages and authorizations (ordered by id), and the payers those coverages name."""
+
+    practice: dict[str, Any] | None
+    provider: dict[str, Any] | None
+    patient: dict[str, Any] | None
+    coverages: list[tuple[uuid.UUID, dict[str, Any]]]
+    authorizations: list[tuple[uuid.UUID, dict[str, Any]]]
+    payers: dict[uuid.UUID, dict[str, Any]]
+
+    def required(self, body: EncounterIn) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        """The practice, clinician and patient, or a 422 naming the first one not in the organization."""
+        wanted = (
+            ("practice", body.practice_id, "practice_id", self.practice),
+            ("provider", body.provider_id, "provider_id", self.provider),
+            ("patient", body.patient_id, "patient_id", self.patient),
+        )
+        found = []
+        for entity_type, entity_id, field, record in wanted:
+            if record is None:
+                raise invalid(field, f"no {entity_type} {entity_id} in this organization")
+            found.append(record)
+        return found[0], found[1], found[2]
+
+
+async def visit_records(session: AsyncSession, body: EncounterIn) -> VisitRecords:
+    """Everything of the master data a visit is checked against, in one query (one round trip of a POST)."""
+    record, coverage = master_records, master_records.alias("coverage")
+    patient_id = str(body.patient_id)
+    payers_of_coverages = select(func.lower(coverage.c.attributes["payer_id"].astext)).where(
+        coverage.c.entity_type == "coverage",
+        coverage.c.deleted.is_(False),
+        coverage.c.attributes["patient_id"].astext == patient_id,
+    )
+    rows = (
+        await session.execute(
+            select(record.c.entity_type, record.c.entity_id, record.c.attributes)
+            .where(
+                record.c.deleted.is_(False),
+                or_(
+                    tuple_(record.c.entity_type, record.c.entity_id).in_(
+                        [
+                            ("practice", body.practice_id),
+                            ("provider", body.provider_id),
+                            ("patient", body.patient_id),
+                        ]
+                    ),
+                    and_(
+                        record.c.entity_type.in_(("coverage", "authorization")),
+                        attribute_equals("patient_id", patient_id),
+                    ),
+                    and_(record.c.entity_type == "payer", cast(record.c.entity_id, Text).in_(payers_of_coverages)),
+                ),
+            )
+            .order_by(record.c.entity_id)
+        )
+    ).all()
+    found: dict[tuple[str, uuid.UUID], dict[str, Any]] = {}
+    coverages, authorizations = [], []
+    for row in rows:
+        attributes = dict(row.attributes)
+        found[(row.entity_type, row.entity_id)] = attributes
+        if row.entity_type == "coverage":
+            coverages.append((row.entity_id, attributes))
+        elif row.entity_type == "authorization":
+            authorizations.append((row.entity_id, attributes))
+    return VisitRecords(
+        practice=found.get(("practice", body.practice_id)),
+        provider=found.get(("provider", body.provider_id)),
+        patient=found.get(("patient", body.patient_id)),
+        coverages=coverages,
+        authorizations=authorizations,
+        payers={entity_id: attributes for (kind, entity_id), attributes in found.items() if kind == "payer"},
+    )
+
+
 async def _coverage_and_authorization(
-    session: AsyncSession, body: EncounterIn, encounter_id: uuid.UUID
+    session: AsyncSession, body: EncounterIn, records: VisitRecords, encounter_id: uuid.UUID
 ) -> tuple[CoverageSnapshot | None, AuthorizationSnapshot | None, list[WorkQueueFlag]]:
     """Coverage active on the date of service, the authorization on file, and the queue flags they raise."""
     dos = body.date_of_service
-    chosen = domain.choose_coverage(await find_masters(session, "coverage", patient_id=str(body.patient_id)), dos)
+    chosen = domain.choose_coverage(records.coverages, dos)
     coverage = chosen[1] if chosen else None
     active = bool(chosen and chosen[2])
     flags = [_flag("eligibility", code, why) for code, why in domain.eligibility_reasons(coverage, active, dos)]
@@ -94,7 +181,9 @@ async def _coverage_and_authorization(
         return None, None, flags
     coverage_id = chosen[0]
     payer_id = str(coverage["payer_id"])
-    payer = await require_master(session, "payer", uuid.UUID(payer_id), "patient_id")
+    payer = records.payers.get(uuid.UUID(payer_id))
+    if payer is None:
+        raise invalid("patient_id", f"no payer {payer_id} in this organization")
     subscriber = coverage.get("subscriber")
     coverage_snapshot = CoverageSnapshot(
         coverage_id=coverage_id,
@@ -115,7 +204,7 @@ async def _coverage_and_authorization(
     )
     candidates = [
         (authorization_id, record)
-        for authorization_id, record in await find_masters(session, "authorization", patient_id=str(body.patient_id))
+        for authorization_id, record in records.authorizations
         if domain.authorization_covers(record, payer_id, dos, body.service_type)
     ]
     found = domain.choose_authorization(candidates)
@@ -172,14 +261,8 @@ async def evaluate(
     """Validate a visit and gather the facts downstream needs (the fields of EncounterFacts)."""
     if not principal.may_access_practice(body.practice_id):
         raise invalid("practice_id", "this API key is not allowed for that practice")
-    practice, provider, patient = await require_masters(
-        session,
-        [
-            ("practice", body.practice_id, "practice_id"),
-            ("provider", body.provider_id, "provider_id"),
-            ("patient", body.patient_id, "patient_id"),
-        ],
-    )
+    records = await visit_records(session, body)
+    practice, provider, patient = records.required(body)
     if str(provider.get("practice_id")) != str(body.practice_id):
         raise invalid("provider_id", "provider does not belong to that practice")
     if str(patient.get("practice_id")) != str(body.practice_id):
@@ -189,7 +272,7 @@ async def evaluate(
     missing = domain.missing_minutes(body.service_type, minutes, body.mdm_level)
     if missing:
         flags.append(_flag("coding", "MINUTES-MISSING", missing))
-    coverage, authorization, coverage_flags = await _coverage_and_authorization(session, body, encounter_id)
+    coverage, authorization, coverage_flags = await _coverage_and_authorization(session, body, records, encounter_id)
     return {
         "encounter_id": encounter_id,
         "ehr_encounter_id": body.ehr_encounter_id,
@@ -228,21 +311,32 @@ async def receive_encounter(
     """Accept an encounter (flagging business problems for work queues); (result, created?)."""
     if not principal.may_access_practice(body.practice_id):
         raise invalid("practice_id", "this API key is not allowed for that practice")
+    # An earlier copy of the visit and the business date, in one round trip: one row, the copy's columns null
+    # when there is none.
+    anchor = select(pinned_business_date(principal.organization_id).label("pinned_date")).subquery("anchor")
     existing = (
         await session.execute(
-            select(encounters).where(
-                encounters.c.practice_id == body.practice_id,
-                encounters.c.ehr_encounter_id == body.ehr_encounter_id,
+            select(anchor.c.pinned_date, encounters).select_from(
+                anchor.outerjoin(
+                    encounters,
+                    and_(
+                        encounters.c.practice_id == body.practice_id,
+                        encounters.c.ehr_encounter_id == body.ehr_encounter_id,
+                    ),
+                )
             )
         )
-    ).first()
-    if existing is not None:
+    ).one()
+    if existing.encounter_id is not None:
         await audit(session, principal, "read", "encounter", existing.encounter_id)
         return _accepted(existing), False
     encounter_id = uuid.uuid4()
     facts = EncounterReceived.model_validate(await evaluate(session, principal, body, releases, encounter_id))
-    today = await business_today(session, principal.organization_id)
-    stored = await session.scalar(
+    today = business_date_of(existing.pinned_date)
+    # The visit, its event and the audit row in one statement; when the visit is already there (a concurrent
+    # copy), the 409 rolls the other two back.
+    topic, event = intake_event(principal, "encounter.received", facts, today, correlation_id, body.practice_id)
+    stored_visit = (
         pg_insert(encounters)
         .values(
             organization_id=principal.organization_id,
@@ -258,6 +352,13 @@ async def receive_encounter(
         )
         .on_conflict_do_nothing(index_elements=["organization_id", "practice_id", "ehr_encounter_id"])
         .returning(encounters.c.encounter_id)
+        .cte("stored_visit")
+    )
+    stored = await session.scalar(
+        select(stored_visit.c.encounter_id).add_cte(
+            event_insert(infra, topic, event).cte("queued_event"),
+            audit_insert(principal, "create", "encounter", encounter_id).cte("audited"),
+        )
     )
     if stored is None:
         raise Problem(
@@ -265,8 +366,6 @@ async def receive_encounter(
             "Encounter is being received",
             f"encounter {body.ehr_encounter_id} of this practice arrived twice at once; retry to get the stored one",
         )
-    await publish(session, principal, "encounter.received", facts, today, correlation_id, body.practice_id)
-    await audit(session, principal, "create", "encounter", encounter_id)
     return EncounterAccepted(
         encounter_id=encounter_id,
         ehr_encounter_id=body.ehr_encounter_id,
@@ -286,7 +385,20 @@ async def publish(
     practice_id: uuid.UUID,
 ) -> None:
     """Queue a patient-intake event keyed by the encounter id."""
-    topic, event = build_event(
+    topic, event = intake_event(principal, event_type, payload, today, correlation_id, practice_id)
+    await add_event(session, infra, topic, event)
+
+
+def intake_event(
+    principal: Principal,
+    event_type: str,
+    payload: EncounterFacts | EncounterCancelled,
+    today: date,
+    correlation_id: str,
+    practice_id: uuid.UUID,
+) -> tuple[str, Envelope]:
+    """A patient-intake event keyed by the encounter id, and its topic."""
+    return build_event(
         event_type,
         payload,
         source="intake",
@@ -296,7 +408,6 @@ async def publish(
         correlation_id=correlation_id,
         practice_id=practice_id,
     )
-    await add_event(session, infra, topic, event)
 
 
 def _flags_out(flags: Sequence[WorkQueueFlag | dict[str, Any]]) -> list[WorkQueueFlagOut]:
