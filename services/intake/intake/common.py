@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from typing import Any, cast
 
 from pydantic import ValidationError
-from sqlalchemy import Insert, select, text, tuple_
+from sqlalchemy import Insert, and_, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
@@ -219,9 +219,17 @@ def attribute_text(value: object) -> str:
 
 
 def attribute_equals(name: str, value: object) -> ColumnElement[bool]:
-    """SQL condition: a record attribute equals a value (None: absent or null)."""
+    """SQL condition: a record attribute equals a value (None: absent or null).
+
+    Equality to a value also asks for the key to be there, which it implies: the indexes by patient, payer and NPI
+    cover only records having that key, and the planner uses them only when the query says so.
+    """
     attribute = master_records.c.attributes[name].astext
-    condition: ColumnElement[bool] = attribute.is_(None) if value is None else attribute == attribute_text(value)
+    condition: ColumnElement[bool] = (
+        attribute.is_(None)
+        if value is None
+        else and_(master_records.c.attributes.has_key(name), attribute == attribute_text(value))
+    )
     return condition
 
 

@@ -124,6 +124,7 @@ async def visit_records(session: AsyncSession, body: EncounterIn) -> VisitRecord
     payers_of_coverages = select(func.lower(coverage.c.attributes["payer_id"].astext)).where(
         coverage.c.entity_type == "coverage",
         coverage.c.deleted.is_(False),
+        coverage.c.attributes.has_key("patient_id"),  # lets the planner use the index by patient
         coverage.c.attributes["patient_id"].astext == patient_id,
     )
     rows = (
