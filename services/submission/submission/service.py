@@ -136,15 +136,23 @@ async def record_visit(
 
 
 async def consume_authorization(
-    session: AsyncSession, *, organization_id: uuid.UUID, claim_id: str, charge: ChargeFacts, on: date
+    session: AsyncSession,
+    *,
+    organization_id: uuid.UUID,
+    claim_id: str,
+    charge: ChargeFacts,
+    on: date,
+    first_attempt: bool = False,
 ) -> None:
-    """Record the authorization units a claim going out consumes (replacing what an earlier attempt consumed)."""
+    """Record the authorization units a claim going out consumes (replacing what an earlier attempt consumed;
+    a claim's first attempt has none to replace)."""
     auth = charge.authorization
-    await session.execute(
-        delete(authorization_usage).where(
-            authorization_usage.c.claim_id == claim_id, authorization_usage.c.released_date.is_(None)
+    if not first_attempt:
+        await session.execute(
+            delete(authorization_usage).where(
+                authorization_usage.c.claim_id == claim_id, authorization_usage.c.released_date.is_(None)
+            )
         )
-    )
     units = payer_edits.authorization_units(charge)
     if auth is None or units == 0:
         return
@@ -249,7 +257,12 @@ async def create_claim_for_charge(session: AsyncSession, event: ChargeCreatedEve
     )
     if result.passed:
         await consume_authorization(
-            session, organization_id=event.organizationid, claim_id=claim_id, charge=charge, on=event.businessdate
+            session,
+            organization_id=event.organizationid,
+            claim_id=claim_id,
+            charge=charge,
+            on=event.businessdate,
+            first_attempt=True,
         )
         await check_authorization_burn_down(
             session, organization_id=event.organizationid, claim_id=claim_id, charge=charge, as_of=event.businessdate
