@@ -43,7 +43,7 @@ def create_engine(
         # than the standard library on the same documents; what is written keeps the standard encoder.
         json_deserializer=orjson.loads,
         connect_args={
-            "server_settings": {"application_name": f"claimflow-{settings.service_name}"},
+            "server_settings": {"application_name": f"claimflow-{settings.service_name}-{process}"},
             "timeout": 5,
             "command_timeout": 30,
         },

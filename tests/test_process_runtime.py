@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from deploy.infra import PG_PORT, PG_SOCKET, as_postgres
 from deploy.runtime import LOGS, SERVICES, pid_of, process_names
 from shared.settings import ServiceSettings
 
@@ -35,3 +36,20 @@ def test_each_service_process_froze_its_start_up_heap(stack_env: dict[str, str],
     assert found, f"{name} never logged freezing its start-up heap"
     if name in ("intake-api", "submission-worker"):  # they hold the code sets and the ICD-10-CM tabular
         assert found[-1] > 500_000
+
+
+def test_database_sessions_name_the_process_that_opened_them(stack_env: dict[str, str]) -> None:
+    listed = as_postgres(
+        "psql",
+        "-X",
+        "-h",
+        str(PG_SOCKET),
+        "-p",
+        str(PG_PORT),
+        "-d",
+        "claimflow",
+        "-Atc",
+        "SELECT DISTINCT application_name FROM pg_stat_activity WHERE application_name LIKE 'claimflow-%'",
+    ).stdout.split()
+    # Every worker keeps connections open (its consumers and relay poll); an operator tells them from the APIs'.
+    assert {f"claimflow-{service}-worker" for service in SERVICES} <= set(listed), listed

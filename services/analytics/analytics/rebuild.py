@@ -306,7 +306,7 @@ async def rebuild(
     say = progress or (lambda _: None)
     result = RebuildResult()
     token = secrets.token_hex(4)
-    engine = create_engine(settings, owner=True, pool_size=3)
+    engine = create_engine(settings, owner=True, pool_size=3, process="rebuild")
     guard = await engine.connect()
     loader = await engine.connect()
     try:
