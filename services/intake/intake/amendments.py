@@ -18,13 +18,14 @@ from intake.encounter_schemas import (
     EncounterIn,
     EncounterView,
 )
-from intake.encounters import encounter_view, evaluate, publish
-from intake.models import encounters
+from intake.encounters import encounter_view, evaluate, intake_event
+from intake.models import encounters, infra
 from shared.auth import Principal
 from shared.events.encounter import (
     EncounterAmended,
     EncounterCancelled,
 )
+from shared.outbox import add_event
 from shared.problems import Problem, field_errors
 
 
@@ -119,7 +120,8 @@ async def store_amendment(
             changes={"fields": sorted(_changed_fields(stored_input(row.snapshot), updated))},
         )
     )
-    await publish(session, principal, "encounter.amended", amended, today, correlation_id, row.practice_id)
+    topic, event = intake_event(principal, "encounter.amended", amended, today, correlation_id, row.practice_id)
+    await add_event(session, infra, topic, event)
     await audit(session, principal, "update", "encounter", row.encounter_id)
     view = await encounter_view(session, row.encounter_id)
     assert view is not None
@@ -176,7 +178,8 @@ async def cancel_encounter(
         )
     )
     cancelled = EncounterCancelled(encounter_id=encounter_id, reason=reason)
-    await publish(session, principal, "encounter.cancelled", cancelled, today, correlation_id, row.practice_id)
+    topic, event = intake_event(principal, "encounter.cancelled", cancelled, today, correlation_id, row.practice_id)
+    await add_event(session, infra, topic, event)
     await audit(session, principal, "cancel", "encounter", encounter_id)
     view = await encounter_view(session, encounter_id)
     assert view is not None

@@ -45,7 +45,7 @@ from shared.events.encounter import (
     WorkQueueFlag,
 )
 from shared.events.envelope import Envelope
-from shared.outbox import add_event, event_insert
+from shared.outbox import event_insert
 from shared.problems import Problem
 
 
@@ -374,20 +374,6 @@ async def receive_encounter(
         received_date=today,
         work_queue_flags=_flags_out(facts.work_queue_flags),
     ), True
-
-
-async def publish(
-    session: AsyncSession,
-    principal: Principal,
-    event_type: str,
-    payload: EncounterFacts | EncounterCancelled,
-    today: date,
-    correlation_id: str,
-    practice_id: uuid.UUID,
-) -> None:
-    """Queue a patient-intake event keyed by the encounter id."""
-    topic, event = intake_event(principal, event_type, payload, today, correlation_id, practice_id)
-    await add_event(session, infra, topic, event)
 
 
 def intake_event(
