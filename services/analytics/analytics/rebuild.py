@@ -129,11 +129,16 @@ def _ddl(token: str) -> list[str]:
     ]
 
 
+# One fact per event out of what was loaded.
+KEEP_ONE_FACT = (
+    f"INSERT INTO {REBUILD}.facts SELECT DISTINCT ON (organization_id, event_id) * FROM {REBUILD}.facts_loaded "
+    "ORDER BY organization_id, event_id, recorded_at"
+)
+
+
 def _fact_ddl(token: str) -> list[str]:
-    """One fact per event out of what was loaded, then the facts table's key and indexes."""
+    """After the facts are kept: the loaded table goes, the facts table gets its key and indexes."""
     return [
-        f"INSERT INTO {REBUILD}.facts SELECT DISTINCT ON (organization_id, event_id) * FROM {REBUILD}.facts_loaded "
-        "ORDER BY organization_id, event_id, recorded_at",
         f"DROP TABLE {REBUILD}.facts_loaded",
         f"ALTER TABLE {REBUILD}.facts ADD CONSTRAINT facts_pkey_{token} PRIMARY KEY (organization_id, event_id)",
         f"CREATE INDEX facts_claim_{token} ON {REBUILD}.facts (organization_id, claim_id)",
@@ -338,9 +343,9 @@ async def rebuild(
         await _read_topics(settings, store, result)
         say(f"{result.events_read} events read; keeping one fact per event and indexing facts")
         async with copier.transaction():
-            inserted = await copier.execute(_fact_ddl(token)[0], timeout=BULK_TIMEOUT)
+            inserted = await copier.execute(KEEP_ONE_FACT, timeout=BULK_TIMEOUT)
             result.facts_stored = int(inserted.rsplit(" ", 1)[-1])
-            for statement in _fact_ddl(token)[1:]:
+            for statement in _fact_ddl(token):
                 await copier.execute(statement, timeout=BULK_TIMEOUT)
         say(f"{result.facts_stored} facts stored; indexing claims")
         result.claims_indexed = await _index_claims(engine, copier)
