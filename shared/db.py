@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
-from sqlalchemy import event, exc, text
+from sqlalchemy import CTE, Insert, Table, event, exc, insert, literal, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from shared.observability import DB_STATEMENTS
@@ -113,6 +113,15 @@ async def unit_of_work(
         await set_tenant(session, organization_id)
         yield session
         await run_deferred(session)
+
+
+def insert_for_each(table: Table, source: CTE, *, carry: tuple[str, ...] = (), **values: Any) -> Insert:
+    """An insert of one row into `table` per row of `source`, a data-modifying CTE's RETURNING, so the row is
+    written only when that write happened (in the same statement): the columns named in `carry` come from `source`,
+    the others are the values given."""
+    constants = [literal(value, type_=table.c[name].type) for name, value in values.items()]
+    rows = select(*(source.c[name] for name in carry), *constants).select_from(source)
+    return insert(table).from_select([*carry, *values], rows)
 
 
 def tenant_rls_sql(schema: str, table: str) -> list[str]:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import Insert, func, insert, select, text, update
+from sqlalchemy import CTE, Insert, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared.db import insert_for_each
 from shared.events.catalogue import serialize_event
 from shared.events.envelope import Envelope
 from shared.failures import sleep_or_stop
@@ -25,16 +27,33 @@ async def add_event(session: AsyncSession, tables: InfraTables, topic: str, even
     await session.execute(event_insert(tables, topic, event))
 
 
+async def add_events(session: AsyncSession, tables: InfraTables, events: Sequence[tuple[str, Envelope]]) -> None:
+    """Queue several (topic, event) pairs in one statement; they are published in the order given."""
+    if events:
+        await session.execute(insert(tables.outbox).values([_outbox_row(topic, event) for topic, event in events]))
+
+
 def event_insert(tables: InfraTables, topic: str, event: Envelope) -> Insert:
     """The statement that queues an event, for a caller that sends it along with its own writes."""
-    return insert(tables.outbox).values(
-        event_id=event.id,
-        topic=topic,
-        message_key=event.subject,
-        event_type=event.type,
-        value=serialize_event(event),
-        headers={"ce_type": event.type, "ce_id": event.id},
-    )
+    return insert(tables.outbox).values(**_outbox_row(topic, event))
+
+
+def event_insert_for_each(tables: InfraTables, topic: str, event: Envelope, source: CTE) -> Insert:
+    """The statement that queues an event only if a write of the same statement happened (`source` is its RETURNING,
+    one row or none)."""
+    return insert_for_each(tables.outbox, source, **_outbox_row(topic, event))
+
+
+def _outbox_row(topic: str, event: Envelope) -> dict[str, Any]:
+    """An event's outbox row: keyed by its subject, so one claim's (or visit's) events keep their order."""
+    return {
+        "event_id": event.id,
+        "topic": topic,
+        "message_key": event.subject,
+        "event_type": event.type,
+        "value": serialize_event(event),
+        "headers": {"ce_type": event.type, "ce_id": event.id},
+    }
 
 
 async def add_message(

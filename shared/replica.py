@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import copy
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -20,6 +21,7 @@ from shared.infra_tables import InfraTables
 from shared.observability import event_time_var
 
 _CACHE = "claimflow.reference-entities"
+T = TypeVar("T")
 
 
 def reference_handlers(tables: InfraTables) -> dict[str, Handler]:
@@ -166,3 +168,14 @@ async def reference_entity(
         cache[key] = dict(row.attributes) if row else None
     attributes = cache[key]
     return copy.deepcopy(attributes) if attributes is not None else None
+
+
+async def remembered(session: AsyncSession, key: tuple[Any, ...], load: Callable[[], Awaitable[T]]) -> T:
+    """A read of replicated entities kept for the unit of work, like `reference_entity`'s (storing any replicated
+    entity in the same unit of work forgets it): `load` runs the first time the session's organization asks for
+    `key`."""
+    cache: dict[tuple[Any, ...], Any] = session.info.setdefault(_CACHE, {})
+    full_key = (current_tenant(session), *key)
+    if full_key not in cache:
+        cache[full_key] = await load()
+    return cache[full_key]  # type: ignore[no-any-return]

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import asyncpg
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 
 async def connect_as(env: dict[str, str], service: str, *, owner: bool = False) -> asyncpg.Connection:
@@ -28,3 +32,19 @@ async def tenant_rows(env: dict[str, str], service: str, organization_id: str, s
             return list(await connection.fetch(sql, *args))
     finally:
         await connection.close()
+
+
+@contextmanager
+def statements_sent(sessions: async_sessionmaker[AsyncSession]) -> Iterator[list[str]]:
+    """The statements the sessions' engine sends while the block runs (BEGIN and COMMIT are not statements here)."""
+    engine = sessions.kw["bind"].sync_engine
+    sent: list[str] = []
+
+    def note(_connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        sent.append(statement)
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", note)

@@ -191,17 +191,17 @@ async def store_and_announce(session: AsyncSession, context: EventContext, draft
             "facts": facts,
             "care_management_month": draft.care_management_month,
         },
+        announcement(context, draft, status),
     )
     if inserted:
-        await announce(session, context, draft, status)
         CHARGES_CODED.labels(draft.program, status).inc()
         for hold in draft.holds:
             HOLD_REASONS.labels(rule_family(hold.rule_id)).inc()
     return inserted
 
 
-async def announce(session: AsyncSession, context: EventContext, draft: ChargeDraft, status: str) -> None:
-    """Queue charge.held or charge.created for a draft."""
+def announcement(context: EventContext, draft: ChargeDraft, status: str) -> tuple[str, Envelope]:
+    """charge.held or charge.created for a draft, with its topic."""
     practice_id = uuid.UUID(str(draft.facts["practice"]["practice_id"]))
     if status == "held":
         held = ChargeHeld(
@@ -214,16 +214,14 @@ async def announce(session: AsyncSession, context: EventContext, draft: ChargeDr
             review_sampled=draft.review_sampled,
             revision=draft.revision,
         )
-        await emit(session, context, "charge.held", held, draft.charge_id, practice_id)
-    else:
-        await emit(
-            session,
-            context,
-            "charge.created",
-            charge_payload(draft, context.business_date),
-            draft.charge_id,
-            practice_id,
-        )
+        return charge_event(context, "charge.held", held, draft.charge_id, practice_id)
+    payload = charge_payload(draft, context.business_date)
+    return charge_event(context, "charge.created", payload, draft.charge_id, practice_id)
+
+
+async def announce(session: AsyncSession, context: EventContext, draft: ChargeDraft, status: str) -> None:
+    """Queue charge.held or charge.created for a draft in the caller's transaction."""
+    await add_event(session, infra, *announcement(context, draft, status))
 
 
 async def emit(
@@ -235,7 +233,14 @@ async def emit(
     practice_id: uuid.UUID,
 ) -> None:
     """Queue one charge event in the caller's transaction."""
-    topic, event = build_event(
+    await add_event(session, infra, *charge_event(context, event_type, payload, charge_id, practice_id))
+
+
+def charge_event(
+    context: EventContext, event_type: str, payload: Any, charge_id: str, practice_id: uuid.UUID
+) -> tuple[str, Envelope]:
+    """A charge event caused by what the context names, with its topic."""
+    return build_event(
         event_type,
         payload,
         source="coding",
@@ -246,7 +251,6 @@ async def emit(
         causation_id=context.causation_id,
         practice_id=practice_id,
     )
-    await add_event(session, infra, topic, event)
 
 
 async def void_charge(

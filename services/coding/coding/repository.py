@@ -20,6 +20,9 @@ from coding.models import (
     infra,
 )
 from coding.rulebook import FeeEntry
+from shared.events.envelope import Envelope
+from shared.outbox import event_insert_for_each
+from shared.replica import remembered
 
 ACTIVE = ("created", "released", "held")
 
@@ -31,6 +34,26 @@ async def charges_of_encounter(session: AsyncSession, encounter_id: uuid.UUID) -
             select(charges).where(charges.c.encounter_id == encounter_id).order_by(charges.c.revision)
         )
     ).all()
+
+
+async def coded_before(session: AsyncSession, encounter_id: uuid.UUID) -> tuple[list[Row[Any]], bool]:
+    """In one query: an encounter's charges (oldest first, as `charges_of_encounter`) and whether it counted
+    care-management minutes."""
+    counted = (
+        select(care_management_minutes.c.encounter_id)
+        .where(care_management_minutes.c.encounter_id == encounter_id)
+        .exists()
+        .label("minutes_counted")
+    )
+    flag = select(counted).subquery("flag")
+    rows = (
+        await session.execute(
+            select(flag.c.minutes_counted, charges)
+            .select_from(flag.outerjoin(charges, charges.c.encounter_id == encounter_id))
+            .order_by(charges.c.revision)
+        )
+    ).all()
+    return [row for row in rows if row.charge_id is not None], bool(rows[0].minutes_counted)
 
 
 async def charge(session: AsyncSession, charge_id: str, *, for_update: bool = False) -> Row[Any] | None:
@@ -55,12 +78,13 @@ async def patient_history(
     return (await session.execute(query)).all()
 
 
-async def insert_charge(session: AsyncSession, values: dict[str, Any]) -> bool:
-    """Insert a charge once; False when the charge id already exists."""
-    inserted = await session.scalar(
-        pg_insert(charges).values(**values).on_conflict_do_nothing().returning(charges.c.charge_id)
-    )
-    return inserted is not None
+async def insert_charge(session: AsyncSession, values: dict[str, Any], announced: tuple[str, Envelope]) -> bool:
+    """Insert a charge once, and queue its event in the same statement; False (and no event) when the charge id
+    already exists."""
+    stored = pg_insert(charges).values(**values).on_conflict_do_nothing().returning(charges.c.charge_id).cte("stored")
+    topic, event = announced
+    queued = event_insert_for_each(infra, topic, event, stored).cte("queued_event")
+    return await session.scalar(select(stored.c.charge_id).add_cte(queued)) is not None
 
 
 async def update_charge(session: AsyncSession, charge_id: str, values: dict[str, Any]) -> None:
@@ -83,7 +107,12 @@ async def held_charges(session: AsyncSession, limit: int) -> Sequence[Row[Any]]:
 
 
 async def practice_fees(session: AsyncSession, practice_id: uuid.UUID) -> tuple[FeeEntry, ...]:
-    """The practice's fee schedule from the reference replica."""
+    """The practice's fee schedule from the reference replica (read once per unit of work: a consumer's batch codes
+    many visits of the same practices)."""
+    return await remembered(session, ("practice_fees", practice_id), lambda: _practice_fees(session, practice_id))
+
+
+async def _practice_fees(session: AsyncSession, practice_id: uuid.UUID) -> tuple[FeeEntry, ...]:
     table = infra.reference_entities
     rows = (
         await session.execute(

@@ -112,8 +112,8 @@ async def code_facts(
     session: AsyncSession, context: EventContext, facts: EncounterFacts, *, amendment_number: int
 ) -> None:
     """Code an encounter not coded before (or whose earlier charges are all voided)."""
-    existing = await repository.charges_of_encounter(session, facts.encounter_id)
-    if amendment_number == 0 and (existing or await repository.minutes_row(session, facts.encounter_id)):
+    existing, minutes_counted = await repository.coded_before(session, facts.encounter_id)
+    if amendment_number == 0 and (existing or minutes_counted):
         return
     revision = (existing[-1].revision + 1) if existing else 1
     draft, outcome = await draft_for(session, facts, revision=revision, amendment_number=amendment_number)

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from remittance import domain
 from remittance.era import ClaimPayment
 from remittance.models import claims, payments, postings, unmatched_remittances
-from remittance.posting import PaymentContext, post_claim
+from remittance.posting import PaymentContext, post_claim, posted_before_of
 from shared.events.claim import is_claim_id
 from shared.problems import Problem
 
@@ -28,6 +28,7 @@ class ClaimMatch:
     method: MatchMethod | None = None
     reason: Literal["unknown_claim", "ambiguous_match"] | None = None
     detail: str = ""
+    posted_before: bool | None = None  # read with the claim when matched by claim id
 
 
 CLAIM_LOCK_CLASS = 835  # advisory-lock namespace of "a remittance line and its claim meet here"
@@ -45,9 +46,15 @@ async def lock_claim_id(session: AsyncSession, claim_id: str) -> None:
 async def match_claim(session: AsyncSession, claim: ClaimPayment) -> ClaimMatch:
     """Our claim for a CLP; an ambiguous patient fallback is never guessed but left for a person."""
     await lock_claim_id(session, claim.claim_id)
-    row = (await session.execute(select(claims).where(claims.c.claim_id == claim.claim_id))).first()
+    row = (
+        await session.execute(
+            select(claims, posted_before_of(claims.c.claim_id).label("posted_before")).where(
+                claims.c.claim_id == claim.claim_id
+            )
+        )
+    ).first()
     if row is not None:
-        return ClaimMatch(row, "claim_id")
+        return ClaimMatch(row, "claim_id", posted_before=row.posted_before)
     if is_claim_id(claim.claim_id):
         # One of our ids whose claim.submitted has not arrived yet: wait for it rather than guess another claim.
         return ClaimMatch(

@@ -20,7 +20,7 @@ from remittance.models import claims, denials, infra, postings
 from remittance.underpayments import cancel_underpayments, flag_underpayments
 from shared.events.catalogue import build_event
 from shared.events.remittance import Adjustment, ClaimDenied, RemittanceLine, RemittancePosted, RemittanceReversed
-from shared.outbox import add_event
+from shared.outbox import add_event, event_insert_for_each
 
 
 @dataclass(frozen=True)
@@ -93,6 +93,12 @@ def _lines(claim: ClaimPayment, sign: int) -> list[RemittanceLine]:
     ]
 
 
+def posted_before_of(claim_id: Any) -> Any:
+    """Whether a claim (an id, or the claim_id column of a query about claims) has a posting already; a CLP posted
+    to a claim without one is its first adjudication."""
+    return exists().where(postings.c.claim_id == claim_id, postings.c.kind == "posted")
+
+
 async def post_claim(
     session: AsyncSession,
     *,
@@ -101,13 +107,16 @@ async def post_claim(
     claim: ClaimPayment,
     payment: PaymentContext,
     causation_id: str,
+    posted_before: bool | None = None,
 ) -> PostedClaim | None:
-    """Post a matched CLP once (None when this CLP was already posted) and queue its events."""
+    """Post a matched CLP once (None when this CLP was already posted) and queue its events.
+
+    `posted_before`: whether the claim has a posting already, when the caller read it with the claim."""
     assessment = domain.assess_claim(claim)
     sign = -1 if assessment.sign_corrected else 1
-    earlier = await session.scalar(
-        select(exists().where(postings.c.claim_id == known.claim_id, postings.c.kind == "posted"))
-    )
+    earlier = posted_before
+    if earlier is None:
+        earlier = await session.scalar(select(posted_before_of(known.claim_id)))
     first_adjudication = not earlier and not assessment.is_reversal
     reversed_posting_id = None
     if assessment.is_reversal:
@@ -121,47 +130,6 @@ async def post_claim(
     adjustments = _adjustments(assessment)
     lines = _lines(claim, sign)
     kind = "reversed" if assessment.is_reversal else "posted"
-    inserted = await session.scalar(
-        pg_insert(postings)
-        .values(
-            posting_id=posting_id,
-            organization_id=organization_id,
-            file_id=payment.file_id,
-            payment_id=payment.payment_id,
-            clp_position=claim.position,
-            claim_id=known.claim_id,
-            charge_id=known.charge_id,
-            payer_id=known.payer_id,
-            practice_id=known.practice_id,
-            payer_claim_number=claim.payer_claim_number,
-            claim_status_code=claim.status_code,
-            kind=kind,
-            trace_number=payment.trace_number,
-            payment_date=payment.payment_date,
-            charge_amount=assessment.charge_amount,
-            paid_amount=assessment.paid_amount,
-            patient_responsibility=assessment.patient_responsibility,
-            contractual_amount=assessment.contractual_amount,
-            denied_amount=assessment.denied_amount,
-            patient_denied_amount=assessment.patient_denied_amount,
-            adjustments=[a.model_dump(mode="json") for a in adjustments],
-            lines=[line.model_dump(mode="json") for line in lines],
-            remark_codes=list(assessment.remark_codes),
-            is_denial=assessment.is_denial,
-            first_adjudication=first_adjudication,
-            reversed_posting_id=reversed_posting_id,
-        )
-        .on_conflict_do_nothing()
-        .returning(postings.c.posting_id)
-    )
-    if inserted is None:
-        return None
-    if claim.payer_claim_number and not known.payer_claim_number:
-        await session.execute(
-            update(claims)
-            .where(claims.c.claim_id == known.claim_id)
-            .values(payer_claim_number=claim.payer_claim_number)
-        )
     facts: dict[str, Any] = {
         "claim_id": known.claim_id,
         "charge_id": known.charge_id,
@@ -198,7 +166,53 @@ async def post_claim(
         )
     else:
         topic, event = build_event("remittance.posted", RemittancePosted(**facts), **common)
-    await add_event(session, infra, topic, event)
+    stored = (
+        pg_insert(postings)
+        .values(
+            posting_id=posting_id,
+            organization_id=organization_id,
+            file_id=payment.file_id,
+            payment_id=payment.payment_id,
+            clp_position=claim.position,
+            claim_id=known.claim_id,
+            charge_id=known.charge_id,
+            payer_id=known.payer_id,
+            practice_id=known.practice_id,
+            payer_claim_number=claim.payer_claim_number,
+            claim_status_code=claim.status_code,
+            kind=kind,
+            trace_number=payment.trace_number,
+            payment_date=payment.payment_date,
+            charge_amount=assessment.charge_amount,
+            paid_amount=assessment.paid_amount,
+            patient_responsibility=assessment.patient_responsibility,
+            contractual_amount=assessment.contractual_amount,
+            denied_amount=assessment.denied_amount,
+            patient_denied_amount=assessment.patient_denied_amount,
+            adjustments=[a.model_dump(mode="json") for a in adjustments],
+            lines=[line.model_dump(mode="json") for line in lines],
+            remark_codes=list(assessment.remark_codes),
+            is_denial=assessment.is_denial,
+            first_adjudication=first_adjudication,
+            reversed_posting_id=reversed_posting_id,
+        )
+        .on_conflict_do_nothing()
+        .returning(postings.c.posting_id)
+        .cte("stored_posting")
+    )
+    # The posting, its event and the payer's claim number (first learned here) in one statement: the event and the
+    # number are written only when this CLP was not posted before.
+    writes: list[Any] = [event_insert_for_each(infra, topic, event, stored).cte("queued_event")]
+    if claim.payer_claim_number and not known.payer_claim_number:
+        writes.append(
+            update(claims)
+            .where(claims.c.claim_id == known.claim_id, select(stored.c.posting_id).exists())
+            .values(payer_claim_number=claim.payer_claim_number)
+            .cte("numbered_claim")
+        )
+    inserted = await session.scalar(select(stored.c.posting_id).add_cte(*writes))
+    if inserted is None:
+        return None
     if assessment.is_reversal:
         await cancel_underpayments(session, reversed_posting_id)
     else:

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from remittance.balancing import check_remittance
@@ -140,6 +141,7 @@ async def _post_file(
                 claim=claim,
                 payment=payment,
                 causation_id=str(file_id),
+                posted_before=match.posted_before,
             )
             if result is not None:
                 posted.append(result.as_json())
@@ -317,23 +319,27 @@ async def record_submitted_claim(session: AsyncSession, event: ClaimSubmittedEve
     update_values["payer_claim_number"] = func.coalesce(
         statement.excluded.payer_claim_number, claims.c.payer_claim_number
     )
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["organization_id", "claim_id"],
-            set_=update_values,
-            where=claims.c.attempt_number <= statement.excluded.attempt_number,
+    # The claim as stored, read back by the same statement (or apart, when a later attempt was recorded first).
+    known = (
+        await session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["organization_id", "claim_id"],
+                set_=update_values,
+                where=claims.c.attempt_number <= statement.excluded.attempt_number,
+            ).returning(*claims.c)
         )
-    )
-    await post_waiting_remittances(session, event.organizationid, data.claim_id, event.id)
+    ).first()
+    if known is None:
+        known = (await session.execute(select(claims).where(claims.c.claim_id == data.claim_id))).first()
+    if known is not None:
+        await post_waiting_remittances(session, event.organizationid, known, event.id)
 
 
 async def post_waiting_remittances(
-    session: AsyncSession, organization_id: uuid.UUID, claim_id: str, causation_id: str
+    session: AsyncSession, organization_id: uuid.UUID, known: Row[Any], causation_id: str
 ) -> int:
-    """Post unmatched CLPs waiting for this claim (by any matching key), oldest first; returns how many posted."""
-    known = (await session.execute(select(claims).where(claims.c.claim_id == claim_id))).first()
-    if known is None:
-        return 0
+    """Post unmatched CLPs waiting for a claim (by any matching key), oldest first; returns how many posted."""
+    claim_id = known.claim_id
     queue = unmatched_remittances
     matches = queue.c.claim_id == claim_id
     if known.payer_claim_number:

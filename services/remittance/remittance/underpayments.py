@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from remittance.era import ClaimPayment
 from remittance.models import infra, underpayments
 from remittance.underpayment_rules import ContractedFee, find_underpayments
+from shared.replica import remembered
 
 
 def _fee(entity_id: str, attributes: dict[str, Any]) -> ContractedFee | None:
@@ -36,7 +37,15 @@ def _fee(entity_id: str, attributes: dict[str, Any]) -> ContractedFee | None:
 async def contracted_fees(
     session: AsyncSession, practice_id: uuid.UUID, payer_id: uuid.UUID, codes: set[str]
 ) -> list[ContractedFee]:
-    """The practice's fee schedule entries for this payer and these codes."""
+    """The practice's fee schedule entries for this payer and these codes (the practice's whole schedule with the
+    payer is read once per unit of work: an 835 pays many claims of the same practice)."""
+    schedule = await remembered(
+        session, ("fee_schedule", practice_id, payer_id), lambda: _fee_schedule(session, practice_id, payer_id)
+    )
+    return [fee for fee in schedule if fee.code in codes]
+
+
+async def _fee_schedule(session: AsyncSession, practice_id: uuid.UUID, payer_id: uuid.UUID) -> list[ContractedFee]:
     table = infra.reference_entities
     rows = (
         await session.execute(
@@ -45,7 +54,6 @@ async def contracted_fees(
                 table.c.deleted.is_(False),
                 table.c.attributes["practice_id"].astext == str(practice_id),
                 table.c.attributes["payer_id"].astext == str(payer_id),
-                table.c.attributes["code"].astext.in_(sorted(codes)),
             )
         )
     ).all()

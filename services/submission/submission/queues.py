@@ -108,18 +108,27 @@ async def resolve_work_items(
 
 
 async def check_authorization_burn_down(
-    session: AsyncSession, *, organization_id: uuid.UUID, claim_id: str, charge: ChargeFacts, as_of: date
+    session: AsyncSession,
+    *,
+    organization_id: uuid.UUID,
+    claim_id: str,
+    charge: ChargeFacts,
+    as_of: date,
+    consumed: int | None = None,
 ) -> None:
-    """Open a re-authorization task when a claim leaves its authorization ≥ 80% used or ≤ 14 days from its end."""
+    """Open a re-authorization task when a claim leaves its authorization ≥ 80% used or ≤ 14 days from its end.
+
+    `consumed`: the units its claims use now, this one's included, when the caller knows them (else they are read)."""
     auth = charge.authorization
     if auth is None:
         return
-    consumed = await session.scalar(
-        select(func.coalesce(func.sum(authorization_usage.c.units), 0)).where(
-            authorization_usage.c.authorization_id == auth.authorization_id,
-            authorization_usage.c.released_date.is_(None),
+    if consumed is None:
+        consumed = await session.scalar(
+            select(func.coalesce(func.sum(authorization_usage.c.units), 0)).where(
+                authorization_usage.c.authorization_id == auth.authorization_id,
+                authorization_usage.c.released_date.is_(None),
+            )
         )
-    )
     used = auth.units_used + int(consumed or 0)
     why = domain.authorization_burning_down(
         units_approved=auth.units_approved, units_used=used, end_date=auth.end_date, as_of=as_of

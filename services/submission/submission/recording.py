@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import structlog
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Integer, Text, column, delete, func, select, update, values
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -17,7 +17,8 @@ from shared.db import unit_of_work
 from shared.events.catalogue import build_event
 from shared.events.charge import ChargeFacts
 from shared.events.claim import ClaimAcknowledged, ClaimLine, ClaimSubmitted, ScrubEdit
-from shared.outbox import add_event
+from shared.events.envelope import Envelope
+from shared.outbox import add_events
 from shared.x12 import X12Error
 from submission.acks import AcknowledgementError, ClaimStatus, TransactionSetAck, parse_277ca, parse_999
 from submission.gateway import GatewayAnswer
@@ -63,10 +64,40 @@ def read_answer(answer: GatewayAnswer, control_number: int) -> ReadAnswer:
         return ReadAnswer(None, None, {}, None, unreadable=str(error))
 
 
+@dataclass(frozen=True)
+class Acknowledgement:
+    """One acknowledgement of a claim's attempt as read from the 999 or the 277CA."""
+
+    kind: str
+    code: str
+    outcome: str
+    reason: str | None
+    acknowledged_date: date
+
+
+@dataclass(frozen=True)
+class ClaimOutcome:
+    """What an acknowledged batch means for one claim: its claim.submitted, its acknowledgements and new status."""
+
+    claim_id: str
+    attempt_number: int
+    submitted: tuple[str, Envelope]
+    context: dict[str, Any]
+    payer_id: uuid.UUID
+    acks: list[Acknowledgement]
+    status: str
+    reason: str | None
+    payer_claim_number: str | None
+
+
 async def record_answer(
     sessions: async_sessionmaker[AsyncSession], organization_id: uuid.UUID, control_number: int, answer: GatewayAnswer
 ) -> None:
-    """In one transaction: attempts sent, acks stored, claim.submitted and claim.acknowledged emitted."""
+    """In one transaction: attempts sent, acks stored, claim.submitted and claim.acknowledged emitted.
+
+    The batch's claims are written together, a statement per table rather than per claim: acknowledgements (those
+    stored before are left, and not announced again), the events (each claim's claim.submitted before its
+    acknowledgements), the attempts and the claims."""
     read = read_answer(answer, control_number)
     async with unit_of_work(sessions, organization_id) as session:
         batch = (
@@ -95,8 +126,13 @@ async def record_answer(
             )
         ).all()
         await note_business_date(session, organization_id, submitted_date)
-        for row in rows:
-            await _record_claim(session, organization_id, control_number, submitted_date, row, read)
+        outcomes = [_claim_outcome(organization_id, control_number, submitted_date, row, read) for row in rows]
+        stored = await _store_acknowledgements(session, organization_id, control_number, outcomes)
+        await add_events(session, infra, _events(outcomes, stored))
+        await _store_statuses(session, outcomes, submitted_date)
+        for outcome in outcomes:
+            if outcome.status == "rejected":
+                await _open_rejection(session, organization_id, outcome.claim_id, outcome.attempt_number, outcome.acks)
         await session.execute(delete(send_queue).where(send_queue.c.claim_id.in_([row.claim_id for row in rows])))
         await session.execute(
             update(batches)
@@ -114,15 +150,10 @@ async def record_answer(
         log.warning("acknowledgements unreadable", control_number=control_number, error=read.unreadable)
 
 
-async def _record_claim(
-    session: AsyncSession,
-    organization_id: uuid.UUID,
-    control_number: int,
-    submitted_date: date,
-    row: Any,
-    read: ReadAnswer,
-) -> None:
-    """One claim of an acknowledged batch: attempt sent, claim status from its acks, and its events in order."""
+def _claim_outcome(
+    organization_id: uuid.UUID, control_number: int, submitted_date: date, row: Any, read: ReadAnswer
+) -> ClaimOutcome:
+    """One claim of an acknowledged batch: its claim.submitted, its acknowledgements and the status they give it."""
     charge = ChargeFacts.model_validate(row.charge)
     coverage = charge.coverage
     assert coverage is not None  # claims are only created for charges with a coverage
@@ -169,74 +200,137 @@ async def _record_claim(
             for line in charge.lines
         ],
     )
-    topic, event = build_event(
+    submitted_event = build_event(
         "claim.submitted", submitted, business_date=submitted_date, causation_id=row.source_event_id, **context
     )
-    await add_event(session, infra, topic, event)
-    submitted_id = event.id
     status, reason = "sent", None
-    acks: list[tuple[str, str, str, str | None, date]] = []
+    acks: list[Acknowledgement] = []
     if read.set_ack is not None:
         ack_date = read.ack_999_date or submitted_date
-        acks.append(("999", read.set_ack.code, read.set_ack.outcome, read.set_ack.reason(), ack_date))
+        acks.append(Acknowledgement("999", read.set_ack.code, read.set_ack.outcome, read.set_ack.reason(), ack_date))
         if read.set_ack.outcome == "rejected":
             status, reason = "rejected", read.set_ack.reason()
     claim_status = read.statuses.get(row.claim_id)
     if claim_status is not None and claim_status.category:
         ack_date = claim_status.status_date or read.ack_277_date or submitted_date
-        acks.append(("277CA", claim_status.category, claim_status.outcome, claim_status.reason(), ack_date))
+        acks.append(
+            Acknowledgement("277CA", claim_status.category, claim_status.outcome, claim_status.reason(), ack_date)
+        )
         if claim_status.outcome == "rejected":
             status, reason = "rejected", claim_status.reason()
-    for kind, code, outcome, ack_reason, ack_date in acks:
-        inserted = await session.scalar(
-            pg_insert(acknowledgements)
-            .values(
-                organization_id=organization_id,
-                claim_id=row.claim_id,
-                attempt_number=row.attempt_number,
-                batch_control_number=control_number,
-                kind=kind,
-                status_code=code,
-                outcome=outcome,
-                reason=ack_reason,
-                acknowledged_date=ack_date,
+    if status != "rejected" and row.frequency_code == "8":
+        status, reason = "voided", "void (frequency 8) accepted by the clearinghouse"
+    payer_claim_number = None
+    if claim_status is not None and claim_status.payer_claim_number and claim_status.outcome == "accepted":
+        payer_claim_number = claim_status.payer_claim_number
+    return ClaimOutcome(
+        claim_id=row.claim_id,
+        attempt_number=row.attempt_number,
+        submitted=submitted_event,
+        context=context,
+        payer_id=coverage.payer_id,
+        acks=acks,
+        status=status,
+        reason=reason,
+        payer_claim_number=payer_claim_number,
+    )
+
+
+async def _store_acknowledgements(
+    session: AsyncSession, organization_id: uuid.UUID, control_number: int, outcomes: list[ClaimOutcome]
+) -> set[tuple[str, int, str]]:
+    """Store the batch's acknowledgements in one statement; returns (claim, attempt, kind) of those new here."""
+    rows = [
+        {
+            "organization_id": organization_id,
+            "claim_id": outcome.claim_id,
+            "attempt_number": outcome.attempt_number,
+            "batch_control_number": control_number,
+            "kind": ack.kind,
+            "status_code": ack.code,
+            "outcome": ack.outcome,
+            "reason": ack.reason,
+            "acknowledged_date": ack.acknowledged_date,
+        }
+        for outcome in outcomes
+        for ack in outcome.acks
+    ]
+    if not rows:
+        return set()
+    stored = await session.execute(
+        pg_insert(acknowledgements)
+        .values(rows)
+        .on_conflict_do_nothing()
+        .returning(acknowledgements.c.claim_id, acknowledgements.c.attempt_number, acknowledgements.c.kind)
+    )
+    return {(row.claim_id, row.attempt_number, row.kind) for row in stored}
+
+
+def _events(outcomes: list[ClaimOutcome], stored: set[tuple[str, int, str]]) -> list[tuple[str, Envelope]]:
+    """The batch's events in publication order: each claim's claim.submitted, then its acknowledgements new here."""
+    events: list[tuple[str, Envelope]] = []
+    for outcome in outcomes:
+        events.append(outcome.submitted)
+        for ack in outcome.acks:
+            if (outcome.claim_id, outcome.attempt_number, ack.kind) not in stored:
+                continue
+            payload = ClaimAcknowledged(
+                claim_id=outcome.claim_id,
+                attempt_number=outcome.attempt_number,
+                payer_id=outcome.payer_id,
+                acknowledgement=ack.kind,
+                outcome=ack.outcome,
+                status_code=ack.code,
+                reason=ack.reason,
+                acknowledged_date=ack.acknowledged_date,
             )
-            .on_conflict_do_nothing()
-            .returning(acknowledgements.c.id)
-        )
-        if inserted is None:
-            continue
-        payload = ClaimAcknowledged(
-            claim_id=row.claim_id,
-            attempt_number=row.attempt_number,
-            payer_id=coverage.payer_id,
-            acknowledgement=kind,
-            outcome=outcome,
-            status_code=code,
-            reason=ack_reason,
-            acknowledged_date=ack_date,
-        )
-        topic, acknowledged = build_event(
-            "claim.acknowledged", payload, business_date=ack_date, causation_id=submitted_id, **context
-        )
-        await add_event(session, infra, topic, acknowledged)
+            events.append(
+                build_event(
+                    "claim.acknowledged",
+                    payload,
+                    business_date=ack.acknowledged_date,
+                    causation_id=outcome.submitted[1].id,
+                    **outcome.context,
+                )
+            )
+    return events
+
+
+async def _store_statuses(session: AsyncSession, outcomes: list[ClaimOutcome], submitted_date: date) -> None:
+    """Each attempt sent (or rejected) on the submission date and each claim's new status, a statement per table.
+
+    The 835's CLP07 (learned from remittance) stays authoritative; a 277CA payer claim number fills the gap until
+    then."""
+    if not outcomes:
+        return
+    attempts = values(
+        column("claim_id", Text), column("attempt_number", Integer), column("status", Text), name="attempt_outcome"
+    ).data([(o.claim_id, o.attempt_number, "rejected" if o.status == "rejected" else "sent") for o in outcomes])
     await session.execute(
         update(claim_attempts)
         .where(
-            claim_attempts.c.claim_id == row.claim_id,
-            claim_attempts.c.attempt_number == row.attempt_number,
+            claim_attempts.c.claim_id == attempts.c.claim_id,
+            claim_attempts.c.attempt_number == attempts.c.attempt_number,
         )
-        .values(status="rejected" if status == "rejected" else "sent", submitted_date=submitted_date)
+        .values(status=attempts.c.status, submitted_date=submitted_date)
     )
-    if status == "rejected":
-        await _open_rejection(session, organization_id, row.claim_id, row.attempt_number, acks)
-    elif row.frequency_code == "8":
-        status, reason = "voided", "void (frequency 8) accepted by the clearinghouse"
-    values: dict[str, Any] = {"status": status, "status_reason": reason, "updated_at": func.now()}
-    if claim_status is not None and claim_status.payer_claim_number and claim_status.outcome == "accepted":
-        # The 835's CLP07 (learned from remittance) stays authoritative; the 277CA number fills the gap until then.
-        values["payer_claim_number"] = func.coalesce(claims.c.payer_claim_number, claim_status.payer_claim_number)
-    await session.execute(update(claims).where(claims.c.claim_id == row.claim_id).values(**values))
+    statuses = values(
+        column("claim_id", Text),
+        column("status", Text),
+        column("status_reason", Text),
+        column("payer_claim_number", Text),
+        name="claim_outcome",
+    ).data([(o.claim_id, o.status, o.reason, o.payer_claim_number) for o in outcomes])
+    await session.execute(
+        update(claims)
+        .where(claims.c.claim_id == statuses.c.claim_id)
+        .values(
+            status=statuses.c.status,
+            status_reason=statuses.c.status_reason,
+            payer_claim_number=func.coalesce(claims.c.payer_claim_number, statuses.c.payer_claim_number),
+            updated_at=func.now(),
+        )
+    )
 
 
 async def _open_rejection(
@@ -244,10 +338,11 @@ async def _open_rejection(
     organization_id: uuid.UUID,
     claim_id: str,
     attempt_number: int,
-    acks: list[tuple[str, str, str, str | None, date]],
+    acks: list[Acknowledgement],
 ) -> None:
     """Put a rejected attempt in the rejection queue; a second rejection for the same reason goes to a supervisor."""
-    kind, code, _, reason, ack_date = next(ack for ack in acks if ack[2] == "rejected")
+    rejection = next(ack for ack in acks if ack.outcome == "rejected")
+    kind, code, reason, ack_date = rejection.kind, rejection.code, rejection.reason, rejection.acknowledged_date
     text = reason or f"{kind} {code}: rejected"
     await open_work_item(
         session,

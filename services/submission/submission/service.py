@@ -7,16 +7,18 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.db import insert_for_each
 from shared.events.catalogue import ChargeCreatedEvent, ChargeReleasedEvent, build_event
 from shared.events.charge import ChargeFacts, HoldReason
 from shared.events.claim import ClaimHeld
 from shared.outbox import add_event
 from shared.replica import required_reference
 from submission import domain, payer_edits, scrub_input, scrubber
+from submission.history import claim_context, claim_history
 from submission.models import (
     authorization_usage,
     claim_attempts,
@@ -32,71 +34,16 @@ SOURCE = "submission"
 UNSENT = ("held", "queued")
 
 
-async def claim_history(
-    session: AsyncSession, *, charge: ChargeFacts, claim_id: str | None
-) -> scrub_input.ClaimHistory:
-    """The stored counters a claim is scrubbed against: the patient's other visits with this payer, units of the
-    authorization consumed by other claims, and whether the primary claim of the charge is adjudicated."""
-    coverage = charge.coverage
-    if coverage is None:
-        return scrub_input.ClaimHistory()
-    first, last = scrub_input.history_window(charge.date_of_service)
-    rows = (
-        await session.execute(
-            select(visits).where(
-                visits.c.patient_id == charge.patient.patient_id,
-                visits.c.payer_id == coverage.payer_id,
-                visits.c.voided.is_(False),
-                visits.c.charge_id != charge.charge_id,
-                visits.c.date_of_service.between(first, last),
-            )
-        )
-    ).all()
-    prior = tuple(
-        scrub_input.PriorVisit(
-            claim_id=row.claim_id,
-            charge_id=row.charge_id,
-            date_of_service=row.date_of_service,
-            provider_id=row.provider_id,
-            procedure_codes=tuple(row.procedure_codes),
-            billed=row.billed,
-        )
-        for row in rows
-        if row.claim_id != claim_id
-    )
-    consumed = 0
-    if charge.authorization is not None:
-        consumed = int(
-            await session.scalar(
-                select(func.coalesce(func.sum(authorization_usage.c.units), 0)).where(
-                    authorization_usage.c.authorization_id == charge.authorization.authorization_id,
-                    authorization_usage.c.released_date.is_(None),
-                    authorization_usage.c.claim_id != (claim_id or ""),
-                )
-            )
-            or 0
-        )
-    primary_adjudicated = False
-    if coverage.priority != "primary":
-        primary_adjudicated = (
-            await session.scalar(
-                select(func.count()).where(
-                    claims.c.charge_id == charge.charge_id,
-                    claims.c.payer_priority == "primary",
-                    claims.c.adjudicated_date.is_not(None),
-                )
-            )
-            or 0
-        ) > 0
-    return scrub_input.ClaimHistory(
-        prior_visits=prior, authorization_units_consumed=consumed, primary_adjudicated=primary_adjudicated
-    )
-
-
 async def scrub(
-    session: AsyncSession, *, charge: ChargeFacts, claim_id: str | None, submission_date: date
+    session: AsyncSession,
+    *,
+    charge: ChargeFacts,
+    claim_id: str | None,
+    submission_date: date,
+    history: scrub_input.ClaimHistory | None = None,
 ) -> scrubber.ScrubResult:
-    """Scrub a claim against its payer's profile in force on the date of service, its provider and its history."""
+    """Scrub a claim against its payer's profile in force on the date of service, its provider and its history
+    (read here unless the caller has it)."""
     coverage = charge.coverage
     payer = None
     if coverage is not None:
@@ -111,7 +58,7 @@ async def scrub(
             payer=payer,
             profile=domain.profile_in_force(payer, charge.date_of_service),
             provider=provider,
-            history=await claim_history(session, charge=charge, claim_id=claim_id),
+            history=history or await claim_history(session, charge=charge, claim_id=claim_id),
         )
     )
 
@@ -120,8 +67,15 @@ async def record_visit(
     session: AsyncSession, *, organization_id: uuid.UUID, claim_id: str, charge: ChargeFacts, billed: bool
 ) -> None:
     """Store (or refresh after a correction) a claim's visit; a billed one counts in its benefit period."""
+    values = _visit_values(organization_id, charge, billed=billed)
+    statement = pg_insert(visits).values(claim_id=claim_id, **values)
+    await session.execute(statement.on_conflict_do_update(index_elements=["claim_id"], set_=values))
+
+
+def _visit_values(organization_id: uuid.UUID, charge: ChargeFacts, *, billed: bool) -> dict[str, Any]:
+    """A claim's row in the visit history (all but its claim id)."""
     assert charge.coverage is not None  # claims exist only for charges with a coverage
-    values: dict[str, Any] = {
+    return {
         "organization_id": organization_id,
         "charge_id": charge.charge_id,
         "patient_id": charge.patient.patient_id,
@@ -131,8 +85,6 @@ async def record_visit(
         "procedure_codes": [line.procedure_code for line in charge.lines],
         "billed": billed,
     }
-    statement = pg_insert(visits).values(claim_id=claim_id, **values)
-    await session.execute(statement.on_conflict_do_update(index_elements=["claim_id"], set_=values))
 
 
 async def consume_authorization(
@@ -142,17 +94,15 @@ async def consume_authorization(
     claim_id: str,
     charge: ChargeFacts,
     on: date,
-    first_attempt: bool = False,
 ) -> None:
-    """Record the authorization units a claim going out consumes (replacing what an earlier attempt consumed;
-    a claim's first attempt has none to replace)."""
+    """Record the authorization units a claim going out again consumes (replacing what an earlier attempt consumed;
+    a new claim's are stored with it)."""
     auth = charge.authorization
-    if not first_attempt:
-        await session.execute(
-            delete(authorization_usage).where(
-                authorization_usage.c.claim_id == claim_id, authorization_usage.c.released_date.is_(None)
-            )
+    await session.execute(
+        delete(authorization_usage).where(
+            authorization_usage.c.claim_id == claim_id, authorization_usage.c.released_date.is_(None)
         )
+    )
     units = payer_edits.authorization_units(charge)
     if auth is None or units == 0:
         return
@@ -198,77 +148,23 @@ async def create_claim_for_charge(session: AsyncSession, event: ChargeCreatedEve
             .on_conflict_do_nothing()
         )
         return
-    existing = await session.scalar(
-        select(claims.c.claim_id).where(
-            claims.c.charge_id == charge.charge_id, claims.c.payer_priority == coverage.priority
-        )
-    )
+    claim_id = domain.new_claim_id()
+    existing, history = await claim_context(session, charge=charge, claim_id=claim_id)
     if existing is not None:
         return
-    claim_id = domain.new_claim_id()
-    result = await scrub(session, charge=charge, claim_id=claim_id, submission_date=event.businessdate)
-    status = "queued" if result.passed else "held"
-    billed = sum((line.amount for line in charge.lines), Decimal("0"))
-    edits = [edit.model_dump(mode="json") for edit in result.edits]
-    inserted = await session.scalar(
-        pg_insert(claims)
-        .values(
-            claim_id=claim_id,
-            organization_id=event.organizationid,
-            practice_id=charge.practice.practice_id,
-            charge_id=charge.charge_id,
-            payer_priority=coverage.priority,
-            payer_id=coverage.payer_id,
-            provider_id=charge.provider.provider_id,
-            patient_id=charge.patient.patient_id,
-            program=charge.program,
-            date_of_service=charge.date_of_service,
-            charge_posted_date=charge.charge_posted_date,
-            billed_amount=billed,
-            status=status,
-            status_reason=None if result.passed else "; ".join(e.reason for e in result.errors),
-            scrub_edits=edits,
-            charge=charge.model_dump(mode="json"),
-            correlation_id=event.correlationid,
-            source_event_id=event.id,
-            created_date=event.businessdate,
-            manually_touched=charge.manually_touched,
-        )
-        .on_conflict_do_nothing()
-        .returning(claims.c.claim_id)
-    )
-    if inserted is None:
+    result = await scrub(session, charge=charge, claim_id=claim_id, submission_date=event.businessdate, history=history)
+    units = payer_edits.authorization_units(charge) if result.passed else 0
+    stored = await session.scalar(_store_new_claim(event, claim_id, result, units))
+    if stored is None:
         return
-    await session.execute(
-        claim_attempts.insert().values(
-            claim_id=claim_id,
-            attempt_number=1,
-            organization_id=event.organizationid,
-            frequency_code="1",
-            status=status,
-            business_date=event.businessdate,
-            scrub_passed="true" if result.passed else "false",
-            scrub_edits=edits,
-            manually_touched=charge.manually_touched,
-        )
-    )
-    await record_visit(
-        session, organization_id=event.organizationid, claim_id=claim_id, charge=charge, billed=result.passed
-    )
     if result.passed:
-        await consume_authorization(
+        await check_authorization_burn_down(
             session,
             organization_id=event.organizationid,
             claim_id=claim_id,
             charge=charge,
-            on=event.businessdate,
-            first_attempt=True,
-        )
-        await check_authorization_burn_down(
-            session, organization_id=event.organizationid, claim_id=claim_id, charge=charge, as_of=event.businessdate
-        )
-        await session.execute(
-            send_queue.insert().values(claim_id=claim_id, attempt_number=1, organization_id=event.organizationid)
+            as_of=event.businessdate,
+            consumed=history.authorization_units_consumed + units,
         )
         return
     await hold_claim(
@@ -281,6 +177,81 @@ async def create_claim_for_charge(session: AsyncSession, event: ChargeCreatedEve
         held_date=event.businessdate,
         context=_event_context(event, claim_id, charge.practice.practice_id),
     )
+
+
+def _store_new_claim(
+    event: ChargeCreatedEvent | ChargeReleasedEvent, claim_id: str, result: scrubber.ScrubResult, units: int
+) -> Select[Any]:
+    """One statement storing a new claim with its first attempt and its visit, and for a claim going out its
+    authorization use and its place in the send queue; it returns the claim id, or nothing when a claim of the charge
+    and payer priority was stored first (and then writes nothing else)."""
+    charge = event.data
+    coverage = charge.coverage
+    assert coverage is not None
+    status = "queued" if result.passed else "held"
+    edits = [edit.model_dump(mode="json") for edit in result.edits]
+    organization_id = event.organizationid
+    stored = (
+        pg_insert(claims)
+        .values(
+            claim_id=claim_id,
+            organization_id=organization_id,
+            practice_id=charge.practice.practice_id,
+            charge_id=charge.charge_id,
+            payer_priority=coverage.priority,
+            payer_id=coverage.payer_id,
+            provider_id=charge.provider.provider_id,
+            patient_id=charge.patient.patient_id,
+            program=charge.program,
+            date_of_service=charge.date_of_service,
+            charge_posted_date=charge.charge_posted_date,
+            billed_amount=sum((line.amount for line in charge.lines), Decimal("0")),
+            status=status,
+            status_reason=None if result.passed else "; ".join(e.reason for e in result.errors),
+            scrub_edits=edits,
+            charge=charge.model_dump(mode="json"),
+            correlation_id=event.correlationid,
+            source_event_id=event.id,
+            created_date=event.businessdate,
+            manually_touched=charge.manually_touched,
+        )
+        .on_conflict_do_nothing()
+        .returning(claims.c.claim_id)
+        .cte("stored_claim")
+    )
+    # Rows keyed by claim, each written only when the claim itself was stored (its id carried from the insert).
+    key = ("claim_id",)
+    writes = [
+        insert_for_each(
+            claim_attempts,
+            stored,
+            carry=key,
+            attempt_number=1,
+            organization_id=organization_id,
+            frequency_code="1",
+            status=status,
+            business_date=event.businessdate,
+            scrub_passed="true" if result.passed else "false",
+            scrub_edits=edits,
+            manually_touched=charge.manually_touched,
+        ),
+        insert_for_each(visits, stored, carry=key, **_visit_values(organization_id, charge, billed=result.passed)),
+    ]
+    if units and charge.authorization is not None:
+        writes.append(
+            insert_for_each(
+                authorization_usage,
+                stored,
+                carry=key,
+                authorization_id=charge.authorization.authorization_id,
+                organization_id=organization_id,
+                units=units,
+                consumed_date=event.businessdate,
+            )
+        )
+    if result.passed:
+        writes.append(insert_for_each(send_queue, stored, carry=key, attempt_number=1, organization_id=organization_id))
+    return select(stored.c.claim_id).add_cte(*(write.cte(f"{write.table.name}_row") for write in writes))
 
 
 async def hold_claim(

@@ -1,0 +1,82 @@
+"""How many statements remittance sends to PostgreSQL per claim of an 835 and per claim.submitted it learns.
+
+Statements are most of what posting costs (docs/performance.md): each CLP of a file takes its claim lock, its claim
+(with whether it was posted before) and one statement writing the posting, its event and the payer's claim number;
+the practice's fee schedule with the payer is read once per file (an underpaid line adds its flag). Counted on the
+test's own engine.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from remittance.handlers import HANDLERS
+from remittance.models import claims, postings, underpayments
+from remittance.service import receive_era
+from sqlalchemy import select
+
+from services.remittance.tests.support import claim_submitted_event, replicate, submit_claim, tag
+from shared.db import unit_of_work
+from shared.events.reference import FeeScheduleEntryRef
+from tests.db import statements_sent
+
+pytestmark = pytest.mark.stack
+PER_CLAIM = 3  # the claim lock, the claim, the posting with its event and the payer's claim number
+
+
+async def _post(stack_sessions, org, eras, claim_ids: list[str], trace: str) -> int:
+    """Statements of receiving one 835 paying the claims; every CLP must be posted."""
+    loops = [eras.paid.format(claim=claim_id).replace("PCN-PAID-1", f"PCN-{claim_id}") for claim_id in claim_ids]
+    with statements_sent(stack_sessions) as sent:
+        receipt = await receive_era(
+            stack_sessions,
+            organization_id=org,
+            raw=eras.text(loops, payment=str(100 * len(claim_ids)), trace=trace).encode(),
+            source="test",
+        )
+    assert receipt.status == "posted", receipt
+    assert sorted(p["claim_id"] for p in receipt.summary["claims_posted"]) == sorted(claim_ids)
+    return len(sent)
+
+
+async def test_each_claim_of_an_835_costs_three_statements(stack_sessions, org, eras) -> None:
+    t = tag()
+    practice, payer = uuid.uuid4(), uuid.uuid4()
+    entry = FeeScheduleEntryRef(
+        practice_id=practice,
+        payer_id=payer,
+        code="90834",
+        amount=Decimal("120.00"),
+        effective_from=date(2026, 1, 1),
+    )
+    await replicate(stack_sessions, org, f"fee-{t}", entry)
+    claim_ids = [f"R{t}{number}" for number in range(6)]
+    for claim_id in claim_ids:
+        await submit_claim(stack_sessions, org, claim_id, practice_id=practice, payer_id=payer)
+
+    one = await _post(stack_sessions, org, eras, claim_ids[:1], f"A{t}")
+    five = await _post(stack_sessions, org, eras, claim_ids[1:], f"B{t}")
+
+    assert five - one == 4 * PER_CLAIM, (one, five)
+    async with unit_of_work(stack_sessions, org) as session:
+        numbers = dict((await session.execute(select(claims.c.claim_id, claims.c.payer_claim_number))).all())
+        first = (await session.scalars(select(postings.c.first_adjudication))).all()
+        flagged = (await session.scalars(select(underpayments.c.claim_id))).all()
+    assert numbers == {claim_id: f"PCN-{claim_id}" for claim_id in claim_ids}  # learned from CLP07
+    assert first == [True] * 6
+    assert flagged == []  # 120 allowed, as contracted
+
+
+async def test_a_claim_submitted_costs_three_statements(stack_sessions, org) -> None:
+    event = claim_submitted_event(org, f"S{tag()}")
+    async with unit_of_work(stack_sessions, org) as session:
+        with statements_sent(stack_sessions) as sent:
+            await HANDLERS["claim.submitted"](session, event)
+        stored = (
+            await session.execute(select(claims.c.attempt_number).where(claims.c.claim_id == event.subject))
+        ).one()
+    assert stored.attempt_number == 1
+    assert len(sent) == 3, sent  # the claim lock, the claim stored and read back, the remittances waiting for it
