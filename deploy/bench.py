@@ -29,7 +29,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from deploy import stack
 from deploy.bench_floor import measure_floor
 from deploy.bench_load import BenchConfig, Poster, encounter, seed
-from deploy.bench_observe import ChargeProbe, analytics_outcomes, consumed_totals
+from deploy.bench_observe import ChargeProbe, analytics_outcomes, consumed_totals, statement_totals
 from deploy.bench_report import describe_bound, evaluate_targets, report, save, stage_costs
 from deploy.bench_result import RESULTS, BenchResult, stamp
 from deploy.client import ClaimflowClient, Tenant
@@ -252,6 +252,7 @@ async def run(config: BenchConfig, profile: ProfileSettings | None = None, out: 
         ]
         label = postgres_labels(roles)
         before, consumed_before = snapshot(pids), await consumed_totals(env)
+        statements_before = await statement_totals(env)
         database_before = tree_cpu(pids["postgres"], label=label)
         recorder = ProfileRecorder(
             profile,
@@ -275,6 +276,7 @@ async def run(config: BenchConfig, profile: ProfileSettings | None = None, out: 
         result.restarted = {name: "throughput run" for name, pid in now_running.items() if pid != pids[name]}
         after = snapshot({name: now_running[name] or pids[name] for name in pids})
         consumed_after = await consumed_totals(env)
+        statements_after = await statement_totals(env)
         database_after = tree_cpu(pids["postgres"], label=label)
         with console.status("writing and summarising the profiles"):
             result.profile = await recorder.stop()
@@ -288,6 +290,10 @@ async def run(config: BenchConfig, profile: ProfileSettings | None = None, out: 
         }
         result.stage_events_per_second = {service: round(count / seconds, 1) for service, count in consumed.items()}
         per = max(poster.accepted, 1)
+        result.statements_per_encounter = {  # the same for a counter reset by a restart
+            name: round((count - statements_before[name] if count >= statements_before[name] else count) / per, 2)
+            for name, count in statements_after.items()
+        }
         result.cpu_ms_per_encounter = {  # a restarted process: what its successor used (flagged)
             name: round(
                 (after[name].cpu_seconds if name in result.restarted else (after[name] - before[name]).cpu_seconds)
@@ -309,6 +315,7 @@ async def run(config: BenchConfig, profile: ProfileSettings | None = None, out: 
             cpu_ms_per_encounter=result.cpu_ms_per_encounter,
             postgres_ms_per_encounter=result.postgres_cpu_ms_per_encounter,
             floor=result.floor,
+            statements_per_encounter=result.statements_per_encounter,
         )
         result.bounded_by = describe_bound(result)
         result.latency["throughput_run_intake"] = percentiles(poster.latencies)

@@ -76,9 +76,28 @@ async def consumed_totals(env: dict[str, str]) -> dict[str, float]:
         for service in SERVICES:
             port = env[f"CLAIMFLOW_{service.upper()}_WORKER_METRICS_PORT"]
             text = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
-            totals[service] = sum(
-                float(line.rsplit(" ", 1)[1])
-                for line in text.splitlines()
-                if line.startswith("claimflow_events_consumed_total{") and 'outcome="processed"' in line
-            )
+            totals[service] = counter_total(text, "claimflow_events_consumed_total", 'outcome="processed"')
     return totals
+
+
+async def statement_totals(env: dict[str, str]) -> dict[str, float]:
+    """Process (intake-api, intake-worker, ...) → statements it has sent to PostgreSQL so far, BEGIN and COMMIT
+    included (`claimflow_db_statements_total` of each API's and worker's /metrics)."""
+    totals: dict[str, float] = {}
+    async with httpx.AsyncClient(timeout=10, trust_env=False, follow_redirects=True) as http:
+        for service in SERVICES:
+            ports = {
+                "api": env[f"CLAIMFLOW_{service.upper()}_PORT"],
+                "worker": env[f"CLAIMFLOW_{service.upper()}_WORKER_METRICS_PORT"],
+            }
+            for process, port in ports.items():
+                text = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
+                totals[f"{service}-{process}"] = counter_total(text, "claimflow_db_statements_total", "")
+    return totals
+
+
+def counter_total(text: str, name: str, label: str) -> float:
+    """The sum of a counter's samples in a Prometheus text exposition, over those whose labels contain `label`."""
+    return sum(
+        float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name + "{") and label in line
+    )

@@ -30,14 +30,17 @@ def stage_costs(
     cpu_ms_per_encounter: dict[str, float],
     postgres_ms_per_encounter: dict[str, float],
     floor: dict[str, float],
+    statements_per_encounter: dict[str, float] | None = None,
 ) -> dict[str, dict[str, float | None]]:
     """Each service stage's cost per event and per encounter, and as a multiple of the floor's.
 
     A stage is a service's API and worker processes; its events are what its worker consumed during the run
     (intake's are the encounters it accepted); its database CPU is that of the backends of its runtime role.
     `cpu_multiple` = stage CPU per event / floor CPU per event; `rate_multiple` = floor events per second / stage
-    events per second.
+    events per second. `statements_per_encounter`: what its API and worker sent to PostgreSQL, BEGIN and COMMIT
+    included (None when not counted).
     """
+    statements = statements_per_encounter or {}
     floor_cpu_per_event = floor.get("floor_cpu_ms_per_event")
     floor_rate = floor.get("floor_events_per_second")
     costs: dict[str, dict[str, float | None]] = {}
@@ -60,6 +63,11 @@ def stage_costs(
                 None if cpu_per_event is None else cpu_per_event + (database_per_event or 0.0), floor_cpu_per_event, 1
             ),
             "rate_multiple": ratio(floor_rate, rate, 1),
+            "statements_per_encounter": (
+                round(statements.get(f"{service}-api", 0.0) + statements.get(f"{service}-worker", 0.0), 1)
+                if statements
+                else None
+            ),
         }
     return costs
 
@@ -209,10 +217,11 @@ def stage_table(result: BenchResult) -> Table:
         title="stage cost against the floor",
         caption=f"floor per event (a Kafka message produced and consumed + a committed insert): {floor_cpu_text} ms"
         f" CPU, {floor_rate_text} events/s. ev: events consumed (intake: encounters accepted); pg: its database"
-        " backends; ×floor: CPU per event over the floor's; ×rate: floor rate over the stage's",
+        " backends; ×floor: CPU per event over the floor's; ×rate: floor rate over the stage's; sql/enc: statements"
+        " its API and worker sent per encounter",
     )
     table.add_column("stage", no_wrap=True)
-    for heading in ("ev/enc", "ms/enc", "ms/ev", "pg ms/ev", "×floor", "×floor+pg", "ev/s", "×rate"):
+    for heading in ("ev/enc", "ms/enc", "ms/ev", "pg ms/ev", "×floor", "×floor+pg", "ev/s", "×rate", "sql/enc"):
         table.add_column(heading, justify="right")
     keys = (
         "events_per_encounter",
@@ -223,9 +232,10 @@ def stage_table(result: BenchResult) -> Table:
         "cpu_multiple_with_postgres",
         "events_per_second",
         "rate_multiple",
+        "statements_per_encounter",
     )
     for service, cost in result.stage_cost.items():
-        table.add_row(service, *(figure(cost[key]) for key in keys))
+        table.add_row(service, *(figure(cost.get(key)) for key in keys))
     return table
 
 

@@ -28,6 +28,7 @@ class BenchResult:
     soak: dict[str, Any] = field(default_factory=dict)
     floor: dict[str, float] = field(default_factory=dict)
     postgres_cpu_ms_per_encounter: dict[str, float] = field(default_factory=dict)
+    statements_per_encounter: dict[str, float] = field(default_factory=dict)
     stage_cost: dict[str, dict[str, float | None]] = field(default_factory=dict)
     bounded_by: dict[str, Any] = field(default_factory=dict)
     targets: list[dict[str, Any]] = field(default_factory=list)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy import bench, bench_floor, bench_report, bench_result
+from deploy import bench, bench_floor, bench_observe, bench_report, bench_result
 from deploy.procstats import (
     TICKS,
     TreeCpu,
@@ -112,6 +112,7 @@ def stage_costs_of_a_run(floor: dict[str, float]) -> dict[str, dict[str, float |
         },
         postgres_ms_per_encounter={"coding": 3.0, "analytics": 6.0, "other": 11.0},
         floor=floor,
+        statements_per_encounter={"coding-api": 0.25, "coding-worker": 5.75, "intake-api": 8.0},
     )
 
 
@@ -129,6 +130,7 @@ def test_each_stage_cost_is_its_cpu_per_event_over_the_floor_cpu_per_event() -> 
         "cpu_multiple": 20.0,
         "cpu_multiple_with_postgres": 30.0,
         "rate_multiple": 150.0,
+        "statements_per_encounter": 6.0,
     }
     # analytics: 6 events per encounter share 30 ms: 5 ms each (16.7×), 1 ms of database each (20× with it).
     assert costs["analytics"]["cpu_ms_per_event"] == 5.0
@@ -137,6 +139,22 @@ def test_each_stage_cost_is_its_cpu_per_event_over_the_floor_cpu_per_event() -> 
     assert costs["analytics"]["rate_multiple"] == 25.0
     assert costs["intake"]["cpu_ms_per_event"] == 9.0
     assert costs["intake"]["postgres_cpu_ms_per_event"] == 0.0
+    assert costs["intake"]["statements_per_encounter"] == 8.0
+    assert costs["remittance"]["statements_per_encounter"] == 0.0  # counted, none sent
+
+
+def test_statements_are_read_from_the_counter_of_every_label_set() -> None:
+    exposition = "\n".join(
+        [
+            "# TYPE claimflow_db_statements_total counter",
+            'claimflow_db_statements_total{process="worker",service="coding"} 120.0',
+            'claimflow_db_statements_total{process="api",service="coding"} 3.0',
+            'claimflow_db_statements_created{process="api",service="coding"} 1.7e+09',
+            'claimflow_events_consumed_total{outcome="processed",topic="t"} 9.0',
+        ]
+    )
+    assert bench_observe.counter_total(exposition, "claimflow_db_statements_total", "") == 123.0
+    assert bench_observe.counter_total(exposition, "claimflow_events_consumed_total", 'outcome="processed"') == 9.0
 
 
 def test_a_stage_without_events_or_a_run_without_floor_has_no_multiple() -> None:
@@ -202,6 +220,7 @@ def test_a_tiny_benchmark_run_measures_every_stage(tmp_path: Path) -> None:
     assert result["stage_cost"]["intake"]["events_per_encounter"] == 1.0
     assert result["stage_cost"]["coding"]["events_per_encounter"] >= 1.0  # every encounter.received at least
     assert result["stage_cost"]["analytics"]["cpu_multiple"] > 0
+    assert all(cost["statements_per_encounter"] > 0 for cost in result["stage_cost"].values())
     assert result["bounded_by"]["stage"] in SERVICES
     assert result["bounded_by"]["stage"] in result["bounded_by"]["summary"]
     assert [row["target"] for row in result["targets"]] == [target.name for target in bench_report.TARGETS]

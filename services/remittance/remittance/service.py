@@ -16,7 +16,7 @@ from remittance.domain import cents
 from remittance.era import ClaimPayment, EraRefused, PaymentTransaction, Remittance835, read_835
 from remittance.matching import ClaimMatch, lock_claim_id, match_claim, waits_for
 from remittance.models import claims, infra, payments, provider_adjustments, remittance_files, unmatched_remittances
-from remittance.posting import PaymentContext, post_claim
+from remittance.posting import PaymentContext, post_claim, posted_before_of
 from shared.db import unit_of_work
 from shared.events.catalogue import ClaimSubmittedEvent, build_event
 from shared.events.remittance import ProviderAdjustmentPosted
@@ -348,7 +348,12 @@ async def post_waiting_remittances(
         matches = or_(matches, queue.c.claim["patient_identifier"].astext == known.member_id)
     waiting = (
         await session.execute(
-            select(queue, payments.c.trace_number, payments.c.payment_date)
+            select(
+                queue,
+                payments.c.trace_number,
+                payments.c.payment_date,
+                posted_before_of(claim_id).label("posted_before"),
+            )
             .join(payments, payments.c.payment_id == queue.c.payment_id)
             .where(queue.c.status == "waiting", matches)
             .order_by(queue.c.created_at, queue.c.clp_position)
@@ -356,6 +361,7 @@ async def post_waiting_remittances(
         )
     ).all()
     count = 0
+    posted_before = bool(waiting[0].posted_before) if waiting else False  # as read with the queue, then as posted
     for row in waiting:
         claim = ClaimPayment.model_validate(row.claim)
         if not waits_for(claim, known):
@@ -368,7 +374,9 @@ async def post_waiting_remittances(
             claim=claim,
             payment=payment,
             causation_id=causation_id,
+            posted_before=posted_before,
         )
+        posted_before = posted_before or (result is not None and result.kind == "posted")
         await session.execute(
             update(queue)
             .where(queue.c.unmatched_id == row.unmatched_id)

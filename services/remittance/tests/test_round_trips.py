@@ -80,3 +80,25 @@ async def test_a_claim_submitted_costs_three_statements(stack_sessions, org) -> 
         ).one()
     assert stored.attempt_number == 1
     assert len(sent) == 3, sent  # the claim lock, the claim stored and read back, the remittances waiting for it
+
+
+async def test_a_claim_whose_remittance_waited_is_posted_in_six_statements(stack_sessions, org, eras) -> None:
+    t = tag()
+    early = f"W{t}"
+    receipt = await receive_era(
+        stack_sessions,
+        organization_id=org,
+        raw=eras.text([eras.paid.format(claim=early)], payment="100", trace=f"W{t}").encode(),
+        source="test",
+    )
+    assert [u["reason"] for u in receipt.summary["unmatched"]] == ["unknown_claim"]  # paid before it was known
+    event = claim_submitted_event(org, early)
+    async with unit_of_work(stack_sessions, org) as session:
+        with statements_sent(stack_sessions) as sent:
+            await HANDLERS["claim.submitted"](session, event)
+        first = await session.scalar(select(postings.c.first_adjudication).where(postings.c.claim_id == early))
+    # The claim lock, the claim stored and read back, the waiting CLPs (with whether the claim was posted before),
+    # the practice's fee schedule with the payer (once per unit of work), the posting with its event and claim
+    # number, the CLP marked posted.
+    assert len(sent) == 6, [statement.split()[:4] for statement in sent]
+    assert first is True
