@@ -6,20 +6,8 @@ import uuid
 from collections import defaultdict
 from datetime import date
 
-from analytics.domain import (
-    DEFAULT_WINDOW_DAYS,
-    ZERO,
-    AuthorizationPolicy,
-    KpiValue,
-    Ledger,
-    Scope,
-    Tally,
-    Visit,
-    claim_histories,
-    in_window,
-    ratio,
-    window,
-)
+from analytics.domain import DEFAULT_WINDOW_DAYS, KpiValue, Scope, Tally, claim_histories, in_window, ratio, window
+from analytics.ledger import ZERO, AuthorizationPolicy, Ledger, Visit
 
 # DOMAIN.md 5.3 categories as remittance names them, listed even when empty so reports keep their shape.
 ROOT_CAUSES = (

@@ -9,7 +9,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from urllib.parse import urlencode
 
-from analytics.domain import KpiValue, Ledger, Scope
+from analytics.domain import KpiValue, Scope
+from analytics.ledger import Ledger
 from analytics.report import HEADLINES, TARGETS, Target
 
 TREND_POINTS = 12

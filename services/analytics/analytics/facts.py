@@ -10,7 +10,22 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from analytics import domain
+from analytics.ledger import (
+    Acknowledgement,
+    Adjudication,
+    Adjustment,
+    Charge,
+    ChargeVoid,
+    ClaimAttempt,
+    ClaimRef,
+    ClaimVoid,
+    Denial,
+    Ledger,
+    PatientPayment,
+    ScrubberHold,
+    Visit,
+    WriteOff,
+)
 from shared.events.envelope import Envelope
 
 
@@ -322,9 +337,9 @@ def _day(value: str) -> date:
     return date.fromisoformat(value)
 
 
-def _ref(fact: StoredFact) -> domain.ClaimRef:
+def _ref(fact: StoredFact) -> ClaimRef:
     a = fact.attributes
-    return domain.ClaimRef(
+    return ClaimRef(
         claim_id=fact.claim_id or "",
         charge_id=fact.charge_id or "",
         practice_id=fact.practice_id,
@@ -338,14 +353,14 @@ def _ref(fact: StoredFact) -> domain.ClaimRef:
     )
 
 
-def ledger_of(facts: Iterable[StoredFact]) -> domain.Ledger:
+def ledger_of(facts: Iterable[StoredFact]) -> Ledger:
     """Domain facts of an organization from its stored fact rows (unknown types are timeline-only)."""
-    ledger = domain.Ledger()
+    ledger = Ledger()
     for fact in facts:
         a, kind = fact.attributes, fact.event_type
         if kind in ("charge.created", "charge.released") and fact.charge_id:
             ledger.charges.append(
-                domain.Charge(
+                Charge(
                     charge_id=fact.charge_id,
                     practice_id=fact.practice_id,
                     provider_id=_uuid(a.get("provider_id")),
@@ -363,12 +378,12 @@ def ledger_of(facts: Iterable[StoredFact]) -> domain.Ledger:
         elif kind == "encounter.cancelled" and fact.charge_id:
             ledger.cancelled_visits.add(fact.charge_id)
         elif kind == "claim.voided" and fact.claim_id:
-            ledger.claim_voids.append(domain.ClaimVoid(fact.claim_id, fact.fact_date))
+            ledger.claim_voids.append(ClaimVoid(fact.claim_id, fact.fact_date))
         elif kind == "charge.voided" and fact.charge_id:
-            ledger.voids.append(domain.ChargeVoid(fact.charge_id, fact.fact_date))
+            ledger.voids.append(ChargeVoid(fact.charge_id, fact.fact_date))
         elif kind == "claim.submitted":
             ledger.attempts.append(
-                domain.ClaimAttempt(
+                ClaimAttempt(
                     claim=_ref(fact),
                     attempt_number=int(a["attempt_number"]),
                     frequency_code=a["frequency_code"],
@@ -378,10 +393,10 @@ def ledger_of(facts: Iterable[StoredFact]) -> domain.Ledger:
                 )
             )
         elif kind == "claim.held":
-            ledger.holds.append(domain.ScrubberHold(_ref(fact), int(a["attempt_number"]), fact.fact_date))
+            ledger.holds.append(ScrubberHold(_ref(fact), int(a["attempt_number"]), fact.fact_date))
         elif kind == "claim.acknowledged" and fact.claim_id:
             ledger.acknowledgements.append(
-                domain.Acknowledgement(
+                Acknowledgement(
                     fact.claim_id, int(a["attempt_number"]), a["kind"], a["outcome"], a["status_code"], fact.fact_date
                 )
             )
@@ -389,25 +404,23 @@ def ledger_of(facts: Iterable[StoredFact]) -> domain.Ledger:
             ledger.adjudications.append(_adjudication(fact))
         elif kind == "patient-payment.posted" and fact.claim_id:
             ledger.patient_payments.append(
-                domain.PatientPayment(fact.claim_id, fact.charge_id, Decimal(a["amount"]), fact.fact_date)
+                PatientPayment(fact.claim_id, fact.charge_id, Decimal(a["amount"]), fact.fact_date)
             )
         elif kind == "balance.written-off" and fact.claim_id:
             ledger.write_offs.append(
-                domain.WriteOff(fact.claim_id, fact.charge_id, Decimal(a["amount"]), a["balance"], fact.fact_date)
+                WriteOff(fact.claim_id, fact.charge_id, Decimal(a["amount"]), a["balance"], fact.fact_date)
             )
         elif kind == "claim.denied" and fact.claim_id:
             ledger.denials.append(
-                domain.Denial(
-                    fact.claim_id, a["root_cause"], Decimal(a["denied_amount"]), bool(a["initial"]), fact.fact_date
-                )
+                Denial(fact.claim_id, a["root_cause"], Decimal(a["denied_amount"]), bool(a["initial"]), fact.fact_date)
             )
     return ledger
 
 
-def _visit(fact: StoredFact) -> domain.Visit:
+def _visit(fact: StoredFact) -> Visit:
     a = fact.attributes
     authorization = a.get("authorization") or {}
-    return domain.Visit(
+    return Visit(
         encounter_id=fact.charge_id or "",
         practice_id=fact.practice_id,
         provider_id=_uuid(a.get("provider_id")),
@@ -424,9 +437,9 @@ def _visit(fact: StoredFact) -> domain.Visit:
     )
 
 
-def _adjudication(fact: StoredFact) -> domain.Adjudication:
+def _adjudication(fact: StoredFact) -> Adjudication:
     a = fact.attributes
-    return domain.Adjudication(
+    return Adjudication(
         claim_id=fact.claim_id or "",
         charge_id=fact.charge_id,
         payment_date=fact.fact_date,
@@ -438,7 +451,7 @@ def _adjudication(fact: StoredFact) -> domain.Adjudication:
         denied=Decimal(a["denied"]),
         patient_denied=Decimal(a.get("patient_denied", "0")),
         adjustments=tuple(
-            domain.Adjustment(j["group_code"], j["reason_code"], Decimal(j["amount"]), j["adjustment_class"])
+            Adjustment(j["group_code"], j["reason_code"], Decimal(j["amount"]), j["adjustment_class"])
             for j in a.get("adjustments", [])
         ),
         is_denial=bool(a.get("is_denial")),

@@ -16,16 +16,9 @@ from prometheus_client import Gauge
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from analytics import kpis, repository
-from analytics.domain import (
-    DEFAULT_WINDOW_DAYS,
-    AuthorizationPolicy,
-    Ledger,
-    Scope,
-    claim_histories,
-    in_window,
-    window,
-)
+from analytics.domain import DEFAULT_WINDOW_DAYS, Scope, claim_histories, in_window, window
 from analytics.facts import StoredFact, ledger_of
+from analytics.ledger import AuthorizationPolicy, Ledger
 from analytics.service import authorization_policies
 from shared.db import unit_of_work
 

@@ -11,11 +11,8 @@ from analytics.domain import (
     DAYS_PLACES,
     DEFAULT_WINDOW_DAYS,
     RATE_PLACES,
-    ZERO,
-    Charge,
     ClaimHistory,
     KpiValue,
-    Ledger,
     Scope,
     Tally,
     claim_histories,
@@ -26,6 +23,7 @@ from analytics.domain import (
     sliced,
     window,
 )
+from analytics.ledger import ZERO, Charge, Ledger
 
 DEFINITIONS: dict[str, str] = {
     "clean_claim_rate/first_pass": (

@@ -10,11 +10,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from analytics.domain import (
     DAYS_PLACES,
     DEFAULT_WINDOW_DAYS,
-    ZERO,
-    Charge,
     ClaimHistory,
     KpiValue,
-    Ledger,
     Scope,
     Tally,
     in_window,
@@ -22,6 +19,7 @@ from analytics.domain import (
     window,
 )
 from analytics.kpis import effective_charges
+from analytics.ledger import ZERO, Charge, Ledger
 
 _TALLIES = " Numerator: the charges and their total lag days; denominator: the charges and their billed dollars."
 LAG_DEFINITIONS = {

@@ -7,18 +7,9 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from analytics.domain import (
-    RATE_PLACES,
-    ZERO,
-    Adjudication,
-    KpiValue,
-    Ledger,
-    Scope,
-    Tally,
-    claim_histories,
-    window,
-)
+from analytics.domain import RATE_PLACES, KpiValue, Scope, Tally, claim_histories, window
 from analytics.kpis import charge_balances, effective_charges
+from analytics.ledger import ZERO, Adjudication, Ledger
 
 # Buckets of days from the date of service to D: (label, lowest day, highest day or None for open-ended).
 AGING_BUCKETS: tuple[tuple[str, int, int | None], ...] = (

@@ -10,7 +10,8 @@ from datetime import date
 from decimal import Decimal
 
 from analytics import continuity, kpis, lags, receivables
-from analytics.domain import DEFAULT_WINDOW_DAYS, KpiValue, Ledger, Scope
+from analytics.domain import DEFAULT_WINDOW_DAYS, KpiValue, Scope
+from analytics.ledger import Ledger
 
 
 def all_kpis(

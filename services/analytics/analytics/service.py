@@ -10,8 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from analytics import repository
 from analytics.claims import summarize
-from analytics.domain import DEFAULT_WINDOW_DAYS, AuthorizationPolicy, KpiValue, Ledger, Scope
+from analytics.domain import DEFAULT_WINDOW_DAYS, KpiValue, Scope
 from analytics.facts import FactRow, fact_of, ledger_of
+from analytics.ledger import AuthorizationPolicy, Ledger
 from analytics.report import all_kpis
 from shared.db import defer_until_commit, set_tenant
 from shared.events.envelope import Envelope

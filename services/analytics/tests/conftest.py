@@ -8,8 +8,8 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from analytics.domain import Ledger
 from analytics.facts import StoredFact, fact_of, ledger_of
+from analytics.ledger import Ledger
 
 from shared.events.catalogue import build_event
 from shared.events.charge import ChargeCreated, ChargeLine, ChargeVoided

@@ -12,8 +12,9 @@ from decimal import Decimal
 
 from analytics import continuity, kpis, lags, receivables, report
 from analytics.claims import summarize
-from analytics.domain import AuthorizationPolicy, KpiValue, Scope, Tally
+from analytics.domain import KpiValue, Scope, Tally
 from analytics.facts import StoredFact, fact_of
+from analytics.ledger import AuthorizationPolicy
 
 D = date(2026, 10, 31)
 
