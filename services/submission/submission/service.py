@@ -58,7 +58,7 @@ async def scrub(
             payer=payer,
             profile=domain.profile_in_force(payer, charge.date_of_service),
             provider=provider,
-            history=history or await claim_history(session, charge=charge, claim_id=claim_id),
+            history=history if history is not None else await claim_history(session, charge=charge, claim_id=claim_id),
         )
     )
 

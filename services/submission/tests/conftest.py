@@ -16,6 +16,7 @@ import pytest
 from submission.config import SubmissionSettings
 
 from shared.db import create_engine, create_sessionmaker
+from shared.events.catalogue import ChargeCreatedEvent, build_event
 from shared.events.charge import ChargeCreated, ChargeLine
 from shared.events.encounter import (
     AuthorizationSnapshot,
@@ -147,10 +148,27 @@ def authorization() -> AuthorizationSnapshot:
     )
 
 
+def charge_created(organization_id: uuid.UUID, charge: ChargeCreated) -> ChargeCreatedEvent:
+    """The charge.created event coding would publish for a charge (business date 2026-09-15)."""
+    _, event = build_event(
+        "charge.created",
+        charge,
+        source="coding",
+        subject=charge.charge_id,
+        organization_id=organization_id,
+        business_date=date(2026, 9, 15),
+        correlation_id=str(uuid.uuid4()),
+        practice_id=charge.practice.practice_id,
+    )
+    assert isinstance(event, ChargeCreatedEvent)
+    return event
+
+
 class Charges:
     """Charge builders for the tests (a fixture, since test modules cannot import conftest)."""
 
     make = staticmethod(make_charge)
+    created = staticmethod(charge_created)
     dependent_coverage = staticmethod(dependent_coverage)
     telehealth_line = staticmethod(telehealth_line)
     authorization = staticmethod(authorization)

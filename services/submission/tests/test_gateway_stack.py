@@ -26,7 +26,6 @@ from submission.service import create_claim_for_charge
 
 from deploy.client import encounter_body, wait_until
 from shared.db import unit_of_work
-from shared.events.catalogue import build_event
 
 pytestmark = pytest.mark.stack
 SECRET = "stack-test-secret"
@@ -130,15 +129,7 @@ async def test_a_batch_whose_answer_was_lost_is_resent_with_the_same_control_num
     sandbox = create_sandbox()
     organization_id = uuid.uuid4()
     charge = charges.make()
-    _, event = build_event(
-        "charge.created",
-        charge,
-        source="coding",
-        subject=charge.charge_id,
-        organization_id=organization_id,
-        business_date=date(2026, 9, 15),
-        correlation_id=str(uuid.uuid4()),
-    )
+    event = charges.created(organization_id, charge)
     async with unit_of_work(sessions, organization_id) as session:
         await session.execute(  # the running stack's sender leaves this organization's batches to the test
             pg_insert(paused_senders).values(organization_id=organization_id, reason="test").on_conflict_do_nothing()

@@ -4,7 +4,6 @@ changes nothing more; the same key with another body is refused with a problem n
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Any
 
 import httpx
@@ -17,7 +16,6 @@ from submission.service import create_claim_for_charge
 
 from shared.auth import generate_api_key
 from shared.db import unit_of_work
-from shared.events.catalogue import build_event
 
 pytestmark = pytest.mark.stack
 
@@ -26,15 +24,7 @@ async def _held_claim(sessions: Any, organization_id: uuid.UUID, charges: Any) -
     """A claim the scrubber held (coverage inactive on the date of service)."""
     coverage = charges.make().coverage.model_copy(update={"active_on_date_of_service": False})
     charge = charges.make(coverage=coverage)
-    _, event = build_event(
-        "charge.created",
-        charge,
-        source="coding",
-        subject=charge.charge_id,
-        organization_id=organization_id,
-        business_date=date(2026, 9, 15),
-        correlation_id=str(uuid.uuid4()),
-    )
+    event = charges.created(organization_id, charge)
     async with unit_of_work(sessions, organization_id) as session:
         await session.execute(  # the running stack's sender leaves this organization's batches to the test
             pg_insert(paused_senders).values(organization_id=organization_id, reason="test").on_conflict_do_nothing()

@@ -25,25 +25,10 @@ from submission.sender import prepare_batch, send_until_answered
 from submission.service import create_claim_for_charge
 
 from shared.db import unit_of_work
-from shared.events.catalogue import build_event
 from tests.db import statements_sent
 
 pytestmark = pytest.mark.stack
 SECRET = "round-trip-test-secret"
-
-
-def charge_created(organization_id: uuid.UUID, charge: Any) -> Any:
-    _, created = build_event(
-        "charge.created",
-        charge,
-        source="coding",
-        subject=charge.charge_id,
-        organization_id=organization_id,
-        business_date=date(2026, 9, 15),
-        correlation_id=str(uuid.uuid4()),
-        practice_id=charge.practice.practice_id,
-    )
-    return created
 
 
 async def test_a_new_claim_reads_its_history_once_and_writes_its_rows_in_one_statement(
@@ -60,11 +45,11 @@ async def test_a_new_claim_reads_its_history_once_and_writes_its_rows_in_one_sta
         await session.execute(
             pg_insert(paused_senders).values(organization_id=organization_id, reason="test").on_conflict_do_nothing()
         )
-        await create_claim_for_charge(session, charge_created(organization_id, first))
+        await create_claim_for_charge(session, charges.created(organization_id, first))
         with statements_sent(sessions) as new_claim:
-            await create_claim_for_charge(session, charge_created(organization_id, second))
+            await create_claim_for_charge(session, charges.created(organization_id, second))
         with statements_sent(sessions) as redelivered:
-            await create_claim_for_charge(session, charge_created(organization_id, second))
+            await create_claim_for_charge(session, charges.created(organization_id, second))
 
     assert len(new_claim) == 2, new_claim
     assert len(redelivered) == 1, redelivered  # the stored claim is found before any scrubbing or writing
@@ -97,7 +82,7 @@ async def _recording_statements(sessions: Any, gateway: SandboxGateway, charges:
             pg_insert(paused_senders).values(organization_id=organization_id, reason="test").on_conflict_do_nothing()
         )
         for _ in range(claims_in_batch):
-            await create_claim_for_charge(session, charge_created(organization_id, charges.make()))
+            await create_claim_for_charge(session, charges.created(organization_id, charges.make()))
     batch = await prepare_batch(sessions, organization_id, SubmissionSettings())
     assert batch is not None
     answer = await send_until_answered(sessions, gateway, batch, asyncio.Event())

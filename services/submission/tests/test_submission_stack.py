@@ -41,17 +41,8 @@ async def gateway(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[SandboxGatew
         yield SandboxGateway(base_url="http://sandbox", secret=SECRET, client=client)
 
 
-async def _charge_created(sessions: Any, organization_id: uuid.UUID, charge: Any) -> None:
-    _, event = build_event(
-        "charge.created",
-        charge,
-        source="coding",
-        subject=charge.charge_id,
-        organization_id=organization_id,
-        business_date=date(2026, 9, 15),
-        correlation_id=str(uuid.uuid4()),
-        practice_id=charge.practice.practice_id,
-    )
+async def _charge_created(sessions: Any, organization_id: uuid.UUID, charge: Any, charges: Any) -> None:
+    event = charges.created(organization_id, charge)
     async with unit_of_work(sessions, organization_id) as session:
         await session.execute(  # the running stack's sender leaves this organization's batches to the test
             pg_insert(paused_senders).values(organization_id=organization_id, reason="test").on_conflict_do_nothing()
@@ -79,8 +70,8 @@ async def test_clean_claim_is_sent_once_and_acknowledged_with_events_in_order(
     organization_id = uuid.uuid4()
     settings = SubmissionSettings()
     clean, telehealth = charges.make(), charges.make(lines=[charges.telehealth_line()])
-    await _charge_created(sessions, organization_id, clean)
-    await _charge_created(sessions, organization_id, telehealth)
+    await _charge_created(sessions, organization_id, clean, charges)
+    await _charge_created(sessions, organization_id, telehealth, charges)
     batch = await prepare_batch(sessions, organization_id, settings)
     assert batch is not None
     assert await prepare_batch(sessions, organization_id, settings) is None  # leased to the first sender
@@ -121,7 +112,7 @@ async def test_scrubber_hold_then_void_and_the_api_hides_other_organizations(
     organization_id = uuid.uuid4()
     coverage = charges.make().coverage.model_copy(update={"active_on_date_of_service": False})
     held = charges.make(coverage=coverage)
-    await _charge_created(sessions, organization_id, held)
+    await _charge_created(sessions, organization_id, held, charges)
     claim = await _claim(sessions, organization_id, held.charge_id)
     edits = [(e["rule_id"], e["severity"]) for e in claim.scrub_edits]
     assert (claim.status, edits) == ("held", [("ELIG-INACTIVE", "error"), ("PAYER-UNKNOWN", "warning")])
@@ -173,7 +164,7 @@ async def test_scrubber_hold_then_void_and_the_api_hides_other_organizations(
 async def test_charge_without_coverage_is_skipped_and_recorded(sessions: Any, charges: Any) -> None:
     organization_id = uuid.uuid4()
     self_pay = charges.make(coverage=None)
-    await _charge_created(sessions, organization_id, self_pay)
+    await _charge_created(sessions, organization_id, self_pay, charges)
     async with unit_of_work(sessions, organization_id) as session:
         assert (await session.execute(select(claims))).all() == []
         (row,) = (await session.execute(select(skipped_charges))).all()
