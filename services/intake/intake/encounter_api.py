@@ -104,7 +104,7 @@ async def post_encounter(request: Request, body: EncounterIn, principal: Writer)
     tags=["encounters"],
     summary="Submit up to 500 encounters",
     description=(
-        "Each item is validated and stored on its own (a savepoint per item): the answer lists, per index, "
+        "Each item is validated and stored on its own: the answer lists, per index, "
         "202 (received), 200 (already received) or the 4xx problem of that item, which stored nothing. "
         "More than 500 items refuses the whole call and stores nothing."
     ),
@@ -130,13 +130,14 @@ async def post_batch(request: Request, body: EncounterBatchIn, principal: Writer
 async def _batch_item(
     request: Request, session: AsyncSession, principal: Any, index: int, item: dict[str, Any]
 ) -> BatchItemResult:
-    """One batch item in its own savepoint."""
+    """One batch item. An item refused (422, 409) has written nothing (receive_encounter writes its visit, event and
+    audit row in its last statement, all or none), so the items need no savepoint each: two statements fewer per
+    item, and no prepared statement per savepoint name crowding the connection's statement cache."""
     try:
-        async with session.begin_nested():
-            encounter = EncounterIn.model_validate(item)
-            accepted, created = await encounters.receive_encounter(
-                session, principal, encounter, str(uuid.uuid4()), request.app.state.code_sets
-            )
+        encounter = EncounterIn.model_validate(item)
+        accepted, created = await encounters.receive_encounter(
+            session, principal, encounter, str(uuid.uuid4()), request.app.state.code_sets
+        )
     except ValidationError as error:
         errors = field_errors(list(error.errors(include_input=False)))
         return BatchItemResult(

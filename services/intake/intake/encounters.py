@@ -16,7 +16,7 @@ from intake import domain
 from intake.common import (
     attribute_equals,
     audit,
-    audit_insert,
+    audit_insert_for_each,
     business_date_of,
     invalid,
     pinned_business_date,
@@ -45,7 +45,7 @@ from shared.events.encounter import (
     WorkQueueFlag,
 )
 from shared.events.envelope import Envelope
-from shared.outbox import event_insert
+from shared.outbox import event_insert_for_each
 from shared.problems import Problem
 
 
@@ -334,8 +334,9 @@ async def receive_encounter(
     encounter_id = uuid.uuid4()
     facts = EncounterReceived.model_validate(await evaluate(session, principal, body, releases, encounter_id))
     today = business_date_of(existing.pinned_date)
-    # The visit, its event and the audit row in one statement; when the visit is already there (a concurrent
-    # copy), the 409 rolls the other two back.
+    # The visit, its event and the audit row in one statement; the event and the audit row are written only with
+    # the visit, so when the visit is already there (a concurrent copy) the 409 leaves nothing behind: a Problem
+    # from here means this call wrote nothing, which is what lets a batch do without a savepoint per item.
     topic, event = intake_event(principal, "encounter.received", facts, today, correlation_id, body.practice_id)
     stored_visit = (
         pg_insert(encounters)
@@ -357,8 +358,8 @@ async def receive_encounter(
     )
     stored = await session.scalar(
         select(stored_visit.c.encounter_id).add_cte(
-            event_insert(infra, topic, event).cte("queued_event"),
-            audit_insert(principal, "create", "encounter", encounter_id).cte("audited"),
+            event_insert_for_each(infra, topic, event, stored_visit).cte("queued_event"),
+            audit_insert_for_each(principal, "create", "encounter", encounter_id, stored_visit).cte("audited"),
         )
     )
     if stored is None:

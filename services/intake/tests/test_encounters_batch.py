@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from collections.abc import AsyncIterator
 
 import pytest
 
 from deploy.client import Tenant
 from services.intake.tests.test_encounters_support import Clinic
+from tests.db import connect_as
 
 pytestmark = pytest.mark.stack
 
@@ -44,6 +47,49 @@ async def test_each_item_gets_its_own_result_and_a_bad_one_does_not_lose_the_goo
     stored = {row["ehr_encounter_id"] for row in await clinic.encounter_rows()}
     assert stored == {"B-1", "B-3"}
     assert [e["data"]["ehr_encounter_id"] for e in await clinic.events("encounter.received")] == ["B-1", "B-3"]
+
+
+async def test_an_item_losing_a_race_with_a_concurrent_copy_is_refused_having_written_nothing(clinic: Clinic) -> None:
+    """The copy is stored by another transaction after the item looked for it and before it stored its own."""
+    organization_id = clinic.tenant.organization_id
+    other = await connect_as(clinic.env, "intake")
+    watcher = await connect_as(clinic.env, "intake")
+    try:
+        copy = other.transaction()
+        await copy.start()
+        await other.execute("SELECT set_config('claimflow.organization_id', $1, true)", organization_id)
+        await other.execute(
+            "INSERT INTO intake.encounters (organization_id, encounter_id, practice_id, ehr_encounter_id, patient_id,"
+            " date_of_service, status, received_date, snapshot) "
+            "VALUES ($1, $2, $3, 'RACE-1', $4, '2026-05-04', 'received', '2026-05-04', '{}')",
+            uuid.UUID(organization_id),
+            uuid.uuid4(),
+            uuid.UUID(clinic.ids["practice"]),
+            uuid.UUID(clinic.ids["patient"]),
+        )
+        items = [clinic.encounter(ehr_encounter_id="RACE-1"), clinic.encounter(ehr_encounter_id="RACE-2")]
+        posting = asyncio.create_task(clinic.post("/v1/encounters/batch", {"encounters": items}))
+        for _ in range(200):  # until the item's insert waits for the copy's transaction
+            waiting = await watcher.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> $1",
+                other.get_server_pid(),
+            )
+            if waiting or posting.done():
+                break
+            await asyncio.sleep(0.05)
+        assert not posting.done(), (await posting).text
+        assert waiting, "the batch's insert never waited for the concurrent copy"
+        await copy.commit()
+        response = await posting
+    finally:
+        await other.close()
+        await watcher.close()
+
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == [409, 202]
+    assert [e["data"]["ehr_encounter_id"] for e in await clinic.events("encounter.received")] == ["RACE-2"]
+    assert [row["resource_id"] for row in await clinic.audit_rows("create")] == [results[1]["encounter_id"]]
 
 
 async def test_a_batch_retried_with_its_idempotency_key_creates_nothing_twice(clinic: Clinic) -> None:
