@@ -14,7 +14,7 @@ from aiokafka.errors import KafkaError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.consumer import EventConsumer, Handler
+from shared.consumer import BatchPreparer, EventConsumer, Handler
 from shared.db import create_engine, create_sessionmaker
 from shared.health import HealthReporter
 from shared.heap import freeze_startup_heap
@@ -36,6 +36,7 @@ class ConsumerSpec:
     name: str
     topics: tuple[str, ...]
     handlers: Mapping[str, Handler]
+    prepare: BatchPreparer | None = None  # run before a batch's handlers (shared/consumer.py)
 
 
 @dataclass
@@ -83,6 +84,7 @@ async def run_worker(spec: WorkerSpec) -> None:
             sessions=sessions,
             tables=spec.infra,
             health=health,
+            prepare=consumer_spec.prepare,
         )
         tasks.append(asyncio.create_task(consumer.run(stop), name=f"consumer-{consumer_spec.name}"))
     for background in spec.background:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import exists, func, select, text, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -40,7 +41,36 @@ async def lock_claim_id(session: AsyncSession, claim_id: str) -> None:
     Without it, an 835 line and its claim.submitted arriving together could each miss the other: the line would
     wait for a claim that is already recorded.
     """
-    await session.execute(select(func.pg_advisory_xact_lock(CLAIM_LOCK_CLASS, func.hashtext(claim_id))))
+    await lock_claim_ids(session, [claim_id])
+
+
+async def lock_claim_ids(session: AsyncSession, claim_ids: Iterable[str]) -> None:
+    """`lock_claim_id` for several claims in one statement, in ascending lock-key order.
+
+    A transaction that needs several claims' locks (an 835 file's CLPs, a batch of claim.submitted) takes them all
+    up front in one order, so two of them wanting the same claims wait for each other instead of deadlocking. Locks
+    the transaction already holds are not asked for again.
+    """
+    transaction = session.get_transaction()
+    held: tuple[object, set[str]] | None = session.info.get(_HELD_CLAIM_LOCKS)
+    if held is None or held[0] is not transaction:
+        held = (transaction, set())
+        session.info[_HELD_CLAIM_LOCKS] = held
+    wanted = sorted(set(claim_ids) - held[1])
+    if not wanted:
+        return
+    await session.execute(_LOCK_IN_KEY_ORDER, {"lock_class": CLAIM_LOCK_CLASS, "claim_ids": wanted})
+    held[1].update(wanted)
+
+
+_HELD_CLAIM_LOCKS = "remittance.claim_locks"
+# The subquery's ORDER BY keeps the rows (and so the lock calls) in key order: PostgreSQL does not flatten a sorted
+# subquery into its parent.
+_LOCK_IN_KEY_ORDER = text(
+    "SELECT count(pg_advisory_xact_lock(:lock_class, key)) FROM "
+    "(SELECT DISTINCT hashtext(claim_id) AS key FROM unnest(CAST(:claim_ids AS text[])) AS claim_id ORDER BY key) "
+    "AS keys"
+)
 
 
 async def match_claim(session: AsyncSession, claim: ClaimPayment) -> ClaimMatch:

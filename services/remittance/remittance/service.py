@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,11 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from remittance.balancing import check_remittance
 from remittance.domain import cents
 from remittance.era import ClaimPayment, EraRefused, PaymentTransaction, Remittance835, read_835
-from remittance.matching import ClaimMatch, lock_claim_id, match_claim, waits_for
+from remittance.matching import ClaimMatch, lock_claim_id, lock_claim_ids, match_claim, waits_for
 from remittance.models import claims, infra, payments, provider_adjustments, remittance_files, unmatched_remittances
 from remittance.posting import PaymentContext, post_claim, posted_before_of
 from shared.db import unit_of_work
 from shared.events.catalogue import ClaimSubmittedEvent, build_event
+from shared.events.envelope import Envelope
 from shared.events.remittance import ProviderAdjustmentPosted
 from shared.outbox import add_event
 
@@ -126,6 +128,8 @@ async def _post_file(
 ) -> dict[str, Any]:
     posted: list[dict[str, Any]] = []
     unmatched: list[dict[str, Any]] = []
+    # Every CLP's claim lock, up front and in one order (see lock_claim_ids): matching each CLP then asks for none.
+    await lock_claim_ids(session, [claim.claim_id for t in remittance.transactions for claim in t.claims])
     for transaction in remittance.transactions:
         payment = await _record_payment(session, organization_id, file_id, transaction)
         for claim in transaction.claims:
@@ -292,6 +296,11 @@ async def _queue_unmatched(
         )
         .on_conflict_do_nothing()
     )
+
+
+async def lock_submitted_claims(session: AsyncSession, events: Sequence[Envelope]) -> None:
+    """Before a batch of claim.submitted: every claim's lock, up front and in one order (see lock_claim_ids)."""
+    await lock_claim_ids(session, [event.data.claim_id for event in events if isinstance(event, ClaimSubmittedEvent)])
 
 
 async def record_submitted_claim(session: AsyncSession, event: ClaimSubmittedEvent) -> None:

@@ -1,7 +1,7 @@
 """Remittance worker: consumes submitted claims and reference data, relays the outbox."""
 
 from remittance.config import RemittanceSettings
-from remittance.handlers import HANDLERS, REFERENCE_HANDLERS
+from remittance.handlers import HANDLERS, PREPARE_CLAIMS_BATCH, REFERENCE_HANDLERS
 from remittance.models import infra
 from shared.events.catalogue import CLAIM_SUBMITTED, REFERENCE
 from shared.settings import load_settings
@@ -15,7 +15,7 @@ def worker_spec() -> WorkerSpec:
         infra=infra,
         consumers=(
             ConsumerSpec("reference", (REFERENCE,), REFERENCE_HANDLERS),
-            ConsumerSpec("claims", (CLAIM_SUBMITTED,), HANDLERS),
+            ConsumerSpec("claims", (CLAIM_SUBMITTED,), HANDLERS, prepare=PREPARE_CLAIMS_BATCH),
         ),
     )
 

@@ -107,3 +107,36 @@ async def test_a_plb_is_stored_and_emitted_keyed_by_the_practice_whose_npi_it_na
     ]
     assert events[0]["practiceid"] == str(practice_id)
     assert events[0]["businessdate"] == "2026-10-15"
+
+
+async def test_a_batch_is_prepared_with_its_new_events_before_any_handler_runs(stack_sessions, org) -> None:
+    seen: list[tuple[str, object]] = []
+
+    async def prepare(_session, events) -> None:
+        seen.append(("prepare", [event.id for event in events]))
+
+    async def handler(_session, event) -> None:
+        seen.append(("handle", event.id))
+
+    consumer = EventConsumer(
+        settings=SETTINGS,
+        name=f"prepare-{uuid.uuid4().hex[:8]}",
+        topics=(CLAIM_SUBMITTED,),
+        handlers={"claim.submitted": handler},
+        sessions=stack_sessions,
+        tables=infra,
+        health=HealthReporter(),
+        prepare=prepare,
+    )
+    earlier, first, second = (claim_submitted_event(org, f"P{tag()}{number}") for number in range(3))
+    assert await consumer.handle(RawMessage(CLAIM_SUBMITTED, 0, 1, earlier.subject, serialize_event(earlier)))
+    seen.clear()
+
+    batch = [
+        RawMessage(CLAIM_SUBMITTED, 0, offset, event.subject, serialize_event(event))
+        for offset, event in enumerate((earlier, first, second), start=2)
+    ]
+    assert await consumer.handle_batch(batch)
+
+    # The event handled before is a duplicate: neither prepared for nor handled again.
+    assert seen == [("prepare", [first.id, second.id]), ("handle", first.id), ("handle", second.id)]

@@ -1,9 +1,9 @@
 """How many statements remittance sends to PostgreSQL per claim of an 835 and per claim.submitted it learns.
 
-Statements are most of what posting costs (docs/performance.md): each CLP of a file takes its claim lock, its claim
-(with whether it was posted before) and one statement writing the posting, its event and the payer's claim number;
-the practice's fee schedule with the payer is read once per file (an underpaid line adds its flag). Counted on the
-test's own engine.
+Statements are most of what posting costs (docs/performance.md): a file takes all its claims' locks in one
+statement, then each CLP reads its claim (with whether it was posted before) and writes the posting, its event and
+the payer's claim number in one statement; the practice's fee schedule with the payer is read once per file (an
+underpaid line adds its flag). Counted on the test's own engine.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from remittance.handlers import HANDLERS
+from remittance.handlers import HANDLERS, PREPARE_CLAIMS_BATCH
 from remittance.models import claims, postings, underpayments
 from remittance.service import receive_era
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from services.remittance.tests.support import claim_submitted_event, replicate, submit_claim, tag
 from shared.db import unit_of_work
@@ -24,7 +24,7 @@ from shared.events.reference import FeeScheduleEntryRef
 from tests.db import statements_sent
 
 pytestmark = pytest.mark.stack
-PER_CLAIM = 3  # the claim lock, the claim, the posting with its event and the payer's claim number
+PER_CLAIM = 2  # the claim, the posting with its event and the payer's claim number (the file took the locks)
 
 
 async def _post(stack_sessions, org, eras, claim_ids: list[str], trace: str) -> int:
@@ -42,7 +42,7 @@ async def _post(stack_sessions, org, eras, claim_ids: list[str], trace: str) -> 
     return len(sent)
 
 
-async def test_each_claim_of_an_835_costs_three_statements(stack_sessions, org, eras) -> None:
+async def test_each_claim_of_an_835_costs_two_statements(stack_sessions, org, eras) -> None:
     t = tag()
     practice, payer = uuid.uuid4(), uuid.uuid4()
     entry = FeeScheduleEntryRef(
@@ -80,6 +80,22 @@ async def test_a_claim_submitted_costs_three_statements(stack_sessions, org) -> 
         ).one()
     assert stored.attempt_number == 1
     assert len(sent) == 3, sent  # the claim lock, the claim stored and read back, the remittances waiting for it
+
+
+async def test_a_batch_of_claim_submitted_takes_its_locks_in_one_statement_up_front(stack_sessions, org) -> None:
+    events = [claim_submitted_event(org, f"L{tag()}{number}") for number in range(4)]
+    async with unit_of_work(stack_sessions, org) as session:
+        with statements_sent(stack_sessions) as prepared:
+            await PREPARE_CLAIMS_BATCH(session, events)
+        with statements_sent(stack_sessions) as handled:
+            for event in events:
+                await HANDLERS["claim.submitted"](session, event)
+        held = await session.scalar(
+            text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted")
+        )
+    assert len(prepared) == 1, prepared
+    assert len(handled) == 2 * len(events), handled  # each claim stored and read back, its waiting remittances
+    assert held == len(events)
 
 
 async def test_a_claim_whose_remittance_waited_is_posted_in_six_statements(stack_sessions, org, eras) -> None:
