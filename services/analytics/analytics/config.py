@@ -16,6 +16,10 @@ class AnalyticsSettings(ServiceSettings):
     # Share of the worker's time the business gauges may take: each pass rebuilds the ledger of every organization
     # whose facts changed, so a large organization's gauges refresh less often rather than slowing the consumers.
     gauge_refresh_budget: float = 0.05
+    # The business gauges carry organization and practice labels: they cover the organizations whose facts changed
+    # most recently, at most this many, so the label set stays bounded however many tenants a deployment serves
+    # (the KPI API answers for every organization; claimflow_business_gauge_organizations counts those left out).
+    gauge_max_organizations: int = 100
     dashboard_link_secret: SecretStr = SecretStr("")
 
     def link_secret(self) -> bytes:

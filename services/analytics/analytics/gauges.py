@@ -55,6 +55,11 @@ DENIALS_BY_ROOT_CAUSE = Gauge(
 GAUGE_REFRESH_SECONDS = Gauge(
     "claimflow_business_gauge_refresh_seconds", "How long the last pass over the business gauges took"
 )
+GAUGE_ORGANIZATIONS = Gauge(
+    "claimflow_business_gauge_organizations",
+    "Organizations with facts: those the business gauges cover (the most recently active) and those left out",
+    ["coverage"],
+)
 GAUGES = {
     "clean_claim_rate": CLEAN_CLAIM_RATE,
     "days_in_ar": DAYS_IN_AR,
@@ -120,17 +125,29 @@ def _gauges_of(
 
 
 class GaugeRefresher:
-    """Recomputes the gauges of organizations whose facts changed since the last pass."""
+    """Recomputes the gauges of organizations whose facts changed since the last pass.
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    The gauges cover the `max_organizations` organizations whose facts changed most recently; one that falls out of
+    them has its series removed (and is recomputed should it come back).
+    """
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], max_organizations: int = 100) -> None:
         self.sessions = sessions
+        self.max_organizations = max_organizations
         self.versions: dict[uuid.UUID, int] = {}
         self.published: dict[uuid.UUID, set[tuple[str, Labels]]] = {}
 
     async def refresh(self) -> int:
         """One pass; returns how many organizations were recomputed."""
         async with unit_of_work(self.sessions, None) as session:
-            activity = await repository.organization_versions(session)
+            activity = await repository.organization_versions(session, self.max_organizations)
+            with_facts = await repository.organizations_with_facts(session)
+        GAUGE_ORGANIZATIONS.labels("published").set(len(activity))
+        GAUGE_ORGANIZATIONS.labels("left_out").set(max(with_facts - len(activity), 0))
+        for organization_id in [o for o in self.versions.keys() | self.published.keys() if o not in activity]:
+            self.publish(organization_id, {})
+            self.published.pop(organization_id, None)
+            self.versions.pop(organization_id, None)
         changed = 0
         for organization_id, (version, latest) in activity.items():
             if self.versions.get(organization_id) == version:
@@ -161,12 +178,12 @@ class GaugeRefresher:
 
 
 def business_gauge_task(
-    interval_seconds: float, budget: float = 0.05
+    interval_seconds: float, budget: float = 0.05, max_organizations: int = 100
 ) -> Callable[[async_sessionmaker[AsyncSession], asyncio.Event], Awaitable[None]]:
     """The worker background task refreshing the business gauges every few seconds, within a share of its time."""
 
     async def refresh_business_gauges(sessions: async_sessionmaker[AsyncSession], stop: asyncio.Event) -> None:
-        refresher = GaugeRefresher(sessions)
+        refresher = GaugeRefresher(sessions, max_organizations)
         while not stop.is_set():
             started = time.monotonic()
             try:

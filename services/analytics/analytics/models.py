@@ -1,6 +1,6 @@
 """Tables of the analytics schema: one fact row per lifecycle event, and each organization's activity."""
 
-from sqlalchemy import BigInteger, Column, Date, DateTime, MetaData, Numeric, Table, Text
+from sqlalchemy import BigInteger, Column, Date, DateTime, MetaData, Numeric, Table, Text, func
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from shared.infra_tables import infra_tables
@@ -50,4 +50,5 @@ organization_activity = Table(
     Column("organization_id", UUID(as_uuid=True), primary_key=True),
     Column("latest_business_date", Date, nullable=False),
     Column("version", BigInteger, nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )

@@ -50,6 +50,7 @@ async def touch_organization(session: AsyncSession, organization_id: uuid.UUID, 
                     organization_activity.c.latest_business_date, statement.excluded.latest_business_date
                 ),
                 "version": organization_activity.c.version + 1,
+                "changed_at": func.now(),
             },
         )
     )
@@ -64,8 +65,8 @@ async def latest_business_date(session: AsyncSession, organization_id: uuid.UUID
     )
 
 
-async def organization_versions(session: AsyncSession) -> dict[uuid.UUID, tuple[int, date]]:
-    """Every organization with facts: (change counter, latest business date)."""
+async def organization_versions(session: AsyncSession, most: int) -> dict[uuid.UUID, tuple[int, date]]:
+    """The `most` organizations whose facts changed last: (change counter, latest business date)."""
     rows = (
         await session.execute(
             select(
@@ -73,9 +74,16 @@ async def organization_versions(session: AsyncSession) -> dict[uuid.UUID, tuple[
                 organization_activity.c.version,
                 organization_activity.c.latest_business_date,
             )
+            .order_by(organization_activity.c.changed_at.desc(), organization_activity.c.organization_id)
+            .limit(most)
         )
     ).all()
     return {row.organization_id: (row.version, row.latest_business_date) for row in rows}
+
+
+async def organizations_with_facts(session: AsyncSession) -> int:
+    """How many organizations have facts."""
+    return int(await session.scalar(select(func.count()).select_from(organization_activity)) or 0)
 
 
 # The columns a StoredFact is made of (a ledger reads nothing else).

@@ -30,7 +30,11 @@ def worker_spec() -> WorkerSpec:
             ConsumerSpec("reference", (REFERENCE,), REFERENCE_HANDLERS),
             ConsumerSpec("lifecycle", LIFECYCLE_TOPICS, HANDLERS),
         ),
-        background=(business_gauge_task(settings.gauge_refresh_seconds, settings.gauge_refresh_budget),),
+        background=(
+            business_gauge_task(
+                settings.gauge_refresh_seconds, settings.gauge_refresh_budget, settings.gauge_max_organizations
+            ),
+        ),
     )
 
 

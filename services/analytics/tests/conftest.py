@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -428,3 +429,16 @@ def worked(lifecycle: Lifecycle) -> Lifecycle:
     """The worked example's events."""
     worked_example(lifecycle)
     return lifecycle
+
+
+@pytest.fixture
+def worked_organizations() -> Callable[[int], list[Lifecycle]]:
+    """Builds fresh organizations, each with the worked example's events."""
+
+    def build(count: int) -> list[Lifecycle]:
+        organizations = [Lifecycle() for _ in range(count)]
+        for organization in organizations:
+            worked_example(organization)
+        return organizations
+
+    return build

@@ -12,9 +12,11 @@ from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from analytics import repository
 from analytics.config import AnalyticsSettings
 from analytics.gauges import GaugeRefresher
 from analytics.handlers import HANDLERS, REFERENCE_HANDLERS
@@ -151,6 +153,51 @@ async def test_the_gauge_refresher_publishes_days_in_ar_as_of_the_latest_busines
     # As of 2026-10-02 the 90 days hold all three charges: A/R 370 over 500 / 90.
     assert REGISTRY.get_sample_value("claimflow_days_in_ar", labels) == 66.6
     assert worked.organization_id in refresher.versions
+
+
+async def test_organizations_come_most_recently_active_first_and_at_most_as_many_as_asked(
+    sessions, worked_organizations
+) -> None:
+    earlier, later = worked_organizations(2)
+    for organization in (earlier, later):
+        await feed(sessions, organization.events)
+    async with unit_of_work(sessions, None) as session:
+        everyone = list(await repository.organization_versions(session, 1_000_000))
+        one = await repository.organization_versions(session, 1)
+        counted = await repository.organizations_with_facts(session)
+
+    assert everyone.index(later.organization_id) < everyone.index(earlier.organization_id)
+    assert len(one) == 1
+    assert counted == len(everyone)
+
+
+async def test_an_organization_falling_out_of_the_gauges_coverage_has_its_series_removed(
+    sessions, worked_organizations, monkeypatch
+) -> None:
+    first, second = worked_organizations(2)
+    for organization in (first, second):
+        await feed(sessions, organization.events)
+    covered = [second.organization_id]
+    listed = repository.organization_versions
+
+    async def most_recent(session: AsyncSession, most: int) -> dict[uuid.UUID, tuple[int, date]]:
+        everyone = await listed(session, 1_000_000)
+        return {o: everyone[o] for o in covered[:most]}
+
+    monkeypatch.setattr(repository, "organization_versions", most_recent)
+    refresher = GaugeRefresher(sessions, max_organizations=1)
+
+    def days_in_ar(organization: Any) -> float | None:
+        labels = {"organization": str(organization.organization_id), "practice": "all"}
+        return REGISTRY.get_sample_value("claimflow_days_in_ar", labels)
+
+    await refresher.refresh()
+    assert (days_in_ar(first), days_in_ar(second)) == (None, 66.6)
+    covered[:] = [first.organization_id, second.organization_id]
+    await refresher.refresh()
+    assert (days_in_ar(first), days_in_ar(second)) == (66.6, None)
+    assert REGISTRY.get_sample_value("claimflow_business_gauge_organizations", {"coverage": "published"}) == 1
+    assert set(refresher.versions) == {first.organization_id}
 
 
 async def test_kpis_come_as_csv_with_the_same_numbers_as_json(sessions, client, worked):
