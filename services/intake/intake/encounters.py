@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Text, and_, cast, func, or_, select, tuple_
+from sqlalchemy import Select, Text, and_, cast, func, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -119,6 +119,13 @@ class VisitRecords:
 
 async def visit_records(session: AsyncSession, body: EncounterIn) -> VisitRecords:
     """Everything of the master data a visit is checked against, in one query (one round trip of a POST)."""
+    master = _master_records_of_visit(body)
+    return _visit_records_of(body, (await session.execute(master.order_by(master.selected_columns.entity_id))).all())
+
+
+def _master_records_of_visit(body: EncounterIn) -> Select[Any]:
+    """The query of the master records a visit is checked against: its practice, clinician and patient, the
+    patient's live coverages and authorizations, and the payers those coverages name."""
     record, coverage = master_records, master_records.alias("coverage")
     patient_id = str(body.patient_id)
     payers_of_coverages = select(func.lower(coverage.c.attributes["payer_id"].astext)).where(
@@ -127,29 +134,27 @@ async def visit_records(session: AsyncSession, body: EncounterIn) -> VisitRecord
         coverage.c.attributes.has_key("patient_id"),  # lets the planner use the index by patient
         coverage.c.attributes["patient_id"].astext == patient_id,
     )
-    rows = (
-        await session.execute(
-            select(record.c.entity_type, record.c.entity_id, record.c.attributes)
-            .where(
-                record.c.deleted.is_(False),
-                or_(
-                    tuple_(record.c.entity_type, record.c.entity_id).in_(
-                        [
-                            ("practice", body.practice_id),
-                            ("provider", body.provider_id),
-                            ("patient", body.patient_id),
-                        ]
-                    ),
-                    and_(
-                        record.c.entity_type.in_(("coverage", "authorization")),
-                        attribute_equals("patient_id", patient_id),
-                    ),
-                    and_(record.c.entity_type == "payer", cast(record.c.entity_id, Text).in_(payers_of_coverages)),
-                ),
-            )
-            .order_by(record.c.entity_id)
-        )
-    ).all()
+    return select(record.c.entity_type, record.c.entity_id, record.c.attributes).where(
+        record.c.deleted.is_(False),
+        or_(
+            tuple_(record.c.entity_type, record.c.entity_id).in_(
+                [
+                    ("practice", body.practice_id),
+                    ("provider", body.provider_id),
+                    ("patient", body.patient_id),
+                ]
+            ),
+            and_(
+                record.c.entity_type.in_(("coverage", "authorization")),
+                attribute_equals("patient_id", patient_id),
+            ),
+            and_(record.c.entity_type == "payer", cast(record.c.entity_id, Text).in_(payers_of_coverages)),
+        ),
+    )
+
+
+def _visit_records_of(body: EncounterIn, rows: Sequence[Any]) -> VisitRecords:
+    """VisitRecords from the master-record rows (entity_type, entity_id, attributes) ordered by entity id."""
     found: dict[tuple[str, uuid.UUID], dict[str, Any]] = {}
     coverages, authorizations = [], []
     for row in rows:
@@ -258,11 +263,14 @@ async def evaluate(
     body: EncounterIn,
     releases: Sequence[domain.CodeRelease],
     encounter_id: uuid.UUID,
+    records: VisitRecords | None = None,
 ) -> dict[str, Any]:
-    """Validate a visit and gather the facts downstream needs (the fields of EncounterFacts)."""
+    """Validate a visit and gather the facts downstream needs (the fields of EncounterFacts); the master data is
+    read unless the caller has read it already."""
     if not principal.may_access_practice(body.practice_id):
         raise invalid("practice_id", "this API key is not allowed for that practice")
-    records = await visit_records(session, body)
+    if records is None:
+        records = await visit_records(session, body)
     practice, provider, patient = records.required(body)
     if str(provider.get("practice_id")) != str(body.practice_id):
         raise invalid("provider_id", "provider does not belong to that practice")
@@ -312,27 +320,33 @@ async def receive_encounter(
     """Accept an encounter (flagging business problems for work queues); (result, created?)."""
     if not principal.may_access_practice(body.practice_id):
         raise invalid("practice_id", "this API key is not allowed for that practice")
-    # An earlier copy of the visit and the business date, in one round trip: one row, the copy's columns null
-    # when there is none.
+    # An earlier copy of the visit, the business date and (when there is no copy) the master data the visit is
+    # checked against, in one round trip: a row per master record, each with the date and the copy's columns (a
+    # single row with the copy, or with nulls when there is neither copy nor master data).
     anchor = select(pinned_business_date(principal.organization_id).label("pinned_date")).subquery("anchor")
-    existing = (
+    master = _master_records_of_visit(body).subquery("master")
+    rows = (
         await session.execute(
-            select(anchor.c.pinned_date, encounters).select_from(
+            select(anchor.c.pinned_date, encounters, master.c.entity_type, master.c.entity_id, master.c.attributes)
+            .select_from(
                 anchor.outerjoin(
                     encounters,
                     and_(
                         encounters.c.practice_id == body.practice_id,
                         encounters.c.ehr_encounter_id == body.ehr_encounter_id,
                     ),
-                )
+                ).outerjoin(master, encounters.c.encounter_id.is_(None))
             )
+            .order_by(master.c.entity_id)
         )
-    ).one()
+    ).all()
+    existing = rows[0]
     if existing.encounter_id is not None:
         await audit(session, principal, "read", "encounter", existing.encounter_id)
         return _accepted(existing), False
     encounter_id = uuid.uuid4()
-    facts = EncounterReceived.model_validate(await evaluate(session, principal, body, releases, encounter_id))
+    records = _visit_records_of(body, [row for row in rows if row.entity_type is not None])
+    facts = EncounterReceived.model_validate(await evaluate(session, principal, body, releases, encounter_id, records))
     today = business_date_of(existing.pinned_date)
     # The visit, its event and the audit row in one statement; the event and the audit row are written only with
     # the visit, so when the visit is already there (a concurrent copy) the 409 leaves nothing behind: a Problem
