@@ -8,7 +8,7 @@ from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import CTE, Insert, func, insert, select, text, update
+from sqlalchemy import CTE, Insert, TextualSelect, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.db import insert_for_each
@@ -100,6 +100,8 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
         self._lock_key = f"claimflow.outbox.{service}"
+        self._claim = _claim_statement(tables)
+        self._busy = False  # the last batch found rows: look again without the idle check first
 
     async def pending(self) -> bool:
         """Whether any row waits for publication: one autocommit round trip, so an idle poll costs little."""
@@ -110,31 +112,18 @@ class OutboxRelay:
         return row is not None
 
     async def publish_batch(self) -> int:
-        """Publish one batch; returns how many rows were published (0 when idle or another relay leads)."""
-        outbox = self.tables.outbox
-        if not await self.pending():
+        """Publish one batch; returns how many rows were published (0 when idle or another relay leads).
+
+        One statement takes the relay lock and marks the oldest unsent rows sent, returning them; they are
+        published in id order and the transaction commits only once Kafka has acknowledged every one, so a failed
+        or interrupted send leaves them unsent (to be sent again: consumers deduplicate by event id).
+        """
+        if not self._busy and not await self.pending():
             return 0
         async with self.sessions() as session, session.begin():
-            leader = await session.scalar(
-                text("SELECT pg_try_advisory_xact_lock(hashtext(:key))"), {"key": self._lock_key}
-            )
-            if not leader:
-                return 0
-            rows = (
-                await session.execute(
-                    select(
-                        outbox.c.id,
-                        outbox.c.topic,
-                        outbox.c.message_key,
-                        outbox.c.event_type,
-                        outbox.c.value,
-                        outbox.c.headers,
-                    )
-                    .where(outbox.c.sent_at.is_(None))
-                    .order_by(outbox.c.id)
-                    .limit(self.batch_size)
-                )
-            ).all()
+            claimed = await session.execute(self._claim, {"lock_key": self._lock_key, "batch_size": self.batch_size})
+            rows = sorted(claimed.all(), key=lambda row: row.id)
+            self._busy = bool(rows)
             if not rows:
                 return 0
             deliveries = [
@@ -147,9 +136,6 @@ class OutboxRelay:
                 for row in rows
             ]
             await asyncio.gather(*deliveries)
-            await session.execute(
-                update(outbox).where(outbox.c.id.in_([row.id for row in rows])).values(sent_at=func.now())
-            )
         for row in rows:
             EVENTS_PUBLISHED.labels(self.service, row.topic, row.event_type).inc()
         return len(rows)
@@ -193,3 +179,17 @@ class OutboxRelay:
                 log.warning("outbox relay retrying", error_type=type(error).__name__, backoff=backoff)
                 await sleep_or_stop(stop, backoff)
                 backoff = min(backoff * 2, 5.0)
+
+
+def _claim_statement(tables: InfraTables) -> TextualSelect:
+    """The relay's claim on a batch: the relay lock (another relay of the service leading leaves it nothing), then
+    the oldest unsent rows marked sent and returned, in one round trip."""
+    outbox = tables.outbox
+    table = f"{outbox.schema}.{outbox.name}" if outbox.schema else outbox.name
+    return text(
+        "WITH leader AS MATERIALIZED (SELECT pg_try_advisory_xact_lock(hashtext(:lock_key)) AS leads), "
+        f"batch AS (SELECT id FROM {table} WHERE sent_at IS NULL AND (SELECT leads FROM leader) "
+        "ORDER BY id LIMIT :batch_size) "
+        f"UPDATE {table} AS outbox SET sent_at = now() FROM batch WHERE outbox.id = batch.id "
+        "RETURNING outbox.id, outbox.topic, outbox.message_key, outbox.event_type, outbox.value, outbox.headers"
+    ).columns(outbox.c.id, outbox.c.topic, outbox.c.message_key, outbox.c.event_type, outbox.c.value, outbox.c.headers)
