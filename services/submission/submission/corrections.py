@@ -20,7 +20,7 @@ from shared.events.claim import ClaimVoided
 from shared.outbox import add_event
 from shared.problems import Problem
 from submission import domain
-from submission.models import claim_attempts, claims, infra, send_queue, visits, work_items
+from submission.models import claim_attempts, claims, infra, send_queue, visits
 from submission.queues import (
     QUEUE_ACTIONS,
     RESOLVED_BY_RESUBMISSION,
@@ -272,15 +272,7 @@ async def void_claims_of_charge(session: AsyncSession, event: ChargeVoidedEvent)
 
 async def on_remittance_posted(session: AsyncSession, event: RemittancePostedEvent) -> None:
     """Record the adjudication, then send a void that waited for the payer's claim number."""
-    await record_adjudication(session, event)
-    pending = await session.scalar(
-        select(func.count()).where(
-            work_items.c.claim_id == event.data.claim_id,
-            work_items.c.reason_code == VOID_PENDING,
-            work_items.c.status == "open",
-        )
-    )
-    if pending:
+    if await record_adjudication(session, event, open_reason_code=VOID_PENDING):
         await void_claim(
             session,
             organization_id=event.organizationid,

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import Select, Update, case, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -101,9 +102,21 @@ async def resolve_work_items(
 ) -> None:
     """Close a claim's open items in some queues."""
     await session.execute(
+        resolve_work_items_statement(
+            claim_ids=[claim_id], queues=queues, resolved_date=resolved_date, resolution=resolution
+        )
+    )
+
+
+def resolve_work_items_statement(
+    *, claim_ids: Select[Any] | list[str], queues: tuple[str, ...], resolved_date: date, resolution: str
+) -> Update:
+    """The statement closing the open items of some claims (ids, or a query of them) in some queues."""
+    return (
         update(work_items)
-        .where(work_items.c.claim_id == claim_id, work_items.c.queue.in_(queues), work_items.c.status == "open")
+        .where(work_items.c.claim_id.in_(claim_ids), work_items.c.queue.in_(queues), work_items.c.status == "open")
         .values(status="resolved", resolved_date=resolved_date, resolution=resolution)
+        .returning(work_items.c.claim_id)
     )
 
 
@@ -217,33 +230,43 @@ async def sweep(session: AsyncSession, *, organization_id: uuid.UUID, as_of: dat
     return opened
 
 
-async def record_adjudication(session: AsyncSession, event: RemittancePostedEvent) -> None:
-    """Learn that the payer adjudicated a claim: its payer claim number (for REF*F8) and adjudication date."""
+async def record_adjudication(session: AsyncSession, event: RemittancePostedEvent, *, open_reason_code: str) -> int:
+    """Learn that the payer adjudicated a claim: its payer claim number (for REF*F8) and adjudication date, and close
+    its no-response and timely-filing items. Returns how many of the claim's work items with `open_reason_code` are
+    open: one statement in all (nothing changes for a claim this service does not know)."""
     posted = event.data
     await note_business_date(session, event.organizationid, event.businessdate)
-    current = (
-        await session.execute(
-            select(claims.c.adjudicated_date, claims.c.status).where(claims.c.claim_id == posted.claim_id)
+    voided = claims.c.status == "voided"
+    adjudicated = (
+        update(claims)
+        .where(claims.c.claim_id == posted.claim_id)
+        .values(
+            updated_at=func.now(),
+            payer_claim_number=func.coalesce(posted.payer_claim_number or None, claims.c.payer_claim_number),
+            adjudicated_date=func.least(claims.c.adjudicated_date, posted.payment_date),
+            status=case((voided, claims.c.status), else_="adjudicated"),
+            status_reason=case((voided, claims.c.status_reason), else_=None),
         )
-    ).first()
-    if current is None:
-        return
-    values: dict[str, object] = {"updated_at": func.now()}
-    if posted.payer_claim_number:
-        values["payer_claim_number"] = posted.payer_claim_number
-    if current.adjudicated_date is None or posted.payment_date < current.adjudicated_date:
-        values["adjudicated_date"] = posted.payment_date
-    if current.status not in ("voided",):
-        values["status"] = "adjudicated"
-        values["status_reason"] = None
-    await session.execute(update(claims).where(claims.c.claim_id == posted.claim_id).values(**values))
-    await resolve_work_items(
-        session,
-        claim_id=posted.claim_id,
+        .returning(claims.c.claim_id)
+        .cte("adjudicated")
+    )
+    resolved = resolve_work_items_statement(
+        claim_ids=select(adjudicated.c.claim_id),
         queues=("no_response", "timely_filing_risk"),
         resolved_date=posted.payment_date,
         resolution="adjudicated by the payer",
+    ).cte("resolved")
+    # The count reads the work items as they were before this statement: the items it resolves are in other queues.
+    still_open = await session.scalar(
+        select(func.count())
+        .where(
+            work_items.c.claim_id.in_(select(adjudicated.c.claim_id)),
+            work_items.c.reason_code == open_reason_code,
+            work_items.c.status == "open",
+        )
+        .add_cte(adjudicated, resolved)
     )
+    return int(still_open or 0)
 
 
 async def on_correction_requested(session: AsyncSession, event: CorrectionRequestedEvent) -> None:

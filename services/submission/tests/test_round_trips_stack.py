@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -19,12 +20,15 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from submission.config import SubmissionSettings
 from submission.gateway import SandboxGateway
+from submission.handlers import REMITTANCE_HANDLERS
 from submission.models import authorization_usage, claim_attempts, claims, infra, paused_senders, send_queue, visits
 from submission.recording import record_answer
 from submission.sender import prepare_batch, send_until_answered
 from submission.service import create_claim_for_charge
 
 from shared.db import unit_of_work
+from shared.events.catalogue import build_event
+from shared.events.remittance import RemittancePosted
 from tests.db import statements_sent
 
 pytestmark = pytest.mark.stack
@@ -120,3 +124,48 @@ async def test_recording_an_answer_costs_the_same_statements_for_one_claim_or_ma
         one = await _recording_statements(sessions, gateway, charges, 1)
         five = await _recording_statements(sessions, gateway, charges, 5)
     assert one == five, (one, five)
+
+
+async def test_an_adjudication_is_recorded_in_one_statement(sessions: Any, charges: Any) -> None:
+    organization_id = uuid.uuid4()
+    charge = charges.make()
+    async with unit_of_work(sessions, organization_id) as session:
+        await session.execute(
+            pg_insert(paused_senders).values(organization_id=organization_id, reason="test").on_conflict_do_nothing()
+        )
+        await create_claim_for_charge(session, charges.created(organization_id, charge))
+        claim_id = await session.scalar(select(claims.c.claim_id).where(claims.c.charge_id == charge.charge_id))
+        _, event = build_event(
+            "remittance.posted",
+            RemittancePosted(
+                claim_id=claim_id,
+                payer_claim_number="PCN-ROUND-TRIP",
+                claim_status_code="1",
+                remittance_id=uuid.uuid4(),
+                trace_number="EFT-ROUND-TRIP",
+                payment_date=date(2026, 9, 30),
+                charge_amount=Decimal("150"),
+                paid_amount=Decimal("100"),
+                patient_responsibility=Decimal("20"),
+                contractual_amount=Decimal("30"),
+                denied_amount=Decimal("0"),
+            ),
+            source="remittance",
+            subject=claim_id,
+            organization_id=organization_id,
+            business_date=date(2026, 9, 15),  # the clock has seen this date: nothing to move
+            correlation_id=str(uuid.uuid4()),
+        )
+        with statements_sent(sessions) as sent:
+            await REMITTANCE_HANDLERS["remittance.posted"](session, event)
+        stored = (
+            await session.execute(
+                select(claims.c.status, claims.c.payer_claim_number, claims.c.adjudicated_date).where(
+                    claims.c.claim_id == claim_id
+                )
+            )
+        ).one()
+
+    # The claim adjudicated, its follow-ups closed and its waiting void looked for, together.
+    assert len(sent) == 1, sent
+    assert tuple(stored) == ("adjudicated", "PCN-ROUND-TRIP", date(2026, 9, 30))
