@@ -69,12 +69,25 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
 
 
 async def set_tenant(session: AsyncSession, organization_id: uuid.UUID | None) -> None:
-    """Scope the current transaction to one organization for row-level security."""
+    """Scope the current transaction to one organization for row-level security.
+
+    The setting is transaction-local and never set for a whole connection, so a transaction starts scoped to no
+    organization: scoping it to none then, or to the organization it already has, sends nothing.
+    """
+    transaction = session.get_transaction()
+    scoped = session.info.get(_TENANT_SCOPE)
+    current = scoped[1] if scoped is not None and scoped[0] is transaction else None
     session.info[TENANT_SETTING] = organization_id
+    if organization_id == current:
+        return
     await session.execute(
         text("SELECT set_config(:name, :value, true)"),
         {"name": TENANT_SETTING, "value": str(organization_id) if organization_id else ""},
     )
+    session.info[_TENANT_SCOPE] = (session.get_transaction(), organization_id)
+
+
+_TENANT_SCOPE = "claimflow.tenant-scope"  # (transaction, organization) the setting was last sent for
 
 
 DeferredAction = Callable[[AsyncSession], Awaitable[None]]
