@@ -226,7 +226,10 @@ async def run(config: BenchConfig, profile: ProfileSettings | None = None, out: 
     env = stack.load_env()
     profile = profile or ProfileSettings()
     result = BenchResult(started_at=datetime.now(UTC).isoformat(timespec="seconds"), config=asdict(config))
-    client = ClaimflowClient(env)
+    # The load keeps `concurrency` requests in flight, batches of `batch_size` among them: on a saturated stack a
+    # batch waits behind the others, concurrency × batch_size / throughput seconds (some 30 s at 25 encounters a
+    # second), so the run's requests may take minutes before anything is wrong.
+    client = ClaimflowClient(env, timeout=300)
     run_id = uuid.uuid4().hex[:6]
     roles = {env[f"CLAIMFLOW_{service.upper()}_DB_USER"]: service for service in SERVICES}
     recorder: ProfileRecorder | None = None

@@ -100,9 +100,9 @@ class Tenant:
 class ClaimflowClient:
     """Talks to the local stack as the platform operator and as organizations."""
 
-    def __init__(self, env: dict[str, str] | None = None) -> None:
+    def __init__(self, env: dict[str, str] | None = None, *, timeout: float = 30) -> None:
         self.env = env or load_env()
-        self.http = httpx.AsyncClient(timeout=30)
+        self.http = httpx.AsyncClient(timeout=timeout)
 
     async def close(self) -> None:
         """Close the HTTP connections."""
