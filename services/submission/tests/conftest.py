@@ -27,6 +27,7 @@ from shared.events.encounter import (
     SubscriberSnapshot,
 )
 from shared.events.reference import Address
+from shared.events.remittance import RemittancePosted
 from shared.settings import load_settings
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -164,11 +165,38 @@ def charge_created(organization_id: uuid.UUID, charge: ChargeCreated) -> ChargeC
     return event
 
 
+def remittance_posted(
+    claim_id: str,
+    *,
+    payer_claim_number: str,
+    trace_number: str,
+    payment_date: date,
+    paid: str = "100",
+    patient: str = "20",
+    contractual: str = "30",
+) -> RemittancePosted:
+    """What remittance publishes when it posts the payer's payment of a 150.00 claim."""
+    return RemittancePosted(
+        claim_id=claim_id,
+        payer_claim_number=payer_claim_number,
+        claim_status_code="1",
+        remittance_id=uuid.uuid4(),
+        trace_number=trace_number,
+        payment_date=payment_date,
+        charge_amount=Decimal("150"),
+        paid_amount=Decimal(paid),
+        patient_responsibility=Decimal(patient),
+        contractual_amount=Decimal(contractual),
+        denied_amount=Decimal("0"),
+    )
+
+
 class Charges:
     """Charge builders for the tests (a fixture, since test modules cannot import conftest)."""
 
     make = staticmethod(make_charge)
     created = staticmethod(charge_created)
+    posted = staticmethod(remittance_posted)
     dependent_coverage = staticmethod(dependent_coverage)
     telehealth_line = staticmethod(telehealth_line)
     authorization = staticmethod(authorization)

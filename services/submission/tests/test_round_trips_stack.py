@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -28,7 +27,6 @@ from submission.service import create_claim_for_charge
 
 from shared.db import unit_of_work
 from shared.events.catalogue import build_event
-from shared.events.remittance import RemittancePosted
 from tests.db import statements_sent
 
 pytestmark = pytest.mark.stack
@@ -137,18 +135,11 @@ async def test_an_adjudication_is_recorded_in_one_statement(sessions: Any, charg
         claim_id = await session.scalar(select(claims.c.claim_id).where(claims.c.charge_id == charge.charge_id))
         _, event = build_event(
             "remittance.posted",
-            RemittancePosted(
-                claim_id=claim_id,
+            charges.posted(
+                claim_id,
                 payer_claim_number="PCN-ROUND-TRIP",
-                claim_status_code="1",
-                remittance_id=uuid.uuid4(),
                 trace_number="EFT-ROUND-TRIP",
                 payment_date=date(2026, 9, 30),
-                charge_amount=Decimal("150"),
-                paid_amount=Decimal("100"),
-                patient_responsibility=Decimal("20"),
-                contractual_amount=Decimal("30"),
-                denied_amount=Decimal("0"),
             ),
             source="remittance",
             subject=claim_id,

@@ -9,7 +9,6 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +39,7 @@ from shared.db import unit_of_work
 from shared.events.catalogue import build_event
 from shared.events.charge import ChargeVoided
 from shared.events.reference import Credentialing, PayerProfile, PayerRef, ProviderRef, ReferenceUpserted
-from shared.events.remittance import CorrectionRequested, RemittancePosted
+from shared.events.remittance import CorrectionRequested
 from shared.x12 import tokenize
 
 pytestmark = pytest.mark.stack
@@ -239,18 +238,8 @@ async def test_rejection_correction_replacement_and_void_of_one_claim(
         assert sent.payer_claim_number
 
         # The payer adjudicates (remittance.posted), then remittance asks for a correction.
-        posted = RemittancePosted(
-            claim_id=claim_id,
-            payer_claim_number="PCN-0001",
-            claim_status_code="1",
-            remittance_id=uuid.uuid4(),
-            trace_number="EFT1",
-            payment_date=date(2026, 10, 1),
-            charge_amount=Decimal("150"),
-            paid_amount=Decimal("100"),
-            patient_responsibility=Decimal("20"),
-            contractual_amount=Decimal("30"),
-            denied_amount=Decimal("0"),
+        posted = charges.posted(
+            claim_id, payer_claim_number="PCN-0001", trace_number="EFT1", payment_date=date(2026, 10, 1)
         )
         await org.handle(REMITTANCE_HANDLERS, "remittance.posted", posted, claim_id, date(2026, 10, 1))
         adjudicated = await org.claim(charge.charge_id)
@@ -367,18 +356,14 @@ async def test_no_response_after_the_follow_up_days_and_timely_filing_risk_open_
         bad = await http.post("/v1/work-queues/sweep", json={"as_of": "soon"}, headers=headers)
         assert bad.status_code == 422
         assert "as_of" in bad.text
-    posted = RemittancePosted(
-        claim_id=claim_id,
+    posted = charges.posted(
+        claim_id,
         payer_claim_number="PCN-9",
-        claim_status_code="1",
-        remittance_id=uuid.uuid4(),
         trace_number="EFT9",
         payment_date=date(2026, 11, 27),
-        charge_amount=Decimal("150"),
-        paid_amount=Decimal("150"),
-        patient_responsibility=Decimal("0"),
-        contractual_amount=Decimal("0"),
-        denied_amount=Decimal("0"),
+        paid="150",
+        patient="0",
+        contractual="0",
     )
     await org.handle(REMITTANCE_HANDLERS, "remittance.posted", posted, claim_id, date(2026, 11, 27))
     assert await org.items("no_response") == []
