@@ -356,6 +356,13 @@ def _ref(fact: StoredFact) -> ClaimRef:
 def ledger_of(facts: Iterable[StoredFact]) -> Ledger:
     """Domain facts of an organization from its stored fact rows (unknown types are timeline-only)."""
     ledger = Ledger()
+    extend_ledger(ledger, facts)
+    return ledger
+
+
+def extend_ledger(ledger: Ledger, facts: Iterable[StoredFact]) -> None:
+    """Add stored fact rows to a ledger, in the order given: rows read a batch at a time build the same ledger as
+    all of them at once."""
     for fact in facts:
         a, kind = fact.attributes, fact.event_type
         if kind in ("charge.created", "charge.released") and fact.charge_id:
@@ -414,7 +421,6 @@ def ledger_of(facts: Iterable[StoredFact]) -> Ledger:
             ledger.denials.append(
                 Denial(fact.claim_id, a["root_cause"], Decimal(a["denied_amount"]), bool(a["initial"]), fact.fact_date)
             )
-    return ledger
 
 
 def _visit(fact: StoredFact) -> Visit:

@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from analytics import kpis, repository
 from analytics.domain import DEFAULT_WINDOW_DAYS, Scope, claim_histories, in_window, window
-from analytics.facts import StoredFact, ledger_of
-from analytics.ledger import AuthorizationPolicy, Ledger
+from analytics.facts import extend_ledger
+from analytics.ledger import Ledger
 from analytics.service import authorization_policies
 from shared.db import unit_of_work
 
@@ -115,15 +115,6 @@ def release_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
-def _gauges_of(
-    stored: list[StoredFact], policies: dict[uuid.UUID, list[AuthorizationPolicy]], as_of: date
-) -> dict[tuple[str, Labels], float]:
-    """The gauge values of an organization's stored facts (pure; run in a worker thread)."""
-    ledger = ledger_of(stored)
-    ledger.authorization_policies = policies
-    return gauge_values(ledger, as_of)
-
-
 class GaugeRefresher:
     """Recomputes the gauges of organizations whose facts changed since the last pass.
 
@@ -152,13 +143,17 @@ class GaugeRefresher:
         for organization_id, (version, latest) in activity.items():
             if self.versions.get(organization_id) == version:
                 continue
+            # Building and grouping a large organization's ledger takes a while: off the event loop, so the
+            # consumers sharing this process keep going meanwhile.
+            ledger = Ledger()
             async with unit_of_work(self.sessions, organization_id) as session:
-                stored = await repository.facts_until(session, latest)
-                policies = authorization_policies(await repository.payer_authorization_policies(session))
-            # Grouping a large organization's facts takes a while: off the event loop, so the consumers sharing
-            # this process keep going meanwhile.
-            values = await asyncio.to_thread(_gauges_of, stored, policies, latest)
-            del stored
+                async for batch in repository.fact_batches(session, latest):
+                    await asyncio.to_thread(extend_ledger, ledger, batch)
+                ledger.authorization_policies = authorization_policies(
+                    await repository.payer_authorization_policies(session)
+                )
+            values = await asyncio.to_thread(gauge_values, ledger, latest)
+            del ledger
             self.publish(organization_id, values)
             self.versions[organization_id] = version
             changed += 1

@@ -20,7 +20,7 @@ ACCEPTING_999 = frozenset({"A", "E"})
 ACCEPTING_277CA = frozenset({"A2", "A5"})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Charge:
     """A coded encounter ready to bill (from charge.created, or from a claim when the charge event is late)."""
 
@@ -35,7 +35,7 @@ class Charge:
     manually_touched: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ChargeVoid:
     """A charge withdrawn on a business date."""
 
@@ -43,7 +43,7 @@ class ChargeVoid:
     voided_date: date
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ClaimRef:
     """Facts every claim event carries: its charge, payer, slicing ids and billed amount."""
 
@@ -59,7 +59,7 @@ class ClaimRef:
     payer_priority: str = "primary"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ClaimAttempt:
     """One attempt of a claim sent to the clearinghouse (original, replacement or void)."""
 
@@ -71,7 +71,7 @@ class ClaimAttempt:
     manually_touched: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ScrubberHold:
     """A claim held by the scrubber before an attempt went out."""
 
@@ -80,7 +80,7 @@ class ScrubberHold:
     held_date: date
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Acknowledgement:
     """A 999 or 277CA outcome for one attempt."""
 
@@ -109,7 +109,7 @@ class Acknowledgement:
         return self.rejects or (self.kind == "277CA" and self.accepts)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Adjustment:
     """One CAS triplet with its class from DOMAIN.md 5.2."""
 
@@ -119,7 +119,7 @@ class Adjustment:
     adjustment_class: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Adjudication:
     """An 835 claim payment (CLP) posted, or a reversal of one, dated by its payment date."""
 
@@ -161,7 +161,7 @@ class Adjudication:
         return amount if negated_in_file else -amount
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PatientPayment:
     """A payment by the patient against a claim."""
 
@@ -171,7 +171,7 @@ class PatientPayment:
     posted_date: date
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WriteOff:
     """A payer or patient balance written off."""
 
@@ -182,7 +182,7 @@ class WriteOff:
     written_off_date: date
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Denial:
     """A denial with its root cause, as remittance classified it."""
 
@@ -193,7 +193,7 @@ class Denial:
     payment_date: date
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ClaimVoid:
     """A claim withdrawn by submission (its charge voided or billed elsewhere)."""
 
@@ -201,7 +201,7 @@ class ClaimVoid:
     voided_date: date
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Visit:
     """An encounter as intake received it: the facts authorization continuity needs (no PHI)."""
 
@@ -231,7 +231,7 @@ class Visit:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AuthorizationPolicy:
     """A payer profile's authorization rule, in force from its effective date (reference data)."""
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from analytics import repository
 from analytics.claims import summarize
 from analytics.domain import DEFAULT_WINDOW_DAYS, KpiValue, Scope
-from analytics.facts import FactRow, fact_of, ledger_of
+from analytics.facts import FactRow, extend_ledger, fact_of
 from analytics.ledger import AuthorizationPolicy, Ledger
 from analytics.report import all_kpis
 from shared.db import defer_until_commit, set_tenant
@@ -81,7 +81,9 @@ def authorization_policies(raw: dict[uuid.UUID, list[dict[str, Any]]]) -> dict[u
 
 async def ledger_as_of(session: AsyncSession, as_of: date) -> Ledger:
     """The session organization's facts known by D, with its payers' authorization rules."""
-    ledger = ledger_of(await repository.facts_until(session, as_of))
+    ledger = Ledger()
+    async for batch in repository.fact_batches(session, as_of):
+        extend_ledger(ledger, batch)
     ledger.authorization_policies = authorization_policies(await repository.payer_authorization_policies(session))
     return ledger
 

@@ -18,8 +18,10 @@ import httpx
 import pytest
 from analytics import repository
 from analytics.config import AnalyticsSettings
+from analytics.facts import extend_ledger
 from analytics.gauges import GaugeRefresher
 from analytics.handlers import HANDLERS, REFERENCE_HANDLERS
+from analytics.ledger import Ledger
 from analytics.main import create_app
 from prometheus_client import REGISTRY
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -153,6 +155,27 @@ async def test_the_gauge_refresher_publishes_days_in_ar_as_of_the_latest_busines
     # As of 2026-10-02 the 90 days hold all three charges: A/R 370 over 500 / 90.
     assert REGISTRY.get_sample_value("claimflow_days_in_ar", labels) == 66.6
     assert worked.organization_id in refresher.versions
+
+
+async def test_a_ledger_read_a_few_rows_at_a_time_is_the_ledger_of_every_row(sessions, worked):
+    await feed(sessions, list(reversed(worked.events)))
+
+    async def read(size: int) -> tuple[Ledger, int]:
+        ledger, batches = Ledger(), 0
+        async with unit_of_work(sessions, worked.organization_id) as session:
+            async for batch in repository.fact_batches(session, date(2026, 12, 31), size=size):
+                assert 0 < len(batch) <= size
+                extend_ledger(ledger, batch)
+                batches += 1
+        return ledger, batches
+
+    (in_pairs, pairs), (at_once, _) = await read(2), await read(1_000_000)
+    expected = worked.ledger()
+
+    assert pairs == (len(worked.events) + 1) // 2
+    assert in_pairs == at_once
+    assert in_pairs.fact_counts() == expected.fact_counts()
+    assert sorted(in_pairs.charges, key=repr) == sorted(expected.charges, key=repr)
 
 
 async def test_organizations_come_most_recently_active_first_and_at_most_as_many_as_asked(
