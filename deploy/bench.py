@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import random
 import statistics
 import sys
@@ -30,7 +31,7 @@ from deploy import stack
 from deploy.bench_floor import measure_floor
 from deploy.bench_load import BenchConfig, Poster, encounter, seed
 from deploy.bench_observe import ChargeProbe, analytics_outcomes, consumed_totals, statement_totals
-from deploy.bench_report import describe_bound, evaluate_targets, report, save, stage_costs
+from deploy.bench_report import describe_bound, evaluate_targets, report, rss_growth, save, stage_costs
 from deploy.bench_result import RESULTS, BenchResult, stamp
 from deploy.client import ClaimflowClient, Tenant
 from deploy.procstats import (
@@ -171,40 +172,62 @@ async def latency_at(
     }
 
 
+SOAK_SAMPLE_SECONDS = 5.0
+
+
 async def soak(
     tenant: Tenant, pids: dict[str, int], rate: float, minutes: float, practices: list[dict[str, Any]], day: date
 ) -> dict[str, Any]:
-    """Half load for a while; resident memory per component after warm-up (a fifth of the time) and at the end."""
+    """Half load for a while, every component's resident memory sampled every few seconds; growth between the
+    first and the last fifth after warm-up (the first fifth of the time), and between the readings at warm-up and
+    at the end."""
     poster = Poster(tenant, BenchConfig())
     rng = random.Random(99)
     seconds = minutes * 60
-    warm_up_at = time.monotonic() + seconds / 5
     started = time.monotonic()
-    warm: dict[str, Usage] = {}
+    sampled_at: list[float] = []
+    sizes: dict[str, list[float]] = {name: [] for name in pids}
+
+    async def sample() -> None:
+        while True:
+            readings = snapshot(pids)
+            sampled_at.append(round(time.monotonic() - started, 1))
+            for name in pids:
+                sizes[name].append(round(readings[name].rss_bytes / 2**20, 1))
+            await asyncio.sleep(min(SOAK_SAMPLE_SECONDS, seconds / 10))
+
+    sampler = asyncio.create_task(sample())
     number = 0
     tasks: set[asyncio.Task[None]] = set()
-    while time.monotonic() - started < seconds:
-        if not warm and time.monotonic() >= warm_up_at:
-            warm = snapshot(pids)
-        body = encounter(practices[number % len(practices)], rng, day, number, "soak")
-        task = asyncio.create_task(poster.single(body))
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
-        number += 1
-        await asyncio.sleep(max(0.0, started + number / rate - time.monotonic()))
-    await asyncio.gather(*tasks)
-    final = snapshot(pids)
-    warm = warm or final
-    growth = {
-        name: round((final[name].rss_bytes - warm[name].rss_bytes) / warm[name].rss_bytes * 100, 1)
+    try:
+        while time.monotonic() - started < seconds:
+            body = encounter(practices[number % len(practices)], rng, day, number, "soak")
+            task = asyncio.create_task(poster.single(body))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+            number += 1
+            await asyncio.sleep(max(0.0, started + number / rate - time.monotonic()))
+        await asyncio.gather(*tasks)
+    finally:
+        sampler.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sampler
+    warm_up = seconds / 5
+    warm = next((i for i, at in enumerate(sampled_at) if at >= warm_up), 0)
+    endpoints = {
+        name: round((sizes[name][-1] - sizes[name][warm]) / sizes[name][warm] * 100, 1)
         for name in pids
-        if warm[name].rss_bytes
+        if sizes[name] and sizes[name][warm]
     }
+    growth = rss_growth(sampled_at, sizes, warm_up, sampled_at[-1] if sampled_at else seconds)
     return {
         "minutes": minutes,
         "requests": number,
-        "rss_growth_percent": growth,
-        "max_growth_percent": max(growth.values()),
+        "rss_growth_percent": growth["median"],
+        "max_growth_percent": max(growth["median"].values(), default=None),
+        "peak_growth_percent": growth["peak"],
+        "endpoint_growth_percent": endpoints,
+        "samples": {"seconds": sampled_at, "rss_mib": sizes},
     }
 
 

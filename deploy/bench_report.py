@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import statistics
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,28 @@ def ratio(numerator: float | None, denominator: float | None, digits: int = 3) -
     if numerator is None or denominator is None or denominator <= 0:
         return None
     return round(numerator / denominator, digits)
+
+
+def rss_growth(seconds: list[float], mib: dict[str, list[float]], start: float, end: float) -> dict[str, dict[str, float]]:
+    """Each process's resident growth between the first and the last fifth of [start, end] of a soak, from samples.
+
+    `seconds[i]` is when sample i was taken, `mib[name][i]` what the process held then. "median": growth of the
+    median sample of the last fifth over that of the first, the target's figure: a process that builds and frees a
+    large working set now and then (analytics' gauge pass) is otherwise measured by where in its cycle two readings
+    happen to fall, and a leak moves every sample. "peak": the same for the largest sample of each fifth.
+    """
+    fifth = (end - start) / 5
+    first = [i for i, at in enumerate(seconds) if start <= at < start + fifth]
+    last = [i for i, at in enumerate(seconds) if end - fifth <= at <= end]
+    growth: dict[str, dict[str, float]] = {"median": {}, "peak": {}}
+    if not first or not last:
+        return growth
+    for name, sizes in mib.items():
+        for kind, pick in (("median", statistics.median), ("peak", max)):
+            before, after = pick(sizes[i] for i in first), pick(sizes[i] for i in last)
+            if before > 0:
+                growth[kind][name] = round((after - before) / before * 100, 1)
+    return growth
 
 
 def stage_costs(
@@ -199,7 +222,13 @@ def figures_table(result: BenchResult) -> Table:
         if isinstance(figures, dict):
             table.add_row(f"latency {name}", ", ".join(f"{k} {v}" for k, v in figures.items()))
     if result.soak:
-        table.add_row("soak: max RSS growth after warm-up", f"{result.soak['max_growth_percent']}%")
+        table.add_row("soak: max RSS growth after warm-up (medians)", f"{figure(result.soak['max_growth_percent'])}%")
+        for kind in ("peak_growth_percent", "endpoint_growth_percent"):
+            grown = result.soak.get(kind) or {}
+            largest = max(grown, key=lambda name: grown[name], default=None)
+            if largest is not None:
+                label = "largest samples" if kind.startswith("peak") else "two readings"
+                table.add_row(f"soak: max RSS growth ({label})", f"{grown[largest]}% ({largest})")
     for name, mib in result.peak_rss_mib.items():
         table.add_row(f"peak RSS MiB: {name}", f"{mib}")
     for name, value in result.floor.items():

@@ -196,6 +196,21 @@ def test_targets_say_met_or_not_and_name_what_bounds_each_one_missed() -> None:
     assert rows["soak: resident memory growth after warm-up"]["met"] is None
 
 
+def test_soak_growth_compares_the_first_and_last_fifth_so_a_periodic_working_set_is_not_a_leak() -> None:
+    seconds = [float(t) for t in range(0, 600, 5)]
+    # Every 60 s a pass holds 100 MiB more for 10 s; the leaking process gains 0.05 MiB a second.
+    cycling = [200.0 + (100.0 if t % 60 >= 50 else 0.0) for t in seconds]
+    leaking = [200.0 + 0.05 * t for t in seconds]
+    growth = bench_report.rss_growth(seconds, {"cycling": cycling, "leaking": leaking}, 100.0, 595.0)
+    assert growth["median"]["cycling"] == 0.0
+    assert growth["peak"]["cycling"] == 0.0
+    # Medians of the samples at 100–195 s and at 500–595 s: those at 147.5 s and 547.5 s.
+    assert growth["median"]["leaking"] == round((227.375 - 207.375) / 207.375 * 100, 1)
+    at_warm_up, at_end = seconds.index(120.0), len(seconds) - 1
+    assert cycling[at_end] / cycling[at_warm_up] == 1.5  # two readings alone would call the cycle 50% growth
+    assert bench_report.rss_growth([1.0], {"p": [5.0]}, 100.0, 595.0) == {"median": {}, "peak": {}}
+
+
 @pytest.mark.usefixtures("stack_env")
 def test_a_tiny_benchmark_run_measures_every_stage(tmp_path: Path) -> None:
     argv = ["--encounters", "24", "--practices", "2", "--payers", "2", "--latency-seconds", "2"]
@@ -226,6 +241,10 @@ def test_a_tiny_benchmark_run_measures_every_stage(tmp_path: Path) -> None:
     assert [row["target"] for row in result["targets"]] == [target.name for target in bench_report.TARGETS]
     assert result["targets"][0]["measured"] == result["encounters_per_second"]
     assert all(row["met"] in (True, False) for row in result["targets"])
+    samples = result["soak"]["samples"]
+    assert len(samples["seconds"]) >= 5
+    assert all(len(sizes) == len(samples["seconds"]) and min(sizes) > 0 for sizes in samples["rss_mib"].values())
+    assert set(result["soak"]["rss_growth_percent"]) == set(samples["rss_mib"])
     profile = result["profile"]
     if py_spy() is None:
         assert profile["status"] == "unavailable"
