@@ -23,7 +23,9 @@ def ratio(numerator: float | None, denominator: float | None, digits: int = 3) -
     return round(numerator / denominator, digits)
 
 
-def rss_growth(seconds: list[float], mib: dict[str, list[float]], start: float, end: float) -> dict[str, dict[str, float]]:
+def rss_growth(
+    seconds: list[float], mib: dict[str, list[float]], start: float, end: float
+) -> dict[str, dict[str, float]]:
     """Each process's resident growth between the first and the last fifth of [start, end] of a soak, from samples.
 
     `seconds[i]` is when sample i was taken, `mib[name][i]` what the process held then. "median": growth of the
