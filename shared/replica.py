@@ -114,7 +114,12 @@ REPLICATION_GRACE = timedelta(minutes=2)
 
 
 async def required_reference(
-    session: AsyncSession, tables: InfraTables, entity_type: str, entity_id: str
+    session: AsyncSession,
+    tables: InfraTables,
+    entity_type: str,
+    entity_id: str,
+    *,
+    organization_precedes: bool = False,
 ) -> dict[str, Any] | None:
     """A replicated entity a message cannot be handled correctly without (a payer's rules, a provider's dates).
 
@@ -123,6 +128,10 @@ async def required_reference(
     event has been applied instead of handling it as if the entity had no settings. Deleted, unknown after the grace
     period, in an organization never replicated here (nothing of it will follow), or outside a consumer: None, and
     the caller's defaults apply.
+
+    `organization_precedes`: the message comes from intake, which publishes an organization's reference data before
+    any message of it, on another topic that a busy service can read later: an organization not replicated here yet
+    is waited for too, so a new organization's first visits are not handled with no payer or provider settings.
     """
     attributes = await reference_entity(session, tables, entity_type, entity_id)
     if attributes is not None:
@@ -141,7 +150,7 @@ async def required_reference(
     ).all()
     entity_known = any(row.entity_type == entity_type and row.entity_id == entity_id for row in known)
     organization_known = any(row.entity_type == "organization" for row in known)
-    if organization_known and not entity_known:
+    if (organization_known or organization_precedes) and not entity_known:
         raise NotYetReplicated(f"{entity_type} {entity_id} has not been replicated yet")
     return None
 

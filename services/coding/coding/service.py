@@ -37,8 +37,16 @@ async def coding_context(
     """Payer policy, the patient's history and the provider's start date from coding's own data."""
     payer: dict[str, Any] | None = None
     if facts.coverage is not None:
-        payer = await required_reference(session, infra, "payer", str(facts.coverage.payer_id)) or {}
-    provider = await required_reference(session, infra, "provider", str(facts.provider.provider_id)) or {}
+        payer = (
+            await required_reference(session, infra, "payer", str(facts.coverage.payer_id), organization_precedes=True)
+            or {}
+        )
+    provider = (
+        await required_reference(
+            session, infra, "provider", str(facts.provider.provider_id), organization_precedes=True
+        )
+        or {}
+    )
     first_service = provider.get("first_service_date")
     since = domain.years_before(facts.date_of_service, int(rules.policy["new_patient_lookback_years"]) + 1)
     rows = await repository.patient_history(

@@ -9,15 +9,10 @@ from datetime import date
 from typing import Any
 
 import pytest
-from coding.config import CodingSettings
-from coding.models import infra
-from sqlalchemy import select
 
 from deploy import stack
-from deploy.client import ClaimflowClient, Tenant, wait_until
-from shared.db import create_engine, create_sessionmaker, unit_of_work
+from deploy.client import ClaimflowClient, Tenant
 from shared.events.encounter import EncounterFacts
-from shared.settings import load_settings
 
 DATE_OF_SERVICE = date(2026, 10, 1)
 ADDRESS = {"line1": "1 Main St", "city": "Springfield", "state": "IL", "postal_code": "62701"}
@@ -127,31 +122,7 @@ async def client(stack_env: dict[str, str]) -> AsyncIterator[ClaimflowClient]:
 
 @pytest.fixture
 async def organization(client: ClaimflowClient) -> Tenant:
-    """A fresh organization with its first admin key and its business date pinned to 2026-10-01, known to coding.
-
-    Coding codes an encounter of an organization it has never heard of with no reference data at all (nothing of
-    it will follow); it waits for a missing provider or payer only in an organization it knows. Intake publishes
-    the organization first, but on the reference topic, which a busy coding worker can read a few seconds after
-    the first encounter; a tenant created and billed within the same second must not race it.
-    """
+    """A fresh organization with its first admin key and its business date pinned to 2026-10-01."""
     tenant = await client.create_tenant(f"coding-{uuid.uuid4().hex[:8]}")
     await tenant.set_business_date(DATE_OF_SERVICE)
-    organization_id = uuid.UUID(tenant.organization_id)
-    engine = create_engine(load_settings(CodingSettings), pool_size=1)
-    sessions = create_sessionmaker(engine)
-
-    async def known_to_coding() -> bool:
-        async with unit_of_work(sessions, organization_id) as session:
-            table = infra.reference_entities
-            found = await session.execute(
-                select(table.c.entity_id).where(
-                    table.c.entity_type == "organization", table.c.entity_id == str(organization_id)
-                )
-            )
-            return found.first() is not None
-
-    try:
-        await wait_until(known_to_coding, timeout=60, what="coding to replicate the new organization")
-    finally:
-        await engine.dispose()
     return tenant
