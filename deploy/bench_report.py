@@ -40,10 +40,13 @@ def rss_growth(
     if not first or not last:
         return growth
     for name, sizes in mib.items():
+        # A sample of 0 is a process that was not running then (restarted): it says nothing about growth.
+        before_sizes, after_sizes = [sizes[i] for i in first if sizes[i] > 0], [sizes[i] for i in last if sizes[i] > 0]
+        if not before_sizes or not after_sizes:
+            continue
         for kind, pick in (("median", statistics.median), ("peak", max)):
-            before, after = pick(sizes[i] for i in first), pick(sizes[i] for i in last)
-            if before > 0:
-                growth[kind][name] = round((after - before) / before * 100, 1)
+            before, after = pick(before_sizes), pick(after_sizes)
+            growth[kind][name] = round((after - before) / before * 100, 1)
     return growth
 
 
@@ -224,7 +227,8 @@ def figures_table(result: BenchResult) -> Table:
         if isinstance(figures, dict):
             table.add_row(f"latency {name}", ", ".join(f"{k} {v}" for k, v in figures.items()))
     if result.soak:
-        table.add_row("soak: max RSS growth after warm-up (medians)", f"{figure(result.soak['max_growth_percent'])}%")
+        grown = result.soak["max_growth_percent"]
+        table.add_row("soak: max RSS growth after warm-up (medians)", f"{grown}%" if grown is not None else "–")
         for kind in ("peak_growth_percent", "endpoint_growth_percent"):
             grown = result.soak.get(kind) or {}
             largest = max(grown, key=lambda name: grown[name], default=None)

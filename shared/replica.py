@@ -126,8 +126,8 @@ async def required_reference(
     Live: its attributes. Never replicated, in an organization this service knows, while the message being handled
     is younger than REPLICATION_GRACE: NotYetReplicated, so the consumer retries the message until the reference
     event has been applied instead of handling it as if the entity had no settings. Deleted, unknown after the grace
-    period, in an organization never replicated here (nothing of it will follow), or outside a consumer: None, and
-    the caller's defaults apply.
+    period, in an organization never replicated here (nothing of it will follow) unless `organization_precedes`,
+    or outside a consumer: None, and the caller's defaults apply.
 
     `organization_precedes`: the message comes from intake, which publishes an organization's reference data before
     any message of it, on another topic that a busy service can read later: an organization not replicated here yet

@@ -143,11 +143,14 @@ class GaugeRefresher:
         for organization_id, (version, latest) in activity.items():
             if self.versions.get(organization_id) == version:
                 continue
-            # Building and grouping a large organization's ledger takes a while: off the event loop, so the
-            # consumers sharing this process keep going meanwhile.
+            # Building a large organization's ledger and grouping it take a while: both in a worker thread (the
+            # rows are read on the event loop a batch at a time), so the consumers sharing this process keep going.
             ledger = Ledger()
-            async with unit_of_work(self.sessions, organization_id) as session:
-                async for batch in repository.fact_batches(session, latest):
+            async with (
+                unit_of_work(self.sessions, organization_id) as session,
+                contextlib.aclosing(repository.fact_batches(session, latest)) as batches,
+            ):
+                async for batch in batches:
                     await asyncio.to_thread(extend_ledger, ledger, batch)
                 ledger.authorization_policies = authorization_policies(
                     await repository.payer_authorization_policies(session)

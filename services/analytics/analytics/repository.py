@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from datetime import date
 from typing import Any
 
@@ -107,17 +107,26 @@ def _stored(row: Any) -> StoredFact:
 FACT_BATCH = 5000
 
 
-async def fact_batches(session: AsyncSession, as_of: date, size: int = FACT_BATCH) -> AsyncIterator[list[StoredFact]]:
+async def fact_batches(
+    session: AsyncSession, as_of: date, size: int = FACT_BATCH
+) -> AsyncGenerator[list[StoredFact], None]:
     """Facts of the session's organization dated on or before D, oldest first, `size` rows at a time from a
-    server-side cursor (the session's transaction stays open meanwhile; the domain filters again per KPI)."""
+    server-side cursor (the session's transaction stays open meanwhile; the domain filters again per KPI).
+
+    Read it within `contextlib.aclosing`, so a reader that stops early closes the cursor before its unit of work
+    ends rather than whenever the generator is collected.
+    """
     result = await session.stream(
         select(*STORED_FACT_COLUMNS)
         .where(facts.c.fact_date <= as_of)
-        .order_by(facts.c.fact_date, facts.c.event_time)
+        .order_by(facts.c.fact_date, facts.c.event_time, facts.c.event_id)
         .execution_options(yield_per=size)
     )
-    async for rows in result.partitions(size):
-        yield [_stored(row) for row in rows]
+    try:
+        async for rows in result.partitions(size):
+            yield [_stored(row) for row in rows]
+    finally:
+        await result.close()
 
 
 async def claim_timeline(session: AsyncSession, claim_id: str) -> list[Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from datetime import date
 from typing import Any
@@ -82,8 +83,9 @@ def authorization_policies(raw: dict[uuid.UUID, list[dict[str, Any]]]) -> dict[u
 async def ledger_as_of(session: AsyncSession, as_of: date) -> Ledger:
     """The session organization's facts known by D, with its payers' authorization rules."""
     ledger = Ledger()
-    async for batch in repository.fact_batches(session, as_of):
-        extend_ledger(ledger, batch)
+    async with contextlib.aclosing(repository.fact_batches(session, as_of)) as batches:
+        async for batch in batches:
+            extend_ledger(ledger, batch)
     ledger.authorization_policies = authorization_policies(await repository.payer_authorization_policies(session))
     return ledger
 
