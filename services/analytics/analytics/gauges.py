@@ -17,9 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from analytics import kpis, repository
 from analytics.domain import DEFAULT_WINDOW_DAYS, Scope, claim_histories, in_window, window
-from analytics.facts import extend_ledger
 from analytics.ledger import Ledger
-from analytics.service import authorization_policies
+from analytics.service import ledger_as_of
 from shared.db import unit_of_work
 
 log = structlog.get_logger()
@@ -143,18 +142,10 @@ class GaugeRefresher:
         for organization_id, (version, latest) in activity.items():
             if self.versions.get(organization_id) == version:
                 continue
-            # Building a large organization's ledger and grouping it take a while: both in a worker thread (the
-            # rows are read on the event loop a batch at a time), so the consumers sharing this process keep going.
-            ledger = Ledger()
-            async with (
-                unit_of_work(self.sessions, organization_id) as session,
-                contextlib.aclosing(repository.fact_batches(session, latest)) as batches,
-            ):
-                async for batch in batches:
-                    await asyncio.to_thread(extend_ledger, ledger, batch)
-                ledger.authorization_policies = authorization_policies(
-                    await repository.payer_authorization_policies(session)
-                )
+            # Building a large organization's ledger and grouping it take a while: both in a worker thread, so the
+            # consumers sharing this process keep going.
+            async with unit_of_work(self.sessions, organization_id) as session:
+                ledger = await ledger_as_of(session, latest, off_loop=True)
             values = await asyncio.to_thread(gauge_values, ledger, latest)
             del ledger
             self.publish(organization_id, values)

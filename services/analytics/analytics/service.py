@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
 from datetime import date
@@ -80,12 +81,19 @@ def authorization_policies(raw: dict[uuid.UUID, list[dict[str, Any]]]) -> dict[u
     }
 
 
-async def ledger_as_of(session: AsyncSession, as_of: date) -> Ledger:
-    """The session organization's facts known by D, with its payers' authorization rules."""
+async def ledger_as_of(session: AsyncSession, as_of: date, *, off_loop: bool = False) -> Ledger:
+    """The session organization's facts known by D, with its payers' authorization rules.
+
+    `off_loop`: each batch of rows is added in a worker thread (rows are still read on the event loop), so
+    consumers sharing the process keep going while a large organization's ledger is built.
+    """
     ledger = Ledger()
     async with contextlib.aclosing(repository.fact_batches(session, as_of)) as batches:
         async for batch in batches:
-            extend_ledger(ledger, batch)
+            if off_loop:
+                await asyncio.to_thread(extend_ledger, ledger, batch)
+            else:
+                extend_ledger(ledger, batch)
     ledger.authorization_policies = authorization_policies(await repository.payer_authorization_policies(session))
     return ledger
 
