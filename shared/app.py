@@ -20,7 +20,7 @@ from shared.failures import describe_error, is_transient
 from shared.health import database_reachable, kafka_reachable
 from shared.heap import freeze_startup_heap
 from shared.infra_tables import InfraTables
-from shared.observability import READY, configure_logging, http_metrics_middleware, route_template
+from shared.observability import READY, HttpMetrics, configure_logging, route_template
 from shared.openapi import PUBLIC_PATHS, problem_openapi
 from shared.problems import Problem, install_problem_handlers, problem_response
 from shared.request_limits import RequestSizeLimit
@@ -78,7 +78,7 @@ def create_service_app(
             500, "Internal Server Error", "unexpected error; it has been logged", instance=request.url.path
         )
 
-    app.middleware("http")(http_metrics_middleware(settings.service_name))
+    app.add_middleware(HttpMetrics, service=settings.service_name)
     for router in routers:
         app.include_router(router)
     app.include_router(health_router(settings))

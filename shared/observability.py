@@ -5,15 +5,14 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from datetime import datetime
 
 import structlog
 from prometheus_client import Counter, Gauge, Histogram
 from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 correlation_id_var: ContextVar[str | None] = ContextVar("correlation_id", default=None)
 # When the event being handled was recorded (set by consumers around each handler; None elsewhere).
@@ -114,23 +113,37 @@ def route_template(request: Request) -> str:
     return "unmatched"
 
 
-def http_metrics_middleware(
-    service: str,
-) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
-    """Middleware recording request counts and latency by route template, and the correlation id."""
+class HttpMetrics:
+    """Records request counts and latency by route template, and sets the correlation id for the request.
 
-    async def middleware(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    A plain ASGI middleware: Starlette's `BaseHTTPMiddleware` runs the application in a task of its own and passes
+    the response through memory streams, some 2 ms a request here, a tenth of a single encounter's POST.
+    """
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app, self.service = app, service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request through, then count it under its route template and final status."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
         started = time.perf_counter()
-        token = correlation_id_var.set(request.headers.get("x-correlation-id"))
+        correlation_id = next((value for name, value in scope["headers"] if name == b"x-correlation-id"), None)
+        token = correlation_id_var.set(correlation_id.decode("latin-1") if correlation_id is not None else None)
         status = 500
+
+        async def send_noting_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
         try:
-            response = await call_next(request)
-            status = response.status_code
-            return response
+            await self.app(scope, receive, send_noting_status)
         finally:
             correlation_id_var.reset(token)
+            request = Request(scope)
             route = route_template(request)
-            HTTP_REQUESTS.labels(service, request.method, route, str(status)).inc()
-            HTTP_LATENCY.labels(service, request.method, route).observe(time.perf_counter() - started)
-
-    return middleware
+            HTTP_REQUESTS.labels(self.service, request.method, route, str(status)).inc()
+            HTTP_LATENCY.labels(self.service, request.method, route).observe(time.perf_counter() - started)
