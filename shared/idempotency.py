@@ -9,6 +9,7 @@ it sees the committed state (a repeated EHR encounter id answers the existing en
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import uuid
 from collections.abc import Awaitable, Callable
@@ -18,7 +19,7 @@ import orjson
 from fastapi import Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from sqlalchemy import Column, DateTime, Integer, MetaData, Table, Text, select
+from sqlalchemy import Column, DateTime, Insert, Integer, MetaData, Select, Table, Text, bindparam, select
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
@@ -75,11 +76,23 @@ def _key_of(request: Request) -> str | None:
     return key
 
 
+# A service's two statements are built once: a statement object used again keeps its compiled form and cache key,
+# where building it per request cost more than executing it.
+@functools.cache
+def _lookup(table: Table) -> Select[Any]:
+    """The stored answer of a key on a route (the organization is the transaction's scope)."""
+    return select(table).where(table.c.idempotency_key == bindparam("key"), table.c.route == bindparam("route"))
+
+
+@functools.cache
+def _store(table: Table) -> Insert:
+    """Store a key's answer unless a concurrent request stored it first."""
+    return pg_insert(table).on_conflict_do_nothing()
+
+
 async def _replay(session: AsyncSession, table: Table, route: str, key: str, body_hash: str) -> JSONResponse | None:
     """The stored answer of a key (None when unused); 422 when the key came with another request."""
-    stored = (
-        await session.execute(select(table).where(table.c.idempotency_key == key, table.c.route == route))
-    ).first()
+    stored = (await session.execute(_lookup(table), {"key": key, "route": route})).first()
     if stored is None:
         return None
     if stored.request_hash != body_hash:
@@ -109,16 +122,15 @@ async def respond_idempotently(
                 body = jsonable_encoder(result)
                 if key:
                     stored = await session.execute(
-                        pg_insert(table)
-                        .values(
-                            organization_id=organization_id,
-                            idempotency_key=key,
-                            route=route,
-                            request_hash=body_hash,
-                            status_code=status,
-                            response_body=body,
-                        )
-                        .on_conflict_do_nothing()
+                        _store(table),
+                        {
+                            "organization_id": organization_id,
+                            "idempotency_key": key,
+                            "route": route,
+                            "request_hash": body_hash,
+                            "status_code": status,
+                            "response_body": body,
+                        },
                     )
                     if getattr(stored, "rowcount", 1) == 0:
                         raise _KeyTakenConcurrently
