@@ -81,13 +81,13 @@ async def set_tenant(session: AsyncSession, organization_id: uuid.UUID | None) -
     if organization_id == current:
         return
     await session.execute(
-        text("SELECT set_config(:name, :value, true)"),
-        {"name": TENANT_SETTING, "value": str(organization_id) if organization_id else ""},
+        _SCOPE_TRANSACTION, {"name": TENANT_SETTING, "value": str(organization_id) if organization_id else ""}
     )
     session.info[_TENANT_SCOPE] = (session.get_transaction(), organization_id)
 
 
 _TENANT_SCOPE = "claimflow.tenant-scope"  # (transaction, organization) the setting was last sent for
+_SCOPE_TRANSACTION = text("SELECT set_config(:name, :value, true)")  # built once: every transaction sends it
 
 
 DeferredAction = Callable[[AsyncSession], Awaitable[None]]
