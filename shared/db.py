@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
-from sqlalchemy import CTE, Insert, Table, event, exc, insert, literal, select, text
+from sqlalchemy import CTE, BindParameter, Insert, Table, bindparam, event, exc, insert, literal, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from shared.observability import DB_STATEMENTS
@@ -135,6 +135,24 @@ def insert_for_each(table: Table, source: CTE, *, carry: tuple[str, ...] = (), *
     constants = [literal(value, type_=table.c[name].type) for name, value in values.items()]
     rows = select(*(source.c[name] for name in carry), *constants).select_from(source)
     return insert(table).from_select([*carry, *values], rows)
+
+
+def bound(table: Table, prefix: str, columns: Sequence[str]) -> dict[str, BindParameter[Any]]:
+    """Bind parameters named `prefix` + column for a statement built once and executed with `prefixed` values: a
+    statement object used again keeps its cache key, where building a large one per call costs more than running
+    it."""
+    return {name: bindparam(prefix + name, type_=table.c[name].type) for name in columns}
+
+
+def bound_insert_for_each(table: Table, source: CTE, prefix: str, columns: Sequence[str]) -> Insert:
+    """`insert_for_each` with bind parameters (`bound`) for the values, for a statement built once."""
+    rows = select(*bound(table, prefix, columns).values()).select_from(source)
+    return insert(table).from_select(list(columns), rows)
+
+
+def prefixed(prefix: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Execution parameters for the bind parameters `bound` made with the same prefix."""
+    return {prefix + name: value for name, value in values.items()}
 
 
 def tenant_rls_sql(schema: str, table: str) -> list[str]:

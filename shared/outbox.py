@@ -30,21 +30,24 @@ async def add_event(session: AsyncSession, tables: InfraTables, topic: str, even
 async def add_events(session: AsyncSession, tables: InfraTables, events: Sequence[tuple[str, Envelope]]) -> None:
     """Queue several (topic, event) pairs in one statement; they are published in the order given."""
     if events:
-        await session.execute(insert(tables.outbox).values([_outbox_row(topic, event) for topic, event in events]))
+        await session.execute(insert(tables.outbox).values([outbox_row(topic, event) for topic, event in events]))
 
 
 def event_insert(tables: InfraTables, topic: str, event: Envelope) -> Insert:
     """The statement that queues an event, for a caller that sends it along with its own writes."""
-    return insert(tables.outbox).values(**_outbox_row(topic, event))
+    return insert(tables.outbox).values(**outbox_row(topic, event))
 
 
 def event_insert_for_each(tables: InfraTables, topic: str, event: Envelope, source: CTE) -> Insert:
     """The statement that queues an event only if a write of the same statement happened (`source` is its RETURNING,
     one row or none)."""
-    return insert_for_each(tables.outbox, source, **_outbox_row(topic, event))
+    return insert_for_each(tables.outbox, source, **outbox_row(topic, event))
 
 
-def _outbox_row(topic: str, event: Envelope) -> dict[str, Any]:
+OUTBOX_COLUMNS = ("event_id", "topic", "message_key", "event_type", "value", "headers")  # what outbox_row fills
+
+
+def outbox_row(topic: str, event: Envelope) -> dict[str, Any]:
     """An event's outbox row: keyed by its subject, so one claim's (or visit's) events keep their order."""
     return {
         "event_id": event.id,

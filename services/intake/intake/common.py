@@ -12,11 +12,10 @@ from datetime import UTC, date, datetime
 from typing import Any, cast
 
 from pydantic import ValidationError
-from sqlalchemy import Insert, and_, select, text, tuple_
+from sqlalchemy import and_, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.sql.expression import CTE
 from sqlalchemy.sql.selectable import ScalarSelect
 
 from intake import master_domain
@@ -24,7 +23,6 @@ from intake.master_kinds import KINDS, MasterKind
 from intake.models import audit_log, business_clocks, infra, master_records
 from intake.schemas import MasterIn
 from shared.auth import Principal
-from shared.db import insert_for_each
 from shared.events import reference
 from shared.events.catalogue import build_event
 from shared.outbox import add_event
@@ -93,18 +91,13 @@ async def audit(
     session: AsyncSession, principal: Principal, action: str, resource_type: str, resource_id: object
 ) -> None:
     """Append an audit row for an access to patient data (who, organization, action, resource; the time is now)."""
-    await session.execute(audit_log.insert().values(**_audit_row(principal, action, resource_type, resource_id)))
+    await session.execute(audit_log.insert().values(**audit_row(principal, action, resource_type, resource_id)))
 
 
-def audit_insert_for_each(
-    principal: Principal, action: str, resource_type: str, resource_id: object, source: CTE
-) -> Insert:
-    """The statement appending an audit row only if a write of the same statement happened (`source` is its
-    RETURNING, one row or none), for a caller that sends it along with that write."""
-    return insert_for_each(audit_log, source, **_audit_row(principal, action, resource_type, resource_id))
+AUDIT_COLUMNS = ("organization_id", "actor", "actor_user_id", "action", "resource_type", "resource_id")
 
 
-def _audit_row(principal: Principal, action: str, resource_type: str, resource_id: object) -> dict[str, Any]:
+def audit_row(principal: Principal, action: str, resource_type: str, resource_id: object) -> dict[str, Any]:
     """An audit row's values."""
     return {
         "organization_id": principal.organization_id,
@@ -124,7 +117,7 @@ async def audit_many(
         return
     await session.execute(
         audit_log.insert(),
-        [_audit_row(principal, action, resource_type, resource_id) for resource_id in resource_ids],
+        [audit_row(principal, action, resource_type, resource_id) for resource_id in resource_ids],
     )
 
 

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake import domain
 from intake.common import (
+    AUDIT_COLUMNS,
     audit,
-    audit_insert_for_each,
+    audit_row,
     business_date_of,
     invalid,
     pinned_business_date,
@@ -25,9 +27,10 @@ from intake.encounter_schemas import (
     EncounterView,
     WorkQueueFlagOut,
 )
-from intake.models import encounters, infra
+from intake.models import audit_log, encounters, infra
 from intake.visit_records import VisitRecords, master_records_of_visit, visit_records, visit_records_of
 from shared.auth import Principal
+from shared.db import bound, bound_insert_for_each, prefixed
 from shared.events.catalogue import build_event
 from shared.events.encounter import (
     AuthorizationSnapshot,
@@ -44,7 +47,7 @@ from shared.events.encounter import (
     WorkQueueFlag,
 )
 from shared.events.envelope import Envelope
-from shared.outbox import event_insert_for_each
+from shared.outbox import OUTBOX_COLUMNS, outbox_row
 from shared.problems import Problem
 
 
@@ -225,6 +228,37 @@ async def evaluate(
     }
 
 
+VISIT_COLUMNS = (
+    "organization_id",
+    "encounter_id",
+    "practice_id",
+    "ehr_encounter_id",
+    "patient_id",
+    "date_of_service",
+    "status",
+    "received_date",
+    "snapshot",
+    "work_queue_flags",
+)
+
+
+@functools.cache
+def _store_visit() -> Select[tuple[uuid.UUID]]:
+    """The visit, its event and its audit row in one statement, built once (every accepted visit sends it): the
+    event and the audit row are written only with the visit, which a concurrent copy of it leaves unwritten."""
+    stored_visit = (
+        pg_insert(encounters)
+        .values(bound(encounters, "visit_", VISIT_COLUMNS))
+        .on_conflict_do_nothing(index_elements=["organization_id", "practice_id", "ehr_encounter_id"])
+        .returning(encounters.c.encounter_id)
+        .cte("stored_visit")
+    )
+    return select(stored_visit.c.encounter_id).add_cte(
+        bound_insert_for_each(infra.outbox, stored_visit, "event_", OUTBOX_COLUMNS).cte("queued_event"),
+        bound_insert_for_each(audit_log, stored_visit, "audit_", AUDIT_COLUMNS).cte("audited"),
+    )
+
+
 async def receive_encounter(
     session: AsyncSession,
     principal: Principal,
@@ -267,29 +301,23 @@ async def receive_encounter(
     # the visit, so when the visit is already there (a concurrent copy) the 409 leaves nothing behind: a Problem
     # from here means this call wrote nothing, which is what lets a batch do without a savepoint per item.
     topic, event = intake_event(principal, "encounter.received", facts, today, correlation_id, body.practice_id)
-    stored_visit = (
-        pg_insert(encounters)
-        .values(
-            organization_id=principal.organization_id,
-            encounter_id=encounter_id,
-            practice_id=body.practice_id,
-            ehr_encounter_id=body.ehr_encounter_id,
-            patient_id=body.patient_id,
-            date_of_service=body.date_of_service,
-            status="received",
-            received_date=today,
-            snapshot=facts.model_dump(mode="json"),
-            work_queue_flags=[f.model_dump(mode="json") for f in facts.work_queue_flags],
-        )
-        .on_conflict_do_nothing(index_elements=["organization_id", "practice_id", "ehr_encounter_id"])
-        .returning(encounters.c.encounter_id)
-        .cte("stored_visit")
-    )
+    visit = {
+        "organization_id": principal.organization_id,
+        "encounter_id": encounter_id,
+        "practice_id": body.practice_id,
+        "ehr_encounter_id": body.ehr_encounter_id,
+        "patient_id": body.patient_id,
+        "date_of_service": body.date_of_service,
+        "status": "received",
+        "received_date": today,
+        "snapshot": facts.model_dump(mode="json"),
+        "work_queue_flags": [f.model_dump(mode="json") for f in facts.work_queue_flags],
+    }
     stored = await session.scalar(
-        select(stored_visit.c.encounter_id).add_cte(
-            event_insert_for_each(infra, topic, event, stored_visit).cte("queued_event"),
-            audit_insert_for_each(principal, "create", "encounter", encounter_id, stored_visit).cte("audited"),
-        )
+        _store_visit(),
+        prefixed("visit_", visit)
+        | prefixed("event_", outbox_row(topic, event))
+        | prefixed("audit_", audit_row(principal, "create", "encounter", encounter_id)),
     )
     if stored is None:
         raise Problem(
