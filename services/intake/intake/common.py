@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from sqlalchemy import and_, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlalchemy.sql.selectable import ScalarSelect
 
 from intake import master_domain
@@ -68,7 +68,7 @@ async def business_today(session: AsyncSession, organization_id: uuid.UUID) -> d
     return business_date_of(await session.scalar(select(pinned_business_date(organization_id))))
 
 
-def pinned_business_date(organization_id: uuid.UUID) -> ScalarSelect[date]:
+def pinned_business_date(organization_id: uuid.UUID | BindParameter[uuid.UUID]) -> ScalarSelect[date]:
     """SQL for the organization's pinned business date (null when it follows the wall clock)."""
     query = select(business_clocks.c.business_date).where(business_clocks.c.organization_id == organization_id)
     return query.scalar_subquery()

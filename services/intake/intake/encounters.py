@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, and_, bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,7 +28,13 @@ from intake.encounter_schemas import (
     WorkQueueFlagOut,
 )
 from intake.models import audit_log, encounters, infra
-from intake.visit_records import VisitRecords, master_records_of_visit, visit_records, visit_records_of
+from intake.visit_records import (
+    VisitRecords,
+    master_parameters,
+    master_records_of_visit,
+    visit_records,
+    visit_records_of,
+)
 from shared.auth import Principal
 from shared.db import bound, bound_insert_for_each, prefixed
 from shared.events.catalogue import build_event
@@ -243,6 +249,29 @@ VISIT_COLUMNS = (
 
 
 @functools.cache
+def _copy_and_master_records() -> Select[Any]:
+    """An earlier copy of the visit, the business date and the visit's master data (`master_records_of_visit`),
+    built once: every visit sends it."""
+    organization_id = bindparam("visit_organization_id", type_=encounters.c.organization_id.type)
+    anchor = select(pinned_business_date(organization_id).label("pinned_date")).subquery("anchor")
+    master = master_records_of_visit().subquery("master")
+    return (
+        select(anchor.c.pinned_date, encounters, master.c.entity_type, master.c.entity_id, master.c.attributes)
+        .select_from(
+            anchor.outerjoin(
+                encounters,
+                and_(
+                    encounters.c.practice_id == bindparam("copy_practice_id", type_=encounters.c.practice_id.type),
+                    encounters.c.ehr_encounter_id
+                    == bindparam("copy_ehr_encounter_id", type_=encounters.c.ehr_encounter_id.type),
+                ),
+            ).outerjoin(master, encounters.c.encounter_id.is_(None))
+        )
+        .order_by(master.c.entity_id)
+    )
+
+
+@functools.cache
 def _store_visit() -> Select[tuple[uuid.UUID]]:
     """The visit, its event and its audit row in one statement, built once (every accepted visit sends it): the
     event and the audit row are written only with the visit, which a concurrent copy of it leaves unwritten."""
@@ -272,23 +301,12 @@ async def receive_encounter(
     # An earlier copy of the visit, the business date and (when there is no copy) the master data the visit is
     # checked against, in one round trip: a row per master record, each with the date and the copy's columns (a
     # single row with the copy, or with nulls when there is neither copy nor master data).
-    anchor = select(pinned_business_date(principal.organization_id).label("pinned_date")).subquery("anchor")
-    master = master_records_of_visit(body).subquery("master")
-    rows = (
-        await session.execute(
-            select(anchor.c.pinned_date, encounters, master.c.entity_type, master.c.entity_id, master.c.attributes)
-            .select_from(
-                anchor.outerjoin(
-                    encounters,
-                    and_(
-                        encounters.c.practice_id == body.practice_id,
-                        encounters.c.ehr_encounter_id == body.ehr_encounter_id,
-                    ),
-                ).outerjoin(master, encounters.c.encounter_id.is_(None))
-            )
-            .order_by(master.c.entity_id)
-        )
-    ).all()
+    parameters = {
+        "visit_organization_id": principal.organization_id,
+        "copy_practice_id": body.practice_id,
+        "copy_ehr_encounter_id": body.ehr_encounter_id,
+    }
+    rows = (await session.execute(_copy_and_master_records(), parameters | master_parameters(body))).all()
     existing = rows[0]
     if existing.encounter_id is not None:
         await audit(session, principal, "read", "encounter", existing.encounter_id)

@@ -3,15 +3,16 @@ authorizations, the payers those name), read in one query."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, Text, and_, cast, func, or_, select, tuple_
+from sqlalchemy import Select, Text, and_, bindparam, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake.common import attribute_equals, invalid
+from intake.common import invalid
 from intake.encounter_schemas import EncounterIn
 from intake.models import master_records
 
@@ -45,15 +46,34 @@ class VisitRecords:
 
 async def visit_records(session: AsyncSession, body: EncounterIn) -> VisitRecords:
     """Everything of the master data a visit is checked against, in one query (one round trip of a POST)."""
-    master = master_records_of_visit(body)
-    return visit_records_of(body, (await session.execute(master.order_by(master.selected_columns.entity_id))).all())
+    rows = (await session.execute(_ordered_master_records(), master_parameters(body))).all()
+    return visit_records_of(body, rows)
 
 
-def master_records_of_visit(body: EncounterIn) -> Select[Any]:
+@functools.cache
+def _ordered_master_records() -> Select[Any]:
+    master = master_records_of_visit()
+    return master.order_by(master.selected_columns.entity_id)
+
+
+def master_parameters(body: EncounterIn) -> dict[str, Any]:
+    """The parameters of `master_records_of_visit` for a visit."""
+    return {
+        "visit_practice_id": body.practice_id,
+        "visit_provider_id": body.provider_id,
+        "visit_patient_id": body.patient_id,
+        "visit_patient_text": str(body.patient_id),
+    }
+
+
+@functools.cache
+def master_records_of_visit() -> Select[Any]:
     """The query of the master records a visit is checked against: its practice, clinician and patient, the
-    patient's live coverages and authorizations, and the payers those coverages name."""
+    patient's live coverages and authorizations, and the payers those coverages name. Built once, with the
+    parameters of `master_parameters`: every POST sends it."""
     record, coverage = master_records, master_records.alias("coverage")
-    patient_id = str(body.patient_id)
+    entity_id = record.c.entity_id.type
+    patient_id = bindparam("visit_patient_text", type_=Text)
     payers_of_coverages = select(func.lower(coverage.c.attributes["payer_id"].astext)).where(
         coverage.c.entity_type == "coverage",
         coverage.c.deleted.is_(False),
@@ -63,16 +83,18 @@ def master_records_of_visit(body: EncounterIn) -> Select[Any]:
     return select(record.c.entity_type, record.c.entity_id, record.c.attributes).where(
         record.c.deleted.is_(False),
         or_(
-            tuple_(record.c.entity_type, record.c.entity_id).in_(
-                [
-                    ("practice", body.practice_id),
-                    ("provider", body.provider_id),
-                    ("patient", body.patient_id),
-                ]
+            *(
+                and_(record.c.entity_type == entity_type, record.c.entity_id == bindparam(name, type_=entity_id))
+                for entity_type, name in (
+                    ("practice", "visit_practice_id"),
+                    ("provider", "visit_provider_id"),
+                    ("patient", "visit_patient_id"),
+                )
             ),
             and_(
                 record.c.entity_type.in_(("coverage", "authorization")),
-                attribute_equals("patient_id", patient_id),
+                record.c.attributes.has_key("patient_id"),  # as attribute_equals: the index by patient
+                record.c.attributes["patient_id"].astext == patient_id,
             ),
             and_(record.c.entity_type == "payer", cast(record.c.entity_id, Text).in_(payers_of_coverages)),
         ),
