@@ -8,10 +8,9 @@ from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import CTE, Insert, TextualSelect, func, insert, select, text
+from sqlalchemy import Insert, TextualSelect, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.db import insert_for_each
 from shared.events.catalogue import serialize_event
 from shared.events.envelope import Envelope
 from shared.failures import sleep_or_stop
@@ -36,12 +35,6 @@ async def add_events(session: AsyncSession, tables: InfraTables, events: Sequenc
 def event_insert(tables: InfraTables, topic: str, event: Envelope) -> Insert:
     """The statement that queues an event, for a caller that sends it along with its own writes."""
     return insert(tables.outbox).values(**outbox_row(topic, event))
-
-
-def event_insert_for_each(tables: InfraTables, topic: str, event: Envelope, source: CTE) -> Insert:
-    """The statement that queues an event only if a write of the same statement happened (`source` is its RETURNING,
-    one row or none)."""
-    return insert_for_each(tables.outbox, source, **outbox_row(topic, event))
 
 
 OUTBOX_COLUMNS = ("event_id", "topic", "message_key", "event_type", "value", "headers")  # what outbox_row fills

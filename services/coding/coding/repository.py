@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, and_, func, select, update
+from sqlalchemy import Row, Select, and_, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,8 +21,9 @@ from coding.models import (
     infra,
 )
 from coding.rulebook import FeeEntry
+from shared.db import bound, bound_insert_for_each, prefixed
 from shared.events.envelope import Envelope
-from shared.outbox import event_insert_for_each
+from shared.outbox import OUTBOX_COLUMNS, outbox_row
 from shared.replica import remembered
 
 ACTIVE = ("created", "released", "held")
@@ -81,10 +83,24 @@ async def patient_history(
 async def insert_charge(session: AsyncSession, values: dict[str, Any], announced: tuple[str, Envelope]) -> bool:
     """Insert a charge once, and queue its event in the same statement; False (and no event) when the charge id
     already exists."""
-    stored = pg_insert(charges).values(**values).on_conflict_do_nothing().returning(charges.c.charge_id).cte("stored")
     topic, event = announced
-    queued = event_insert_for_each(infra, topic, event, stored).cte("queued_event")
-    return await session.scalar(select(stored.c.charge_id).add_cte(queued)) is not None
+    parameters = prefixed("charge_", values) | prefixed("event_", outbox_row(topic, event))
+    return await session.scalar(_insert_charge(tuple(values)), parameters) is not None
+
+
+@functools.cache
+def _insert_charge(columns: tuple[str, ...]) -> Select[tuple[str]]:
+    """The charge and its event in one statement, built once for the columns a charge is stored with (every coded
+    visit sends it): the event is written only with the charge."""
+    stored = (
+        pg_insert(charges)
+        .values(bound(charges, "charge_", columns))
+        .on_conflict_do_nothing()
+        .returning(charges.c.charge_id)
+        .cte("stored")
+    )
+    queued = bound_insert_for_each(infra.outbox, stored, "event_", OUTBOX_COLUMNS).cte("queued_event")
+    return select(stored.c.charge_id).add_cte(queued)
 
 
 async def update_charge(session: AsyncSession, charge_id: str, values: dict[str, Any]) -> None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import Select, bindparam, exists, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,9 +19,10 @@ from remittance.era import ClaimPayment
 from remittance.escalations import escalate_new_denial
 from remittance.models import claims, denials, infra, postings
 from remittance.underpayments import cancel_underpayments, flag_underpayments
+from shared.db import bound, bound_insert_for_each, prefixed
 from shared.events.catalogue import build_event
 from shared.events.remittance import Adjustment, ClaimDenied, RemittanceLine, RemittancePosted, RemittanceReversed
-from shared.outbox import add_event, event_insert_for_each
+from shared.outbox import OUTBOX_COLUMNS, add_event, outbox_row
 
 
 @dataclass(frozen=True)
@@ -166,51 +168,41 @@ async def post_claim(
         )
     else:
         topic, event = build_event("remittance.posted", RemittancePosted(**facts), **common)
-    stored = (
-        pg_insert(postings)
-        .values(
-            posting_id=posting_id,
-            organization_id=organization_id,
-            file_id=payment.file_id,
-            payment_id=payment.payment_id,
-            clp_position=claim.position,
-            claim_id=known.claim_id,
-            charge_id=known.charge_id,
-            payer_id=known.payer_id,
-            practice_id=known.practice_id,
-            payer_claim_number=claim.payer_claim_number,
-            claim_status_code=claim.status_code,
-            kind=kind,
-            trace_number=payment.trace_number,
-            payment_date=payment.payment_date,
-            charge_amount=assessment.charge_amount,
-            paid_amount=assessment.paid_amount,
-            patient_responsibility=assessment.patient_responsibility,
-            contractual_amount=assessment.contractual_amount,
-            denied_amount=assessment.denied_amount,
-            patient_denied_amount=assessment.patient_denied_amount,
-            adjustments=[a.model_dump(mode="json") for a in adjustments],
-            lines=[line.model_dump(mode="json") for line in lines],
-            remark_codes=list(assessment.remark_codes),
-            is_denial=assessment.is_denial,
-            first_adjudication=first_adjudication,
-            reversed_posting_id=reversed_posting_id,
-        )
-        .on_conflict_do_nothing()
-        .returning(postings.c.posting_id)
-        .cte("stored_posting")
-    )
+    posting = {
+        "posting_id": posting_id,
+        "organization_id": organization_id,
+        "file_id": payment.file_id,
+        "payment_id": payment.payment_id,
+        "clp_position": claim.position,
+        "claim_id": known.claim_id,
+        "charge_id": known.charge_id,
+        "payer_id": known.payer_id,
+        "practice_id": known.practice_id,
+        "payer_claim_number": claim.payer_claim_number,
+        "claim_status_code": claim.status_code,
+        "kind": kind,
+        "trace_number": payment.trace_number,
+        "payment_date": payment.payment_date,
+        "charge_amount": assessment.charge_amount,
+        "paid_amount": assessment.paid_amount,
+        "patient_responsibility": assessment.patient_responsibility,
+        "contractual_amount": assessment.contractual_amount,
+        "denied_amount": assessment.denied_amount,
+        "patient_denied_amount": assessment.patient_denied_amount,
+        "adjustments": [a.model_dump(mode="json") for a in adjustments],
+        "lines": [line.model_dump(mode="json") for line in lines],
+        "remark_codes": list(assessment.remark_codes),
+        "is_denial": assessment.is_denial,
+        "first_adjudication": first_adjudication,
+        "reversed_posting_id": reversed_posting_id,
+    }
     # The posting, its event and the payer's claim number (first learned here) in one statement: the event and the
     # number are written only when this CLP was not posted before.
-    writes: list[Any] = [event_insert_for_each(infra, topic, event, stored).cte("queued_event")]
-    if claim.payer_claim_number and not known.payer_claim_number:
-        writes.append(
-            update(claims)
-            .where(claims.c.claim_id == known.claim_id, select(stored.c.posting_id).exists())
-            .values(payer_claim_number=claim.payer_claim_number)
-            .cte("numbered_claim")
-        )
-    inserted = await session.scalar(select(stored.c.posting_id).add_cte(*writes))
+    numbering = bool(claim.payer_claim_number and not known.payer_claim_number)
+    parameters = prefixed("posting_", posting) | prefixed("event_", outbox_row(topic, event))
+    if numbering:
+        parameters |= {"numbered_claim_id": known.claim_id, "payer_claim_number": claim.payer_claim_number}
+    inserted = await session.scalar(_store_posting(tuple(posting), numbering), parameters)
     if inserted is None:
         return None
     if assessment.is_reversal:
@@ -233,6 +225,31 @@ async def post_claim(
         first_adjudication=first_adjudication,
         unclassified_codes=assessment.unclassified_codes,
     )
+
+
+@functools.cache
+def _store_posting(columns: tuple[str, ...], numbering: bool) -> Select[tuple[uuid.UUID]]:
+    """A CLP's posting with its event (and, when `numbering`, the payer's claim number on the claim) in one
+    statement, built once (every CLP sends it): the other writes happen only with the posting."""
+    stored = (
+        pg_insert(postings)
+        .values(bound(postings, "posting_", columns))
+        .on_conflict_do_nothing()
+        .returning(postings.c.posting_id)
+        .cte("stored_posting")
+    )
+    writes: list[Any] = [bound_insert_for_each(infra.outbox, stored, "event_", OUTBOX_COLUMNS).cte("queued_event")]
+    if numbering:
+        writes.append(
+            update(claims)
+            .where(
+                claims.c.claim_id == bindparam("numbered_claim_id", type_=claims.c.claim_id.type),
+                select(stored.c.posting_id).exists(),
+            )
+            .values(payer_claim_number=bindparam("payer_claim_number", type_=claims.c.payer_claim_number.type))
+            .cte("numbered_claim")
+        )
+    return select(stored.c.posting_id).add_cte(*writes)
 
 
 async def _record_denial(
