@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
-from sqlalchemy import CTE, BindParameter, Insert, Table, bindparam, event, exc, insert, literal, select, text
+from sqlalchemy import CTE, BindParameter, Insert, Table, bindparam, event, exc, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from shared.observability import DB_STATEMENTS
@@ -128,15 +128,6 @@ async def unit_of_work(
         await run_deferred(session)
 
 
-def insert_for_each(table: Table, source: CTE, *, carry: tuple[str, ...] = (), **values: Any) -> Insert:
-    """An insert of one row into `table` per row of `source`, a data-modifying CTE's RETURNING, so the row is
-    written only when that write happened (in the same statement): the columns named in `carry` come from `source`,
-    the others are the values given."""
-    constants = [literal(value, type_=table.c[name].type) for name, value in values.items()]
-    rows = select(*(source.c[name] for name in carry), *constants).select_from(source)
-    return insert(table).from_select([*carry, *values], rows)
-
-
 def bound(table: Table, prefix: str, columns: Sequence[str]) -> dict[str, BindParameter[Any]]:
     """Bind parameters named `prefix` + column for a statement built once and executed with `prefixed` values: a
     statement object used again keeps its cache key, where building a large one per call costs more than running
@@ -144,10 +135,14 @@ def bound(table: Table, prefix: str, columns: Sequence[str]) -> dict[str, BindPa
     return {name: bindparam(prefix + name, type_=table.c[name].type) for name in columns}
 
 
-def bound_insert_for_each(table: Table, source: CTE, prefix: str, columns: Sequence[str]) -> Insert:
-    """`insert_for_each` with bind parameters (`bound`) for the values, for a statement built once."""
-    rows = select(*bound(table, prefix, columns).values()).select_from(source)
-    return insert(table).from_select(list(columns), rows)
+def bound_insert_for_each(
+    table: Table, source: CTE, prefix: str, columns: Sequence[str], *, carry: tuple[str, ...] = ()
+) -> Insert:
+    """An insert of one row into `table` per row of `source`, a data-modifying CTE's RETURNING, so the row is
+    written only when that write happened (in the same statement): the columns named in `carry` come from `source`,
+    the others from bind parameters (`bound`), for a statement built once and executed with `prefixed` values."""
+    rows = select(*(source.c[name] for name in carry), *bound(table, prefix, columns).values()).select_from(source)
+    return insert(table).from_select([*carry, *columns], rows)
 
 
 def prefixed(prefix: str, values: Mapping[str, Any]) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import date
 from decimal import Decimal
@@ -11,7 +12,7 @@ from sqlalchemy import Select, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.db import insert_for_each
+from shared.db import bound, bound_insert_for_each, prefixed
 from shared.events.catalogue import ChargeCreatedEvent, ChargeReleasedEvent, build_event
 from shared.events.charge import ChargeFacts, HoldReason
 from shared.events.claim import ClaimHeld
@@ -154,7 +155,7 @@ async def create_claim_for_charge(session: AsyncSession, event: ChargeCreatedEve
         return
     result = await scrub(session, charge=charge, claim_id=claim_id, submission_date=event.businessdate, history=history)
     units = payer_edits.authorization_units(charge) if result.passed else 0
-    stored = await session.scalar(_store_new_claim(event, claim_id, result, units))
+    stored = await session.scalar(*_store_new_claim(event, claim_id, result, units))
     if stored is None:
         return
     if result.passed:
@@ -181,40 +182,73 @@ async def create_claim_for_charge(session: AsyncSession, event: ChargeCreatedEve
 
 def _store_new_claim(
     event: ChargeCreatedEvent | ChargeReleasedEvent, claim_id: str, result: scrubber.ScrubResult, units: int
-) -> Select[Any]:
+) -> tuple[Select[Any], dict[str, Any]]:
     """One statement storing a new claim with its first attempt and its visit, and for a claim going out its
-    authorization use and its place in the send queue; it returns the claim id, or nothing when a claim of the charge
-    and payer priority was stored first (and then writes nothing else)."""
+    authorization use and its place in the send queue (with its parameters); it returns the claim id, or nothing
+    when a claim of the charge and payer priority was stored first (and then writes nothing else)."""
     charge = event.data
     coverage = charge.coverage
     assert coverage is not None
     status = "queued" if result.passed else "held"
     edits = [edit.model_dump(mode="json") for edit in result.edits]
     organization_id = event.organizationid
+    claim = {
+        "claim_id": claim_id,
+        "organization_id": organization_id,
+        "practice_id": charge.practice.practice_id,
+        "charge_id": charge.charge_id,
+        "payer_priority": coverage.priority,
+        "payer_id": coverage.payer_id,
+        "provider_id": charge.provider.provider_id,
+        "patient_id": charge.patient.patient_id,
+        "program": charge.program,
+        "date_of_service": charge.date_of_service,
+        "charge_posted_date": charge.charge_posted_date,
+        "billed_amount": sum((line.amount for line in charge.lines), Decimal("0")),
+        "status": status,
+        "status_reason": None if result.passed else "; ".join(e.reason for e in result.errors),
+        "scrub_edits": edits,
+        "charge": charge.model_dump(mode="json"),
+        "correlation_id": event.correlationid,
+        "source_event_id": event.id,
+        "created_date": event.businessdate,
+        "manually_touched": charge.manually_touched,
+    }
+    attempt = {
+        "attempt_number": 1,
+        "organization_id": organization_id,
+        "frequency_code": "1",
+        "status": status,
+        "business_date": event.businessdate,
+        "scrub_passed": "true" if result.passed else "false",
+        "scrub_edits": edits,
+        "manually_touched": charge.manually_touched,
+    }
+    visit = _visit_values(organization_id, charge, billed=result.passed)
+    parameters = prefixed("claim_", claim) | prefixed("attempt_", attempt) | prefixed("visit_", visit)
+    usage: dict[str, Any] = {}
+    if units and charge.authorization is not None:
+        usage = {
+            "authorization_id": charge.authorization.authorization_id,
+            "organization_id": organization_id,
+            "units": units,
+            "consumed_date": event.businessdate,
+        }
+        parameters |= prefixed("usage_", usage)
+    if result.passed:
+        parameters |= prefixed("queue_", {"attempt_number": 1, "organization_id": organization_id})
+    statement = _new_claim_statement(tuple(claim), tuple(attempt), tuple(visit), tuple(usage), result.passed)
+    return statement, parameters
+
+
+@functools.cache
+def _new_claim_statement(
+    claim: tuple[str, ...], attempt: tuple[str, ...], visit: tuple[str, ...], usage: tuple[str, ...], queued: bool
+) -> Select[Any]:
+    """`_store_new_claim`'s statement for the columns given, built once (every new claim sends it)."""
     stored = (
         pg_insert(claims)
-        .values(
-            claim_id=claim_id,
-            organization_id=organization_id,
-            practice_id=charge.practice.practice_id,
-            charge_id=charge.charge_id,
-            payer_priority=coverage.priority,
-            payer_id=coverage.payer_id,
-            provider_id=charge.provider.provider_id,
-            patient_id=charge.patient.patient_id,
-            program=charge.program,
-            date_of_service=charge.date_of_service,
-            charge_posted_date=charge.charge_posted_date,
-            billed_amount=sum((line.amount for line in charge.lines), Decimal("0")),
-            status=status,
-            status_reason=None if result.passed else "; ".join(e.reason for e in result.errors),
-            scrub_edits=edits,
-            charge=charge.model_dump(mode="json"),
-            correlation_id=event.correlationid,
-            source_event_id=event.id,
-            created_date=event.businessdate,
-            manually_touched=charge.manually_touched,
-        )
+        .values(bound(claims, "claim_", claim))
         .on_conflict_do_nothing()
         .returning(claims.c.claim_id)
         .cte("stored_claim")
@@ -222,35 +256,14 @@ def _store_new_claim(
     # Rows keyed by claim, each written only when the claim itself was stored (its id carried from the insert).
     key = ("claim_id",)
     writes = [
-        insert_for_each(
-            claim_attempts,
-            stored,
-            carry=key,
-            attempt_number=1,
-            organization_id=organization_id,
-            frequency_code="1",
-            status=status,
-            business_date=event.businessdate,
-            scrub_passed="true" if result.passed else "false",
-            scrub_edits=edits,
-            manually_touched=charge.manually_touched,
-        ),
-        insert_for_each(visits, stored, carry=key, **_visit_values(organization_id, charge, billed=result.passed)),
+        bound_insert_for_each(claim_attempts, stored, "attempt_", attempt, carry=key),
+        bound_insert_for_each(visits, stored, "visit_", visit, carry=key),
     ]
-    if units and charge.authorization is not None:
-        writes.append(
-            insert_for_each(
-                authorization_usage,
-                stored,
-                carry=key,
-                authorization_id=charge.authorization.authorization_id,
-                organization_id=organization_id,
-                units=units,
-                consumed_date=event.businessdate,
-            )
-        )
-    if result.passed:
-        writes.append(insert_for_each(send_queue, stored, carry=key, attempt_number=1, organization_id=organization_id))
+    if usage:
+        writes.append(bound_insert_for_each(authorization_usage, stored, "usage_", usage, carry=key))
+    if queued:
+        queue = ("attempt_number", "organization_id")
+        writes.append(bound_insert_for_each(send_queue, stored, "queue_", queue, carry=key))
     return select(stored.c.claim_id).add_cte(*(write.cte(f"{write.table.name}_row") for write in writes))
 
 
