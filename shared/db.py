@@ -131,7 +131,8 @@ async def unit_of_work(
 def bound(table: Table, prefix: str, columns: Sequence[str]) -> dict[str, BindParameter[Any]]:
     """Bind parameters named `prefix` + column for a statement built once and executed with `prefixed` values: a
     statement object used again keeps its cache key, where building a large one per call costs more than running
-    it."""
+    it. The prefix keeps parameter names off column names: SQLAlchemy adds a parameter named like a column of a
+    nested INSERT or UPDATE to that statement's values."""
     return {name: bindparam(prefix + name, type_=table.c[name].type) for name in columns}
 
 

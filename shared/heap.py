@@ -42,7 +42,8 @@ BULK_YOUNG_THRESHOLD = 10_000
 @contextmanager
 def collector_paced(young_threshold: int = BULK_YOUNG_THRESHOLD) -> Iterator[None]:
     """Collect the youngest generation every `young_threshold` allocations while the block runs, then restore the
-    process's schedule. Cycles (rare in a bulk job's records) live at most that many allocations longer."""
+    process's schedule. The older generations are collected that much less often too, so garbage cycles (rare in a
+    bulk job's records) live longer: memory, not correctness."""
     before = gc.get_threshold()
     gc.set_threshold(young_threshold, *before[1:])
     try:

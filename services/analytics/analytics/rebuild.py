@@ -378,7 +378,7 @@ async def _rebuild(settings: AnalyticsSettings, *, swap: bool, progress: Progres
             await copy_pending()
             await copy_pending()
         finally:
-            if in_flight is not None and not in_flight.done():
+            if in_flight is not None:  # still running, or failed while the reader was failing too
                 in_flight.cancel()
                 await asyncio.gather(in_flight, return_exceptions=True)
         say(f"{result.events_read} events read; keeping one fact per event and indexing facts")

@@ -201,7 +201,7 @@ async def post_claim(
     numbering = bool(claim.payer_claim_number and not known.payer_claim_number)
     parameters = prefixed("posting_", posting) | prefixed("event_", outbox_row(topic, event))
     if numbering:
-        parameters |= {"numbered_claim_id": known.claim_id, "payer_claim_number": claim.payer_claim_number}
+        parameters |= {"numbered_claim_id": known.claim_id, "numbered_payer_claim_number": claim.payer_claim_number}
     inserted = await session.scalar(_store_posting(tuple(posting), numbering), parameters)
     if inserted is None:
         return None
@@ -246,7 +246,7 @@ def _store_posting(columns: tuple[str, ...], numbering: bool) -> Select[tuple[uu
                 claims.c.claim_id == bindparam("numbered_claim_id", type_=claims.c.claim_id.type),
                 select(stored.c.posting_id).exists(),
             )
-            .values(payer_claim_number=bindparam("payer_claim_number", type_=claims.c.payer_claim_number.type))
+            .values(payer_claim_number=bindparam("numbered_payer_claim_number", type_=claims.c.payer_claim_number.type))
             .cte("numbered_claim")
         )
     return select(stored.c.posting_id).add_cte(*writes)
