@@ -168,32 +168,19 @@ async def post_claim(
         )
     else:
         topic, event = build_event("remittance.posted", RemittancePosted(**facts), **common)
+    # The posting row: the event's facts (but the file id under its column's name, and the adjustments and lines
+    # as JSON) and where the CLP sits.
     posting = {
+        **{name: value for name, value in facts.items() if name not in ("remittance_id", "adjustments", "lines")},
         "posting_id": posting_id,
         "organization_id": organization_id,
         "file_id": payment.file_id,
         "payment_id": payment.payment_id,
         "clp_position": claim.position,
-        "claim_id": known.claim_id,
-        "charge_id": known.charge_id,
-        "payer_id": known.payer_id,
         "practice_id": known.practice_id,
-        "payer_claim_number": claim.payer_claim_number,
-        "claim_status_code": claim.status_code,
         "kind": kind,
-        "trace_number": payment.trace_number,
-        "payment_date": payment.payment_date,
-        "charge_amount": assessment.charge_amount,
-        "paid_amount": assessment.paid_amount,
-        "patient_responsibility": assessment.patient_responsibility,
-        "contractual_amount": assessment.contractual_amount,
-        "denied_amount": assessment.denied_amount,
-        "patient_denied_amount": assessment.patient_denied_amount,
         "adjustments": [a.model_dump(mode="json") for a in adjustments],
         "lines": [line.model_dump(mode="json") for line in lines],
-        "remark_codes": list(assessment.remark_codes),
-        "is_denial": assessment.is_denial,
-        "first_adjudication": first_adjudication,
         "reversed_posting_id": reversed_posting_id,
     }
     # The posting, its event and the payer's claim number (first learned here) in one statement: the event and the
