@@ -97,14 +97,14 @@ class OutboxRelay:
         self.poll_seconds = poll_seconds
         self._lock_key = f"claimflow.outbox.{service}"
         self._claim = _claim_statement(tables)
+        self._pending = select(tables.outbox.c.id).where(tables.outbox.c.sent_at.is_(None)).limit(1)
         self._busy = False  # the last batch found rows: look again without the idle check first
 
     async def pending(self) -> bool:
         """Whether any row waits for publication: one autocommit round trip, so an idle poll costs little."""
-        outbox = self.tables.outbox
         async with self.sessions() as session:
             connection = await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-            row = await connection.scalar(select(outbox.c.id).where(outbox.c.sent_at.is_(None)).limit(1))
+            row = await connection.scalar(self._pending)
         return row is not None
 
     async def publish_batch(self) -> int:

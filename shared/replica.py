@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import copy
+import functools
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Select, Table, bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -166,17 +167,21 @@ async def reference_entity(
     cache: dict[tuple[uuid.UUID | None, str, str], dict[str, Any] | None] = session.info.setdefault(_CACHE, {})
     key = (current_tenant(session), entity_type, entity_id)
     if key not in cache:
-        table = tables.reference_entities
-        row = (
-            await session.execute(
-                select(table.c.attributes).where(
-                    table.c.entity_type == entity_type, table.c.entity_id == entity_id, table.c.deleted.is_(False)
-                )
-            )
-        ).first()
+        query = _live_entity_query(tables.reference_entities)
+        row = (await session.execute(query, {"entity_type": entity_type, "entity_id": entity_id})).first()
         cache[key] = dict(row.attributes) if row else None
     attributes = cache[key]
     return copy.deepcopy(attributes) if attributes is not None else None
+
+
+@functools.cache
+def _live_entity_query(table: Table) -> Select[tuple[Any]]:
+    """A live entity's attributes by type and id, built once per service's table (every charge and claim asks)."""
+    return select(table.c.attributes).where(
+        table.c.entity_type == bindparam("entity_type", type_=table.c.entity_type.type),
+        table.c.entity_id == bindparam("entity_id", type_=table.c.entity_id.type),
+        table.c.deleted.is_(False),
+    )
 
 
 async def remembered(session: AsyncSession, key: tuple[Any, ...], load: Callable[[], Awaitable[T]]) -> T:

@@ -16,17 +16,17 @@ from analytics.facts import FactRow, StoredFact, fact_values
 from analytics.models import claim_index, facts, infra, organization_activity
 from shared.events.envelope import Envelope
 
+# Built once and executed with a row of parameters per fact: SQLAlchemy sends them as one multi-row INSERT
+# (insertmanyvalues) from a form compiled once, where a statement with the rows as its values was built and
+# compiled again for every batch.
+_ADD_FACTS = pg_insert(facts).on_conflict_do_nothing().returning(facts.c.event_id)
+
 
 async def add_facts(session: AsyncSession, items: list[tuple[Envelope, FactRow]]) -> set[str]:
     """Store events' facts once each (keyed by event id), in one statement; the ids of those that were new."""
     if not items:
         return set()
-    inserted = await session.scalars(
-        pg_insert(facts)
-        .values([fact_values(event, row) for event, row in items])
-        .on_conflict_do_nothing()
-        .returning(facts.c.event_id)
-    )
+    inserted = await session.scalars(_ADD_FACTS, [fact_values(event, row) for event, row in items])
     return set(inserted.all())
 
 

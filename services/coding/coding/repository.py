@@ -9,7 +9,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, Select, and_, func, select, update
+from sqlalchemy import Row, Select, and_, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,6 +41,14 @@ async def charges_of_encounter(session: AsyncSession, encounter_id: uuid.UUID) -
 async def coded_before(session: AsyncSession, encounter_id: uuid.UUID) -> tuple[list[Row[Any]], bool]:
     """In one query: an encounter's charges (oldest first, as `charges_of_encounter`) and whether it counted
     care-management minutes."""
+    rows = (await session.execute(_coded_before(), {"encounter_id": encounter_id})).all()
+    return [row for row in rows if row.charge_id is not None], bool(rows[0].minutes_counted)
+
+
+@functools.cache
+def _coded_before() -> Select[Any]:
+    """`coded_before`'s query, built once (every encounter asks)."""
+    encounter_id = bindparam("encounter_id", type_=charges.c.encounter_id.type)
     counted = (
         select(care_management_minutes.c.encounter_id)
         .where(care_management_minutes.c.encounter_id == encounter_id)
@@ -48,14 +56,11 @@ async def coded_before(session: AsyncSession, encounter_id: uuid.UUID) -> tuple[
         .label("minutes_counted")
     )
     flag = select(counted).subquery("flag")
-    rows = (
-        await session.execute(
-            select(flag.c.minutes_counted, charges)
-            .select_from(flag.outerjoin(charges, charges.c.encounter_id == encounter_id))
-            .order_by(charges.c.revision)
-        )
-    ).all()
-    return [row for row in rows if row.charge_id is not None], bool(rows[0].minutes_counted)
+    return (
+        select(flag.c.minutes_counted, charges)
+        .select_from(flag.outerjoin(charges, charges.c.encounter_id == encounter_id))
+        .order_by(charges.c.revision)
+    )
 
 
 async def charge(session: AsyncSession, charge_id: str, *, for_update: bool = False) -> Row[Any] | None:
@@ -70,14 +75,27 @@ async def patient_history(
     session: AsyncSession, patient_id: uuid.UUID, *, since: date, exclude_encounter: uuid.UUID | None
 ) -> Sequence[Row[Any]]:
     """Active charges of a patient with a date of service from `since` (for pairs, units and the 3-year rule)."""
-    query = select(charges).where(
-        charges.c.patient_id == patient_id,
-        charges.c.status.in_(ACTIVE),
-        charges.c.date_of_service >= since,
-    )
+    parameters: dict[str, Any] = {"patient_id": patient_id, "since": since}
     if exclude_encounter is not None:
-        query = query.where(charges.c.encounter_id.is_distinct_from(exclude_encounter))
-    return (await session.execute(query)).all()
+        parameters["exclude_encounter"] = exclude_encounter
+    query = _patient_history(exclude_encounter is not None)
+    rows: Sequence[Row[Any]] = (await session.execute(query, parameters)).all()
+    return rows
+
+
+@functools.cache
+def _patient_history(excluding_encounter: bool) -> Select[tuple[Any, ...]]:
+    """`patient_history`'s query, built once per shape (every encounter asks)."""
+    query = select(charges).where(
+        charges.c.patient_id == bindparam("patient_id", type_=charges.c.patient_id.type),
+        charges.c.status.in_(ACTIVE),
+        charges.c.date_of_service >= bindparam("since", type_=charges.c.date_of_service.type),
+    )
+    if excluding_encounter:
+        query = query.where(
+            charges.c.encounter_id.is_distinct_from(bindparam("exclude_encounter", type_=charges.c.encounter_id.type))
+        )
+    return query
 
 
 async def insert_charge(session: AsyncSession, values: dict[str, Any], announced: tuple[str, Envelope]) -> bool:

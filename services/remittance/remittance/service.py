@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Select, String, bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql.dml import ReturningInsert
 
 from remittance.balancing import check_remittance
 from remittance.domain import cents
@@ -18,7 +20,7 @@ from remittance.era import ClaimPayment, EraRefused, PaymentTransaction, Remitta
 from remittance.matching import ClaimMatch, lock_claim_id, lock_claim_ids, match_claim, waits_for
 from remittance.models import claims, infra, payments, provider_adjustments, remittance_files, unmatched_remittances
 from remittance.posting import PaymentContext, post_claim, posted_before_of
-from shared.db import unit_of_work
+from shared.db import bound, prefixed, unit_of_work
 from shared.events.catalogue import ClaimSubmittedEvent, build_event
 from shared.events.envelope import Envelope
 from shared.events.remittance import ProviderAdjustmentPosted
@@ -308,6 +310,8 @@ async def record_submitted_claim(session: AsyncSession, event: ClaimSubmittedEve
     await lock_claim_id(session, event.data.claim_id)
     data = event.data
     values: dict[str, Any] = {
+        "organization_id": event.organizationid,
+        "claim_id": data.claim_id,
         "charge_id": data.charge_id,
         "payer_id": data.payer_id,
         "practice_id": event.practiceid,
@@ -323,25 +327,30 @@ async def record_submitted_claim(session: AsyncSession, event: ClaimSubmittedEve
         "member_id": data.member_id,
         "date_of_service": data.date_of_service,
     }
-    statement = pg_insert(claims).values(organization_id=event.organizationid, claim_id=data.claim_id, **values)
-    update_values: dict[str, Any] = {name: statement.excluded[name] for name in values}
-    update_values["payer_claim_number"] = func.coalesce(
-        statement.excluded.payer_claim_number, claims.c.payer_claim_number
-    )
     # The claim as stored, read back by the same statement (or apart, when a later attempt was recorded first).
-    known = (
-        await session.execute(
-            statement.on_conflict_do_update(
-                index_elements=["organization_id", "claim_id"],
-                set_=update_values,
-                where=claims.c.attempt_number <= statement.excluded.attempt_number,
-            ).returning(*claims.c)
-        )
-    ).first()
+    known = (await session.execute(_record_claim(tuple(values)), prefixed("claim_", values))).first()
     if known is None:
         known = (await session.execute(select(claims).where(claims.c.claim_id == data.claim_id))).first()
     if known is not None:
         await post_waiting_remittances(session, event.organizationid, known, event.id)
+
+
+@functools.cache
+def _record_claim(columns: tuple[str, ...]) -> ReturningInsert[Any]:
+    """A submitted claim's upsert, built once (every claim.submitted sends it): a later attempt replaces an earlier
+    one's facts, keeping a payer claim number it does not repeat; an earlier attempt arriving late changes nothing."""
+    statement = pg_insert(claims).values(bound(claims, "claim_", columns))
+    update_values: dict[str, Any] = {
+        name: statement.excluded[name] for name in columns if name not in ("organization_id", "claim_id")
+    }
+    update_values["payer_claim_number"] = func.coalesce(
+        statement.excluded.payer_claim_number, claims.c.payer_claim_number
+    )
+    return statement.on_conflict_do_update(
+        index_elements=["organization_id", "claim_id"],
+        set_=update_values,
+        where=claims.c.attempt_number <= statement.excluded.attempt_number,
+    ).returning(*claims.c)
 
 
 async def post_waiting_remittances(
@@ -350,25 +359,13 @@ async def post_waiting_remittances(
     """Post unmatched CLPs waiting for a claim (by any matching key), oldest first; returns how many posted."""
     claim_id = known.claim_id
     queue = unmatched_remittances
-    matches = queue.c.claim_id == claim_id
+    parameters = {"waiting_claim_id": claim_id}
     if known.payer_claim_number:
-        matches = or_(matches, queue.c.payer_claim_number == known.payer_claim_number)
+        parameters["waiting_payer_claim_number"] = known.payer_claim_number
     if known.member_id:
-        matches = or_(matches, queue.c.claim["patient_identifier"].astext == known.member_id)
-    waiting = (
-        await session.execute(
-            select(
-                queue,
-                payments.c.trace_number,
-                payments.c.payment_date,
-                posted_before_of(claim_id).label("posted_before"),
-            )
-            .join(payments, payments.c.payment_id == queue.c.payment_id)
-            .where(queue.c.status == "waiting", matches)
-            .order_by(queue.c.created_at, queue.c.clp_position)
-            .with_for_update(of=queue)
-        )
-    ).all()
+        parameters["waiting_member_id"] = known.member_id
+    query = _waiting_remittances(bool(known.payer_claim_number), bool(known.member_id))
+    waiting = (await session.execute(query, parameters)).all()
     count = 0
     posted_before = bool(waiting[0].posted_before) if waiting else False  # as read with the queue, then as posted
     for row in waiting:
@@ -393,3 +390,27 @@ async def post_waiting_remittances(
         )
         count += 1
     return count
+
+
+@functools.cache
+def _waiting_remittances(by_payer_claim_number: bool, by_member_id: bool) -> Select[Any]:
+    """Unmatched CLPs waiting for a claim by its id (and its payer claim number, its member id, when it has them),
+    oldest first and locked, with their payment and whether the claim was posted before; built once per shape
+    (every claim.submitted asks)."""
+    queue = unmatched_remittances
+    claim_id = bindparam("waiting_claim_id", type_=claims.c.claim_id.type)
+    matches = queue.c.claim_id == claim_id
+    if by_payer_claim_number:
+        matches = or_(matches, queue.c.payer_claim_number == bindparam("waiting_payer_claim_number", type_=String))
+    if by_member_id:
+        member_id = bindparam("waiting_member_id", type_=String)
+        matches = or_(matches, queue.c.claim["patient_identifier"].astext == member_id)
+    return (
+        select(
+            queue, payments.c.trace_number, payments.c.payment_date, posted_before_of(claim_id).label("posted_before")
+        )
+        .join(payments, payments.c.payment_id == queue.c.payment_id)
+        .where(queue.c.status == "waiting", matches)
+        .order_by(queue.c.created_at, queue.c.clp_position)
+        .with_for_update(of=queue)
+    )
