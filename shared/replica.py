@@ -9,12 +9,12 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, Table, bindparam, select
+from sqlalchemy import Select, Table, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.consumer import Handler
-from shared.db import current_tenant
+from shared.db import bound, current_tenant
 from shared.events.catalogue import ReferenceDeletedEvent, ReferenceUpsertedEvent
 from shared.events.reference import ApiKeyRef
 from shared.failures import NotYetReplicated
@@ -177,10 +177,9 @@ async def reference_entity(
 @functools.cache
 def _live_entity_query(table: Table) -> Select[tuple[Any]]:
     """A live entity's attributes by type and id, built once per service's table (every charge and claim asks)."""
+    key = bound(table, "", ("entity_type", "entity_id"))
     return select(table.c.attributes).where(
-        table.c.entity_type == bindparam("entity_type", type_=table.c.entity_type.type),
-        table.c.entity_id == bindparam("entity_id", type_=table.c.entity_id.type),
-        table.c.deleted.is_(False),
+        table.c.entity_type == key["entity_type"], table.c.entity_id == key["entity_id"], table.c.deleted.is_(False)
     )
 
 

@@ -9,7 +9,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, Select, and_, bindparam, func, select, update
+from sqlalchemy import Row, Select, and_, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -48,7 +48,7 @@ async def coded_before(session: AsyncSession, encounter_id: uuid.UUID) -> tuple[
 @functools.cache
 def _coded_before() -> Select[Any]:
     """`coded_before`'s query, built once (every encounter asks)."""
-    encounter_id = bindparam("encounter_id", type_=charges.c.encounter_id.type)
+    encounter_id = bound(charges, "", ("encounter_id",))["encounter_id"]
     counted = (
         select(care_management_minutes.c.encounter_id)
         .where(care_management_minutes.c.encounter_id == encounter_id)
@@ -75,26 +75,25 @@ async def patient_history(
     session: AsyncSession, patient_id: uuid.UUID, *, since: date, exclude_encounter: uuid.UUID | None
 ) -> Sequence[Row[Any]]:
     """Active charges of a patient with a date of service from `since` (for pairs, units and the 3-year rule)."""
-    parameters: dict[str, Any] = {"patient_id": patient_id, "since": since}
+    values: dict[str, Any] = {"patient_id": patient_id, "date_of_service": since}
     if exclude_encounter is not None:
-        parameters["exclude_encounter"] = exclude_encounter
+        values["encounter_id"] = exclude_encounter
     query = _patient_history(exclude_encounter is not None)
-    rows: Sequence[Row[Any]] = (await session.execute(query, parameters)).all()
+    rows: Sequence[Row[Any]] = (await session.execute(query, prefixed("history_", values))).all()
     return rows
 
 
 @functools.cache
 def _patient_history(excluding_encounter: bool) -> Select[tuple[Any, ...]]:
     """`patient_history`'s query, built once per shape (every encounter asks)."""
+    given = bound(charges, "history_", ("patient_id", "date_of_service", "encounter_id"))
     query = select(charges).where(
-        charges.c.patient_id == bindparam("patient_id", type_=charges.c.patient_id.type),
+        charges.c.patient_id == given["patient_id"],
         charges.c.status.in_(ACTIVE),
-        charges.c.date_of_service >= bindparam("since", type_=charges.c.date_of_service.type),
+        charges.c.date_of_service >= given["date_of_service"],
     )
     if excluding_encounter:
-        query = query.where(
-            charges.c.encounter_id.is_distinct_from(bindparam("exclude_encounter", type_=charges.c.encounter_id.type))
-        )
+        query = query.where(charges.c.encounter_id.is_distinct_from(given["encounter_id"]))
     return query
 
 

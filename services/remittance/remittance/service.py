@@ -359,13 +359,13 @@ async def post_waiting_remittances(
     """Post unmatched CLPs waiting for a claim (by any matching key), oldest first; returns how many posted."""
     claim_id = known.claim_id
     queue = unmatched_remittances
-    parameters = {"waiting_claim_id": claim_id}
+    values = {"claim_id": claim_id}
     if known.payer_claim_number:
-        parameters["waiting_payer_claim_number"] = known.payer_claim_number
+        values["payer_claim_number"] = known.payer_claim_number
     if known.member_id:
-        parameters["waiting_member_id"] = known.member_id
+        values["member_id"] = known.member_id
     query = _waiting_remittances(bool(known.payer_claim_number), bool(known.member_id))
-    waiting = (await session.execute(query, parameters)).all()
+    waiting = (await session.execute(query, prefixed("waiting_", values))).all()
     count = 0
     posted_before = bool(waiting[0].posted_before) if waiting else False  # as read with the queue, then as posted
     for row in waiting:
@@ -398,11 +398,12 @@ def _waiting_remittances(by_payer_claim_number: bool, by_member_id: bool) -> Sel
     oldest first and locked, with their payment and whether the claim was posted before; built once per shape
     (every claim.submitted asks)."""
     queue = unmatched_remittances
-    claim_id = bindparam("waiting_claim_id", type_=claims.c.claim_id.type)
+    given = bound(queue, "waiting_", ("claim_id", "payer_claim_number"))
+    claim_id = given["claim_id"]
     matches = queue.c.claim_id == claim_id
     if by_payer_claim_number:
-        matches = or_(matches, queue.c.payer_claim_number == bindparam("waiting_payer_claim_number", type_=String))
-    if by_member_id:
+        matches = or_(matches, queue.c.payer_claim_number == given["payer_claim_number"])
+    if by_member_id:  # the CLP's patient identifier, a text in its JSON
         member_id = bindparam("waiting_member_id", type_=String)
         matches = or_(matches, queue.c.claim["patient_identifier"].astext == member_id)
     return (
