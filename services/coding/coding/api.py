@@ -23,7 +23,8 @@ from shared.problems import Problem
 
 router = APIRouter(prefix="/v1")
 Reader = Annotated[Principal, Depends(require_scope("read"))]
-Writer = Annotated[Principal, Depends(require_scope("encounters:write"))]
+# Overriding coded lines and closing care-management months are billing actions, like corrections and denial work.
+Biller = Annotated[Principal, Depends(require_scope("claims:write"))]
 MonthPath = Annotated[str, Path(pattern=r"^20\d{2}-(0[1-9]|1[0-2])$", examples=["2026-09"], description="yyyy-mm")]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such charge in this organization"}}
 
@@ -93,7 +94,7 @@ async def list_holds(
     summary="Release, override or reject a held charge",
     responses={**NOT_FOUND, 409: {"description": "The charge is not held"}, 422: {"description": "Invalid lines"}},
 )
-async def resolve_hold(request: Request, charge_id: str, body: ResolveHoldIn, principal: Writer) -> JSONResponse:
+async def resolve_hold(request: Request, charge_id: str, body: ResolveHoldIn, principal: Biller) -> JSONResponse:
     """Bill a held charge as coded or with a coder's lines (marked manually touched), or reject it."""
 
     async def use_case(session: AsyncSession) -> tuple[int, Any]:
@@ -109,7 +110,7 @@ async def resolve_hold(request: Request, charge_id: str, body: ResolveHoldIn, pr
     summary="Close a care-management month on the business clock",
     responses={409: {"description": "The month is not over on the business clock"}},
 )
-async def close_month(request: Request, month: MonthPath, principal: Writer) -> JSONResponse:
+async def close_month(request: Request, month: MonthPath, principal: Biller) -> JSONResponse:
     """Close every open patient-month of a month that is over: charge, hold, or record no charge."""
 
     async def use_case(session: AsyncSession) -> tuple[int, Any]:
