@@ -38,6 +38,7 @@ claims = Table(
     Column("payer_claim_number", Text),
     Column("adjudicated_date", Date),
     Column("manually_touched", Boolean, nullable=False, server_default="false"),
+    Column("pending_charge", JSONB),
 )
 
 claim_attempts = Table(
