@@ -22,6 +22,7 @@ from analytics.ledger import (
     Charge,
     ClaimAttempt,
     ClaimRef,
+    ClaimVoid,
     Denial,
     Ledger,
     ScrubberHold,
@@ -71,6 +72,7 @@ class ClaimHistory:
     acknowledgements: list[Acknowledgement] = field(default_factory=list)
     adjudications: list[Adjudication] = field(default_factory=list)
     denials: list[Denial] = field(default_factory=list)
+    withdrawals: list[ClaimVoid] = field(default_factory=list)
 
     @property
     def practice_id(self) -> uuid.UUID | None:
@@ -92,6 +94,50 @@ class ClaimHistory:
         return adjudication.has_denial or any(
             d.initial and d.payment_date == adjudication.payment_date for d in self.denials
         )
+
+    def answers(self, attempt_number: int, as_of: date) -> list[Acknowledgement]:
+        """The 999s and 277CAs that answered one attempt by D."""
+        return [a for a in self.acknowledgements if a.attempt_number == attempt_number and a.acknowledged_date <= as_of]
+
+    def latest_attempt(self, as_of: date) -> ClaimAttempt | None:
+        """The newest attempt submitted on or before D."""
+        sent = [a for a in self.attempts if a.submitted_date <= as_of]
+        return max(sent, key=lambda a: a.attempt_number) if sent else None
+
+    def known_by(self, as_of: date) -> bool:
+        """Whether the claim existed on D: an attempt submitted or a hold made by then."""
+        return any(a.submitted_date <= as_of for a in self.attempts) or any(h.held_date <= as_of for h in self.holds)
+
+    def void_accepted_date(self, as_of: date) -> date | None:
+        """When the payer accepted a void (frequency 8) of the claim, as known by D: its newest attempt by D is a
+        void that the answers by D accept (see `accepted`); None otherwise (no void, or one still unanswered or
+        rejected, or followed by another attempt)."""
+        latest = self.latest_attempt(as_of)
+        if latest is None or latest.frequency_code != "8":
+            return None
+        answers = self.answers(latest.attempt_number, as_of)
+        if not accepted(answers):
+            return None
+        return max(latest.submitted_date, min(a.acknowledged_date for a in answers if a.kind == "277CA" and a.accepts))
+
+    def voided_date(self, as_of: date) -> date | None:
+        """When the claim stopped being billed, as known by D: its void accepted by the payer, or its withdrawal
+        (`claim.voided`) while the payer did not hold it (never sent, or its newest attempt rejected), when no
+        void went out for it; None while it is billed."""
+        accepted_on = self.void_accepted_date(as_of)
+        latest = self.latest_attempt(as_of)
+        if accepted_on is not None or (latest is not None and latest.frequency_code == "8"):
+            return accepted_on
+        withdrawn = [
+            w.voided_date for w in self.withdrawals if w.voided_date <= as_of and not self.payer_held(w.voided_date)
+        ]
+        return min(withdrawn) if withdrawn else None
+
+    def payer_held(self, on: date) -> bool:
+        """Whether the payer held the claim on a date: an attempt had gone out by then and the newest was not
+        rejected by then (a withdrawal then needs a void, frequency 8, to take the claim back)."""
+        latest = self.latest_attempt(on)
+        return latest is not None and not any(a.rejects for a in self.answers(latest.attempt_number, on))
 
     def first_scrub_date(self, as_of: date) -> date | None:
         """When the first attempt was scrubbed: its first hold, or its submission when never held."""
@@ -128,6 +174,9 @@ def claim_histories(ledger: Ledger) -> dict[str, ClaimHistory]:
         for denial in ledger.denials:
             if denial.claim_id in histories:
                 histories[denial.claim_id].denials.append(denial)
+        for withdrawal in ledger.claim_voids:
+            if withdrawal.claim_id in histories:
+                histories[withdrawal.claim_id].withdrawals.append(withdrawal)
         return histories
 
     return derived(ledger, "claim histories", None, group)
@@ -172,6 +221,29 @@ def sliced(
         for item in everything
         if scope.admits(practice_id=(found := ids(item))[0], provider_id=found[1], payer_id=found[2], program=found[3])
     ]
+
+
+def accepted(answers: Iterable[Acknowledgement]) -> bool:
+    """Whether an attempt's answers accept it: none rejects it and a 277CA accepts it (A2/A5); a 277CA A1 only
+    says it was received."""
+    found = list(answers)
+    return not any(a.rejects for a in found) and any(a.kind == "277CA" and a.accepts for a in found)
+
+
+def voided_charges(ledger: Ledger, as_of: date) -> frozenset[str]:
+    """Charges withdrawn by D: a `charge.voided` dated by then, or every claim of the charge known by D voided by D
+    (accepted void or withdrawal) with no other claim billing it (DOMAIN.md 6)."""
+
+    def compute() -> frozenset[str]:
+        voided = {v.charge_id for v in ledger.voids if v.voided_date <= as_of}
+        billed: dict[str, bool] = {}
+        for history in claim_histories(ledger).values():
+            if history.known_by(as_of):
+                charge_id = history.ref.charge_id
+                billed[charge_id] = billed.get(charge_id, False) or history.voided_date(as_of) is None
+        return frozenset(voided | {charge_id for charge_id, still_billed in billed.items() if not still_billed})
+
+    return derived(ledger, "voided charges", as_of, compute)
 
 
 def claim_scope_ids(history: ClaimHistory) -> ScopeIds:

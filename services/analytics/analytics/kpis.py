@@ -15,12 +15,14 @@ from analytics.domain import (
     KpiValue,
     Scope,
     Tally,
+    accepted,
     claim_histories,
     group_by_charge,
     in_window,
     primary_claims,
     ratio,
     sliced,
+    voided_charges,
     window,
 )
 from analytics.ledger import ZERO, Charge, Ledger
@@ -30,7 +32,8 @@ DEFINITIONS: dict[str, str] = {
         "Primary claims whose first attempt was submitted in [D-(window-1), D] and that have a first adjudication "
         "by D; clean when there was no scrubber hold, no manual touch before first submission, no 999/277CA "
         "rejection of the first attempt, and a first adjudication with no denial (DOMAIN.md 5.2). "
-        "A claim paid $0 because everything went to the deductible is clean."
+        "A claim paid $0 because everything went to the deductible is clean. A claim whose void (frequency 8) the "
+        "payer accepted by D is left out."
     ),
     "clean_claim_rate/scrubber": (
         "Primary claims whose first attempt was scrubbed in [D-(window-1), D]; clean when it passed every "
@@ -38,7 +41,8 @@ DEFINITIONS: dict[str, str] = {
     ),
     "clean_claim_rate/acceptance": (
         "Primary claims whose first attempt was submitted in [D-(window-1), D] with a 277CA A2/A5 or a rejection "
-        "(999 R/M/W/X or 277CA A3/A4/A6/A7/A8) by D; accepted when no rejection and a 277CA A2/A5."
+        "(999 R/M/W/X or 277CA A3/A4/A6/A7/A8) by D; accepted when no rejection and a 277CA A2/A5. A claim whose "
+        "void (frequency 8) the payer accepted by D is left out."
     ),
     "initial_denial_rate": (
         "Primary claims whose first adjudication is dated in [D-(window-1), D]; numerator: those whose first "
@@ -52,7 +56,8 @@ DEFINITIONS: dict[str, str] = {
         "A/R at D over average daily gross charges. A/R at D = sum over charges posted on or before D of billed - "
         "payer payments - contractual adjustments - patient payments - write-offs, each counted only if posted "
         "by D; denied amounts and patient responsibility stay in A/R. Average daily gross charges = billed of "
-        "charges posted in [D-89, D] / 90. Voided charges are left out."
+        "charges posted in [D-89, D] / 90. A charge voided by D, or whose every claim was voided by D (a void the "
+        "payer accepted, or a claim withdrawn before the payer held it) with no other claim billing it, is left out."
     ),
     "ar_over_days/60": (
         "Share of A/R at D (dollars) on charges whose date of service is more than 60 days before D, over the total "
@@ -73,7 +78,7 @@ def first_pass_clean_claim_rate(
     cohort, clean = Tally(), Tally()
     for claim in primary_claims(ledger, scope or Scope()):
         first = claim.first_attempt(as_of)
-        if first is None or not in_window(first.submitted_date, bounds):
+        if first is None or not in_window(first.submitted_date, bounds) or claim.void_accepted_date(as_of) is not None:
             continue
         adjudication = claim.first_adjudication(as_of)
         if adjudication is None:
@@ -129,22 +134,18 @@ def acceptance_clean_claim_rate(
 ) -> KpiValue:
     """Clean claim rate, acceptance: 999 A/E and 277CA A2/A5 among first attempts with a decisive answer."""
     bounds = window(as_of, window_days)
-    cohort, accepted = Tally(), Tally()
+    cohort, accepted_claims = Tally(), Tally()
     for claim in primary_claims(ledger, scope or Scope()):
         first = claim.first_attempt(as_of)
-        if first is None or not in_window(first.submitted_date, bounds):
+        if first is None or not in_window(first.submitted_date, bounds) or claim.void_accepted_date(as_of) is not None:
             continue
-        answers = [
-            a
-            for a in claim.acknowledgements
-            if a.attempt_number == first.attempt_number and a.acknowledged_date <= as_of
-        ]
+        answers = claim.answers(first.attempt_number, as_of)
         if not any(a.decides for a in answers):
             continue
         cohort = cohort.plus(claim.ref.billed)
-        if not any(a.rejects for a in answers) and any(a.kind == "277CA" and a.accepts for a in answers):
-            accepted = accepted.plus(claim.ref.billed)
-    return _rate("clean_claim_rate", "acceptance", accepted, cohort, bounds)
+        if accepted(answers):
+            accepted_claims = accepted_claims.plus(claim.ref.billed)
+    return _rate("clean_claim_rate", "acceptance", accepted_claims, cohort, bounds)
 
 
 def initial_denial_rate(
@@ -173,7 +174,8 @@ class ChargeBalance:
 
 
 def effective_charges(ledger: Ledger, as_of: date, scope: Scope) -> list[Charge]:
-    """Charges posted on or before D and not voided by D; a charge still unknown is taken from its claim."""
+    """Charges posted on or before D and not withdrawn by D (`voided_charges`); a charge still unknown is taken
+    from its claim."""
     charges = {c.charge_id: c for c in ledger.charges}
     for claim in sorted(claim_histories(ledger).values(), key=lambda h: h.ref.payer_priority != "primary"):
         ref = claim.ref
@@ -188,7 +190,7 @@ def effective_charges(ledger: Ledger, as_of: date, scope: Scope) -> list[Charge]
                 posted_date=ref.charge_posted_date,
                 billed=ref.billed,
             )
-    voided = {v.charge_id for v in ledger.voids if v.voided_date <= as_of}
+    voided = voided_charges(ledger, as_of)
     return [
         c
         for c in charges.values()
