@@ -204,9 +204,10 @@ async def seed_practice(
 
 
 async def seed_payers(tenant: Tenant) -> list[str]:
-    """Two commercial payers with simple profiles."""
+    """Two commercial payers with simple profiles: a commercial insurer (claim filing indicator CI) and a Blue Cross
+    Blue Shield plan (BL)."""
     payers = []
-    for name, x12_id in (("Acme Health", "ACME1"), ("Blue Lake Plan", "BLAKE")):
+    for name, x12_id, indicator in (("Acme Health", "ACME1", "CI"), ("Blue Lake Plan", "BLAKE", "BL")):
         payers.append(
             await tenant.create(
                 "payers",
@@ -216,6 +217,7 @@ async def seed_payers(tenant: Tenant) -> list[str]:
                     "profiles": [
                         {
                             "effective_from": "2020-01-01",
+                            "claim_filing_indicator": indicator,
                             "timely_filing_days": 180,
                             "telehealth": {"video_modifier": "95"},
                         }

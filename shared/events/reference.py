@@ -106,11 +106,23 @@ class TelehealthPolicy(Payload):
     audio_only_modifier: str = Field(default="93", description="93, or FQ at FQHC/RHC")
 
 
+# SBR09 Claim Filing Indicator Code (element 1032) of the 837P 005010X222A1: the code list of the X12 standard.
+ClaimFilingIndicator = Literal[
+    "11", "12", "13", "14", "15", "16", "17", "AM", "BL", "CH", "CI", "DS",
+    "FI", "HM", "LM", "MA", "MB", "MC", "OF", "TV", "VA", "WC", "ZZ",
+]  # fmt: skip
+
+
 class PayerProfile(Payload):
     """The payer's rules the coder and the scrubber apply, in force from effective_from until the next profile."""
 
     effective_from: date
     payer_type: Literal["medicare", "medicaid", "commercial", "other"] = "commercial"
+    claim_filing_indicator: ClaimFilingIndicator | None = Field(
+        default=None,
+        description="SBR09 of the 837P: MB Medicare Part B, MC Medicaid, BL Blue Cross Blue Shield, HM HMO, "
+        "CI commercial insurance, ... (X12 code list); when absent, submission takes MB, MC or CI from payer_type",
+    )
     timely_filing_days: int = Field(default=365, ge=1)
     payment_lag_business_days: int = Field(default=10, ge=0)
     no_response_follow_up_days: int = Field(default=30, ge=1)

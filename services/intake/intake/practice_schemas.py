@@ -27,6 +27,7 @@ from intake.schemas import (
     Taxonomy,
     Text,
 )
+from shared.events.reference import ClaimFilingIndicator
 
 
 class UserIn(MasterIn):
@@ -203,6 +204,13 @@ class PayerProfileIn(RequestModel):
 
     effective_from: date
     payer_type: Literal["medicare", "medicaid", "commercial", "other"] = "commercial"
+    claim_filing_indicator: ClaimFilingIndicator | None = Field(
+        default=None,
+        examples=["MB"],
+        description="SBR09 claim filing indicator of the 837P (X12 code list): MB Medicare Part B, MC Medicaid, "
+        "BL Blue Cross Blue Shield, HM HMO, CI commercial, ...; when omitted, claims take MB for a medicare, MC "
+        "for a medicaid and CI for a commercial payer_type, and a payer of type other has its claims held",
+    )
     timely_filing_days: int = Field(default=365, ge=1, le=3650)
     payment_lag_business_days: int = Field(default=10, ge=0, le=365)
     no_response_follow_up_days: int = Field(default=30, ge=1, le=365)
@@ -227,6 +235,7 @@ class PayerIn(MasterIn):
                     "profiles": [
                         {
                             "effective_from": "2026-01-01",
+                            "claim_filing_indicator": "CI",
                             "timely_filing_days": 180,
                             "no_response_follow_up_days": 30,
                             "authorization": {"mode": "after_visits", "unmanaged_visits": 12},

@@ -71,6 +71,20 @@ def profile_in_force(payer: PayerRef | None, on: date) -> PayerProfile | None:
     return max(in_force, key=lambda profile: profile.effective_from) if in_force else None
 
 
+# SBR09 when the payer profile names none: the professional-claim code of its payer type (Part B for Medicare).
+FILING_INDICATOR_BY_PAYER_TYPE = {"medicare": "MB", "medicaid": "MC", "commercial": "CI"}
+# SBR09 of an attempt never scrubbed against a profile naming one (a void whose payer profile has lost it since).
+UNKNOWN_FILING_INDICATOR = "ZZ"
+
+
+def claim_filing_indicator(profile: PayerProfile | None) -> str | None:
+    """The 837P SBR09 of a claim under the payer profile in force: the profile's own indicator, else the one of its
+    payer type (MB, MC, CI); None when neither says (a payer of type other, or no profile in force)."""
+    if profile is None:
+        return None
+    return profile.claim_filing_indicator or FILING_INDICATOR_BY_PAYER_TYPE.get(profile.payer_type)
+
+
 def timely_filing_days(profile: PayerProfile | None) -> int:
     """The filing window of a profile (365 days when the payer or its profile is unknown)."""
     return profile.timely_filing_days if profile else DEFAULT_TIMELY_FILING_DAYS

@@ -13,7 +13,7 @@ from shared.events.charge import ChargeFacts, ChargeLine
 from shared.events.claim import ScrubEdit
 from shared.events.reference import VisitLimit
 from submission import rules
-from submission.domain import DEFAULT_TIMELY_FILING_DAYS, benefit_period
+from submission.domain import DEFAULT_TIMELY_FILING_DAYS, benefit_period, claim_filing_indicator
 from submission.scrub_input import ScrubInput, error_finding, warning_finding
 
 
@@ -58,6 +58,24 @@ def edit_eligibility(scrub: ScrubInput) -> list[ScrubEdit]:
             )
         )
     return edits
+
+
+def edit_claim_filing_indicator(scrub: ScrubInput) -> list[ScrubEdit]:
+    """The payer profile in force says which claim filing indicator (837P SBR09) the claim goes out with."""
+    coverage = scrub.charge.coverage
+    if coverage is None or claim_filing_indicator(scrub.profile) is not None:
+        return []
+    if scrub.profile is None:
+        why = f"no payer profile of {coverage.payer_name} is in force on {scrub.charge.date_of_service.isoformat()}"
+    else:
+        why = f"the payer profile of {coverage.payer_name} (payer type {scrub.profile.payer_type}) names none"
+    return [
+        error_finding(
+            "PAYER-FILING-INDICATOR",
+            f"the claim filing indicator (SBR09) is unknown: {why}; set the profile's claim_filing_indicator "
+            "(MB Medicare Part B, MC Medicaid, BL Blue Cross Blue Shield, HM HMO, CI commercial, ...)",
+        )
+    ]
 
 
 def edit_carve_out(scrub: ScrubInput) -> list[ScrubEdit]:

@@ -17,6 +17,7 @@ from submission.payer_edits import (
     edit_authorization_exhausted,
     edit_authorization_missing,
     edit_carve_out,
+    edit_claim_filing_indicator,
     edit_credentialing,
     edit_eligibility,
     edit_telehealth,
@@ -47,6 +48,7 @@ ScrubberEdit = Callable[[ScrubInput], list[ScrubEdit]]
 
 SCRUBBER_EDITS: tuple[ScrubberEdit, ...] = (
     edit_eligibility,
+    edit_claim_filing_indicator,
     edit_carve_out,
     edit_authorization_missing,
     edit_authorization_exhausted,

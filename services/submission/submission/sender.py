@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.db import unit_of_work
 from shared.events.charge import ChargeFacts
+from shared.events.reference import PayerRef
+from shared.replica import reference_entity
 from submission import domain
 from submission.config import SubmissionSettings
 from submission.gateway import (
@@ -34,7 +36,7 @@ from submission.gateway import (
     GatewayAnswer,
     SandboxGateway,
 )
-from submission.models import batches, claim_attempts, claims, control_numbers, paused_senders, send_queue
+from submission.models import batches, claim_attempts, claims, control_numbers, infra, paused_senders, send_queue
 from submission.recording import record_answer
 from submission.x837 import BatchClaim, Envelope837, build_837p
 
@@ -118,16 +120,21 @@ async def prepare_batch(
                     claim_attempts.c.frequency_code,
                     claims.c.charge,
                     claims.c.payer_claim_number,
+                    claims.c.payer_id,
+                    claims.c.date_of_service,
                 )
                 .join(claims, claims.c.claim_id == claim_attempts.c.claim_id)
                 .where(claim_attempts.c.status == "queued", claim_attempts.c.business_date == oldest.business_date)
                 .order_by(claim_attempts.c.queued_at, claim_attempts.c.claim_id)
                 .limit(settings.sender_batch_size)
-                .with_for_update(of=claim_attempts, skip_locked=True)
+                # The claim row is the lock of a claim and its attempts, taken before either is written (voids and
+                # corrections lock it first too); one a void or a correction holds is left for the next batch.
+                .with_for_update(of=claims, skip_locked=True)
             )
         ).all()
         if not rows:
             return None
+        indicators = await _filing_indicators(session, rows)
         control_number = int(await session.scalar(control_numbers.next_value()))
         envelope = Envelope837(
             control_number=control_number,
@@ -143,7 +150,11 @@ async def prepare_batch(
             envelope,
             [
                 BatchClaim(
-                    row.claim_id, row.frequency_code, ChargeFacts.model_validate(row.charge), row.payer_claim_number
+                    row.claim_id,
+                    row.frequency_code,
+                    ChargeFacts.model_validate(row.charge),
+                    indicators[row.claim_id],
+                    row.payer_claim_number,
                 )
                 for row in rows
             ],
@@ -170,6 +181,19 @@ async def prepare_batch(
             update(claims).where(claims.c.claim_id.in_([k[0] for k in keys])).values(status="batched")
         )
     return StoredBatch(organization_id, control_number, file_text)
+
+
+async def _filing_indicators(session: AsyncSession, rows: Sequence[Any]) -> dict[str, str]:
+    """Each claim's SBR09 from its payer's profile in force on the date of service (the scrubber held claims whose
+    payer names none; a void never scrubbed against such a profile goes out as ZZ, mutually defined)."""
+    payers: dict[uuid.UUID, PayerRef | None] = {}
+    for payer_id in {row.payer_id for row in rows}:
+        payers[payer_id] = domain.payer_from_replica(await reference_entity(session, infra, "payer", str(payer_id)))
+    return {
+        row.claim_id: domain.claim_filing_indicator(domain.profile_in_force(payers[row.payer_id], row.date_of_service))
+        or domain.UNKNOWN_FILING_INDICATOR
+        for row in rows
+    }
 
 
 async def _forget_finished(session: AsyncSession, organization_id: uuid.UUID) -> None:

@@ -36,11 +36,13 @@ class Envelope837:
 
 @dataclass(frozen=True)
 class BatchClaim:
-    """One claim attempt to put in a batch: our claim id, frequency and the coded charge."""
+    """One claim attempt to put in a batch: our claim id, frequency, the coded charge and the claim filing indicator
+    (SBR09) of its payer."""
 
     claim_id: str
     frequency_code: str
     charge: ChargeFacts
+    claim_filing_indicator: str
     payer_claim_number: str | None = None
 
 
@@ -163,7 +165,7 @@ def _claim_segments(claim: BatchClaim, hl: int, billing_hl: int) -> tuple[int, l
             "",
             "",
             "",
-            "CI",
+            claim.claim_filing_indicator,
         ),
     ]
     if dependent and coverage.subscriber is not None:

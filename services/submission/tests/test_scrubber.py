@@ -134,6 +134,17 @@ Variation = Callable[[Claim], scrub_input.ScrubInput]
 
 # (test id, the claim with one problem, rule ids expected). One row per edit of DOMAIN.md section 4.
 HELD: list[tuple[str, Variation, set[str]]] = [
+    # claim filing indicator (837P SBR09)
+    (
+        "a payer of type other whose profile names no claim filing indicator",
+        lambda c: c.input(payer=_payer(profiles=[_profile(payer_type="other")])),
+        {"PAYER-FILING-INDICATOR"},
+    ),
+    (
+        "no payer profile in force on the date of service",
+        lambda c: c.input(payer=_payer(profiles=[_profile(effective_from=date(2026, 10, 1))])),
+        {"PAYER-FILING-INDICATOR"},
+    ),
     # eligibility
     ("no coverage", lambda c: c.input(charge={"coverage": None}), {"ELIG-NO-COVERAGE"}),
     (
@@ -411,7 +422,7 @@ HELD: list[tuple[str, Variation, set[str]]] = [
     (
         "past the default 365 days without a profile",
         lambda c: c.input(payer=None, profile=None, submission_date=date(2027, 9, 15)),
-        {"TIMELY-FILING"},
+        {"TIMELY-FILING", "PAYER-FILING-INDICATOR"},  # without a payer profile SBR09 is unknown too
     ),
     # duplicate
     (
@@ -427,6 +438,10 @@ HELD: list[tuple[str, Variation, set[str]]] = [
 
 PASSES: list[tuple[str, Variation]] = [
     ("the clean claim", lambda c: c.input()),
+    (
+        "a payer of type other whose profile names its claim filing indicator",
+        lambda c: c.input(payer=_payer(profiles=[_profile(payer_type="other", claim_filing_indicator="WC")])),
+    ),
     ("last day of a 90-day window", lambda c: c.input(submission_date=date(2026, 12, 13))),
     (
         "units exactly used up by this claim: 3 + 2 + 1 of 6",
@@ -558,15 +573,47 @@ def test_a_claim_satisfying_every_edit_passes(claim: Claim, variation: Variation
 def test_every_edit_of_domain_section_4_has_a_held_case() -> None:
     covered = {rule for _, _, expected in HELD for rule in expected}
     families = ("ELIG", "CARVE", "AUTH-MISSING", "AUTH-EXHAUSTED", "AUTH-EXPIRED", "VISIT", "TELE", "CRED")
-    families += ("PAIR", "ADD-ON", "UNITS", "DX", "PROV", "BILL", "TIMELY", "DUPLICATE")
+    families += ("PAIR", "ADD-ON", "UNITS", "DX", "PROV", "BILL", "TIMELY", "DUPLICATE", "PAYER-FILING")
     assert all(any(rule.startswith(family) for rule in covered) for family in families)
-    assert len(scrubber.SCRUBBER_EDITS) == 13
+    assert len(scrubber.SCRUBBER_EDITS) == 14
 
 
-def test_payer_unknown_is_a_warning_that_travels_and_skips_payer_rules(claim: Claim) -> None:
+def test_payer_unknown_is_a_warning_that_skips_payer_rules_and_holds_for_the_unknown_filing_indicator(
+    claim: Claim,
+) -> None:
     result = scrubber.scrub_claim(claim.input(payer=None, profile=None, provider=None))
-    assert result.passed is True
-    assert [(e.rule_id, e.severity) for e in result.edits] == [("PAYER-UNKNOWN", "warning")]
+    assert result.passed is False
+    assert [(e.rule_id, e.severity) for e in result.edits] == [
+        ("PAYER-UNKNOWN", "warning"),
+        ("PAYER-FILING-INDICATOR", "error"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("payer_type", "named", "sbr09"),
+    [
+        ("medicare", None, "MB"),
+        ("medicaid", None, "MC"),
+        ("commercial", None, "CI"),
+        ("other", None, None),
+        ("commercial", "BL", "BL"),
+        ("commercial", "HM", "HM"),
+        ("medicare", "16", "16"),
+        ("other", "WC", "WC"),
+    ],
+)
+def test_the_claim_filing_indicator_is_the_profiles_else_the_one_of_its_payer_type(
+    payer_type: str, named: str | None, sbr09: str | None
+) -> None:
+    profile = _profile(payer_type=payer_type, claim_filing_indicator=named)
+    assert domain.claim_filing_indicator(profile) == sbr09
+    assert domain.claim_filing_indicator(None) is None
+
+
+@pytest.mark.parametrize("code", ["XX", "ci", "", "1", "M B"])
+def test_a_claim_filing_indicator_outside_the_x12_code_list_is_refused_by_the_contract(code: str) -> None:
+    with pytest.raises(ValueError, match="claim_filing_indicator"):
+        _profile(claim_filing_indicator=code)
 
 
 def test_dates_of_service_after_the_packaged_code_set_get_a_warning(claim: Claim) -> None:

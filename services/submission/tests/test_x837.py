@@ -25,10 +25,15 @@ ENVELOPE = Envelope837(
 )
 
 
-def _batch(*charges: Any, frequency: str = "1", payer_claim_number: str | None = None) -> str:
+def _batch(
+    *charges: Any, frequency: str = "1", payer_claim_number: str | None = None, filing_indicator: str = "CI"
+) -> str:
     return build_837p(
         ENVELOPE,
-        [BatchClaim(f"CF{n:016d}", frequency, charge, payer_claim_number) for n, charge in enumerate(charges, 1)],
+        [
+            BatchClaim(f"CF{n:016d}", frequency, charge, filing_indicator, payer_claim_number)
+            for n, charge in enumerate(charges, 1)
+        ],
     )
 
 
@@ -76,6 +81,18 @@ def test_replacement_and_void_carry_their_frequency_and_ref_f8_and_validate(
     assert clm.element(5) == f"11:B:{frequency}"
     refs = [(s.element(1), s.element(2)) for s in segments if s.tag == "REF" and s.element(1) in ("F8", "G1")]
     assert refs == [("G1", "AUTH-12345"), ("F8", "PCN-1")]  # the TR3's 2300 order: G1 before F8
+
+
+@pytest.mark.parametrize("indicator", ["MB", "MC", "BL", "HM", "CI", "ZZ"])
+def test_sbr09_is_the_claim_filing_indicator_of_the_payer_and_validates(
+    charges: Any, tmp_path: Path, indicator: str
+) -> None:
+    text = _batch(charges.make(), charges.make(coverage=charges.dependent_coverage()), filing_indicator=indicator)
+    _, segments = tokenize(text)
+    assert [s.element(9) for s in segments if s.tag == "SBR"] == [indicator, indicator]
+    ok, output = charges.pyx12_verdict(text, tmp_path, f"sbr09-{indicator}.837")
+    assert ok, output
+    assert "ERROR" not in output
 
 
 def test_an_original_never_carries_ref_f8(charges: Any) -> None:
