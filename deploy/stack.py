@@ -78,6 +78,8 @@ def _env_defaults() -> dict[str, str]:
         env[prefix + "OWNER_USER"], env[prefix + "OWNER_PASSWORD"] = f"{service}_owner", secrets.token_hex(24)
     env["CLAIMFLOW_OPERATOR_TOKEN"] = secrets.token_hex(32)
     env["CLAIMFLOW_CLEARINGHOUSE_SECRET"] = secrets.token_hex(32)
+    # Signs analytics' dashboard links: a secret of its own, so no other credential can forge them.
+    env["CLAIMFLOW_DASHBOARD_LINK_SECRET"] = secrets.token_hex(32)
     env |= {f"CLAIMFLOW_{name.upper()}_PORT": str(port) for name, port in API_PORTS.items()}
     env |= {f"CLAIMFLOW_{s.upper()}_WORKER_METRICS_PORT": str(8201 + i) for i, s in enumerate(SERVICES)}
     env["CLAIMFLOW_SANDBOX_URL"] = f"http://127.0.0.1:{API_PORTS['sandbox']}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import uuid
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -13,8 +13,9 @@ from fastapi.responses import HTMLResponse, Response
 
 from analytics import dashboard, repository, service
 from analytics.claims import ClaimStatus
+from analytics.config import AnalyticsSettings, LinkSecretMissing
 from analytics.domain import DEFAULT_WINDOW_DAYS, KpiValue, Scope
-from analytics.links import LINK_LIFETIME, InvalidLink, LinkGrant, sign_link, verify_link
+from analytics.links import LINK_LIFETIME, InvalidLink, LinkGrant, LinkTooLong, sign_link, verify_link
 from analytics.report import to_csv
 from analytics.schemas import (
     ClaimSearchItem,
@@ -34,6 +35,7 @@ from shared.problems import Problem
 router = APIRouter(prefix="/v1", tags=["kpis"])
 Reader = Annotated[Principal, Depends(require_scope("read"))]
 AsOf = Annotated[date | None, Query(description="Business date D; default: the latest one in the events")]
+LINKS_OFF = {"description": "No dashboard link secret is configured, so links are neither signed nor verified"}
 WindowDays = Annotated[int, Query(ge=1, le=366, description="Length of the KPI window in days (default 30)")]
 
 
@@ -229,39 +231,68 @@ async def search_claims(
 @router.post(
     "/dashboard-links",
     status_code=201,
-    summary="A dashboard URL with a token valid for 15 minutes",
-    responses=links(
-        201,
-        OpenDashboard=link(
-            "GET",
-            "/v1/dashboard",
-            description="Open the dashboard with the link's token",
-            parameters={"query.token": "$response.body#/token"},
+    summary="A dashboard URL with a token valid for 15 minutes (or lifetime_minutes, up to the configured maximum)",
+    responses={
+        **links(
+            201,
+            OpenDashboard=link(
+                "GET",
+                "/v1/dashboard",
+                description="Open the dashboard with the link's token",
+                parameters={"query.token": "$response.body#/token"},
+            ),
         ),
-    ),
+        503: LINKS_OFF,
+    },
 )
 async def create_dashboard_link(request: Request, principal: Reader, body: DashboardLinkRequest) -> DashboardLink:
     """Sign a short-lived link so a browser can open the dashboard without holding the API key."""
+    settings: AnalyticsSettings = request.app.state.settings
+    secret = _link_secret(settings)
     practice = _practice_for(principal, body.practice_id)
-    expires_at = datetime.now(UTC).replace(microsecond=0) + LINK_LIFETIME
+    issued_at = datetime.now(UTC).replace(microsecond=0)
+    lifetime = LINK_LIFETIME if body.lifetime_minutes is None else timedelta(minutes=body.lifetime_minutes)
     grant = LinkGrant(
         organization_id=principal.organization_id,
         key_id=principal.key_id,
         practice_ids=principal.practice_ids,
         practice_id=practice,
         as_of=body.as_of,
-        expires_at=expires_at,
+        expires_at=issued_at + lifetime,
+        issued_at=issued_at,
     )
-    token = sign_link(grant, request.app.state.settings.link_secret())
+    try:
+        token = sign_link(grant, secret, max_lifetime=settings.dashboard_link_max_lifetime)
+    except LinkTooLong as error:
+        raise Problem(
+            422,
+            "Request is invalid",
+            f"lifetime_minutes: {error}",
+            errors=[{"field": "lifetime_minutes", "pointer": "/lifetime_minutes", "reason": str(error)}],
+            problem_type="urn:claimflow:problem:validation",
+        ) from error
     url = str(request.url_for("get_dashboard").include_query_params(token=token))
-    return DashboardLink(url=url, token=token, expires_at=expires_at)
+    return DashboardLink(url=url, token=token, expires_at=grant.expires_at)
+
+
+def _link_secret(settings: AnalyticsSettings) -> bytes:
+    """The dashboard link secret, or a 503 saying it must be configured (links are never signed with anything
+    else)."""
+    try:
+        return settings.link_secret()
+    except LinkSecretMissing as error:
+        raise Problem(
+            503,
+            "Service Unavailable",
+            "dashboard links are turned off: no signing secret is configured (CLAIMFLOW_DASHBOARD_LINK_SECRET)",
+        ) from error
 
 
 @router.get(
     "/dashboard",
     response_class=HTMLResponse,
     summary="KPI tiles with targets and trends (HTML)",
-    responses={404: {"description": "No business events for this organization yet"}},
+    responses={404: {"description": "No business events for this organization yet"}, 503: LINKS_OFF},
 )
 async def get_dashboard(
     request: Request,
@@ -271,8 +302,11 @@ async def get_dashboard(
     window_days: WindowDays = DEFAULT_WINDOW_DAYS,
 ) -> HTMLResponse:
     """The billing managers' page for one organization, or one of its practices."""
+    settings: AnalyticsSettings = request.app.state.settings
     try:
-        grant = verify_link(token, request.app.state.settings.link_secret(), now=datetime.now(UTC))
+        grant = verify_link(
+            token, _link_secret(settings), now=datetime.now(UTC), max_lifetime=settings.dashboard_link_max_lifetime
+        )
     except InvalidLink as error:
         raise Problem(401, "Unauthorized", str(error)) from error
     chosen = practice_id or grant.practice_id

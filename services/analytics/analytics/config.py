@@ -1,6 +1,6 @@
 """Settings of the analytics service."""
 
-import hashlib
+from datetime import timedelta
 
 from pydantic import SecretStr
 
@@ -20,15 +20,23 @@ class AnalyticsSettings(ServiceSettings):
     # most recently, at most this many, so the label set stays bounded however many tenants a deployment serves
     # (the KPI API answers for every organization; claimflow_business_gauge_organizations counts those left out).
     gauge_max_organizations: int = 100
+    # Signs dashboard links; the launcher generates one into the stack's settings file. Without it analytics neither
+    # signs nor verifies links (nothing is derived from another secret).
     dashboard_link_secret: SecretStr = SecretStr("")
+    # The longest a dashboard link may live (ISO 8601 duration or seconds); a longer one is refused when asked for
+    # and when presented.
+    dashboard_link_max_lifetime: timedelta = timedelta(days=7)
 
     def link_secret(self) -> bytes:
-        """Key signing dashboard links: the configured secret, else one derived from the runtime role's password.
+        """The key signing and verifying dashboard links; LinkSecretMissing when none is configured.
 
         Every API replica shares the stack's configuration, so a link signed by one verifies on another.
         """
         configured = self.dashboard_link_secret.get_secret_value()
-        if configured:
-            return configured.encode()
-        _, password = self.role_credentials()
-        return hashlib.sha256(f"claimflow-dashboard-link:{password}".encode()).digest()
+        if not configured:
+            raise LinkSecretMissing("CLAIMFLOW_DASHBOARD_LINK_SECRET is not set")
+        return configured.encode()
+
+
+class LinkSecretMissing(RuntimeError):
+    """No dashboard link secret is configured, so links can be neither signed nor verified."""

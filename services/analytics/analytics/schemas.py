@@ -94,6 +94,12 @@ class DashboardLinkRequest(BaseModel):
 
     practice_id: uuid.UUID | None = None
     as_of: date | None = None
+    lifetime_minutes: int | None = Field(
+        default=None,
+        ge=1,
+        le=527_040,
+        description="How long the link lives (default 15 minutes); at most the configured maximum (default 7 days)",
+    )
 
 
 class DashboardLink(BaseModel):

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import csv
+import hashlib
+import hmac
 import io
 import os
 import sys
@@ -15,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from analytics import repository
 from analytics.config import AnalyticsSettings
@@ -64,6 +68,11 @@ async def feed(sessions: async_sessionmaker[AsyncSession], events: list[Envelope
 
 async def api_key_for(sessions: async_sessionmaker[AsyncSession], organization_id: uuid.UUID) -> str:
     """A read key of the organization, replicated the way the reference topic delivers it."""
+    return (await api_key_with_id(sessions, organization_id))[1]
+
+
+async def api_key_with_id(sessions: async_sessionmaker[AsyncSession], organization_id: uuid.UUID) -> tuple[str, str]:
+    """(key id, secret) of a new read key of the organization, replicated as the reference topic delivers it."""
     key_id, secret, key_hash = generate_api_key()
     _, event = build_event(
         "reference.upserted",
@@ -76,7 +85,7 @@ async def api_key_for(sessions: async_sessionmaker[AsyncSession], organization_i
     )
     async with unit_of_work(sessions, organization_id) as session:
         await REFERENCE_HANDLERS["reference.upserted"](session, event)
-    return secret
+    return key_id, secret
 
 
 def kpi(report: dict, name: str, variant: str | None = None) -> dict:
@@ -389,3 +398,80 @@ async def test_the_kpis_command_prints_a_table_per_practice(sessions, worked):
     assert len(rows) == 2
     # first_pass 1 of 2 and 66.6 days in A/R for the organization and for its single practice.
     assert all("50.0%" in row and "66.6" in row for row in rows)
+
+
+def forged_token(secret: bytes, organization_id: uuid.UUID, key_id: str, *, lifetime: timedelta) -> str:
+    """A dashboard token made by hand, signed with the given key."""
+    body = orjson.dumps(
+        {
+            "org": str(organization_id),
+            "key": key_id,
+            "limit": [],
+            "practice": None,
+            "as_of": None,
+            "exp": int((datetime.now(UTC) + lifetime).timestamp()),
+        }
+    )
+    encode = lambda raw: base64.urlsafe_b64encode(raw).rstrip(b"=").decode()  # noqa: E731
+    return f"{encode(body)}.{encode(hmac.new(secret, body, hashlib.sha256).digest())}"
+
+
+async def test_a_year_long_link_signed_with_a_key_derived_from_the_database_password_is_refused(
+    sessions, client, worked
+):
+    await feed(sessions, worked.events)
+    key_id, _ = await api_key_with_id(sessions, worked.organization_id)
+    _, password = load_settings(AnalyticsSettings).role_credentials()
+    derived = hashlib.sha256(f"claimflow-dashboard-link:{password}".encode()).digest()
+    configured = load_settings(AnalyticsSettings).link_secret()
+
+    for secret, lifetime in (
+        (derived, timedelta(days=365)),
+        (derived, timedelta(minutes=10)),
+        (configured, timedelta(days=365)),
+    ):
+        page = await client.get(
+            "/v1/dashboard", params={"token": forged_token(secret, worked.organization_id, key_id, lifetime=lifetime)}
+        )
+        assert page.status_code == 401, (lifetime, page.text)
+    # The same short link signed with the configured secret opens: the refusals above are about key and lifetime.
+    good = forged_token(configured, worked.organization_id, key_id, lifetime=timedelta(minutes=10))
+    assert (await client.get("/v1/dashboard", params={"token": good})).status_code == 200
+
+
+async def test_a_link_asked_to_live_longer_than_the_maximum_is_refused_naming_the_field(sessions, client, worked):
+    await feed(sessions, worked.events)
+    headers = {"Authorization": f"Bearer {await api_key_for(sessions, worked.organization_id)}"}
+    week = 7 * 24 * 60
+
+    longest = await client.post("/v1/dashboard-links", json={"lifetime_minutes": week}, headers=headers)
+    too_long = await client.post("/v1/dashboard-links", json={"lifetime_minutes": week + 1}, headers=headers)
+
+    assert longest.status_code == 201, longest.text
+    expires = datetime.fromisoformat(longest.json()["expires_at"])
+    assert timedelta(days=7) - timedelta(minutes=1) < expires - datetime.now(UTC) <= timedelta(days=7)
+    assert (await client.get("/v1/dashboard", params={"token": longest.json()["token"]})).status_code == 200
+    assert too_long.status_code == 422, too_long.text
+    assert [e["field"] for e in too_long.json()["errors"]] == ["lifetime_minutes"]
+    assert "7 days" in too_long.json()["detail"]
+
+
+async def test_without_a_configured_secret_links_are_neither_signed_nor_verified(sessions, worked, monkeypatch):
+    await feed(sessions, worked.events)
+    key_id, key = await api_key_with_id(sessions, worked.organization_id)
+    headers = {"Authorization": f"Bearer {key}"}
+    _, password = load_settings(AnalyticsSettings).role_credentials()
+    derived = hashlib.sha256(f"claimflow-dashboard-link:{password}".encode()).digest()
+    monkeypatch.setenv("CLAIMFLOW_DASHBOARD_LINK_SECRET", "")
+    app = create_app()
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://analytics") as unconfigured,
+    ):
+        made = await unconfigured.post("/v1/dashboard-links", json={}, headers=headers)
+        token = forged_token(derived, worked.organization_id, key_id, lifetime=timedelta(minutes=10))
+        opened = await unconfigured.get("/v1/dashboard", params={"token": token})
+
+    for response in (made, opened):
+        assert response.status_code == 503, response.text
+        assert "CLAIMFLOW_DASHBOARD_LINK_SECRET" in response.json()["detail"]
