@@ -61,6 +61,8 @@ class ChargeDraft:
     revision: int = 1
     amendment_number: int = 0
     care_management_month: date | None = None
+    # A charge revised in place keeps the date it was first posted: it is still the one charge of its visit or month.
+    posted_date: date | None = None
 
     @property
     def total(self) -> Decimal:
@@ -215,7 +217,7 @@ def announcement(context: EventContext, draft: ChargeDraft, status: str) -> tupl
             revision=draft.revision,
         )
         return charge_event(context, "charge.held", held, draft.charge_id, practice_id)
-    payload = charge_payload(draft, context.business_date)
+    payload = charge_payload(draft, draft.posted_date or context.business_date)
     return charge_event(context, "charge.created", payload, draft.charge_id, practice_id)
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from coding.coded import CodedLine, Hold, month_index
 from coding.rulebook import RuleBook
+from shared.clock import add_business_days
 
 
 @dataclass(frozen=True)
@@ -181,6 +182,14 @@ def date_of_service_for(
     return month_end(month)
 
 
-def month_closed_by(month: date, business_date: date) -> bool:
-    """Whether the business clock has passed the end of a month."""
-    return business_date > month_end(month)
+def month_closed_by(month: date, business_date: date, grace_business_days: int = 0) -> bool:
+    """Whether the business clock has passed the end of a month and then the grace period (business days)."""
+    return business_date > add_business_days(month_end(month), grace_business_days)
+
+
+def first_open_month(business_date: date, grace_business_days: int) -> date:
+    """The first day of the earliest month the business clock has not closed yet: every month before it is closed."""
+    bound = month_start(business_date)
+    while not month_closed_by(month_start(bound - timedelta(days=1)), business_date, grace_business_days):
+        bound = month_start(bound - timedelta(days=1))
+    return bound

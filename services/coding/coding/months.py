@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coding import domain, monthly, repository
-from coding.charges import ChargeDraft, EventContext, charge_lines, revision_id, store_and_announce, stored_signature
+from coding.charges import (
+    ChargeDraft,
+    EventContext,
+    announce,
+    charge_lines,
+    revision_id,
+    settings,
+    store_and_announce,
+    stored_signature,
+)
 from coding.charges import void_charge as void_existing_charge
 from coding.metrics import MONTHS_CLOSED
 from coding.models import infra
@@ -43,77 +52,30 @@ async def close_patient_month(
     """Close (or re-close) one patient-month: bill it, hold it, or record why there is no charge."""
     rows = list(await repository.month_minutes(session, patient_id, month))
     record = await repository.month_record(session, patient_id, month)
-    previous = await repository.charge(session, record.charge_id) if record is not None and record.charge_id else None
+    previous = await repository.month_charge(session, patient_id, month)
     collaborative = sum(row.minutes for row in rows if row.model == "collaborative_care")
     bhi = sum(row.minutes for row in rows if row.model == "general_bhi")
-    end = monthly.month_end(month)
-    rules = rule_book(end)
-    draft: ChargeDraft | None = None
-    reason: str | None
-    if rows:
-        facts = month_facts(rows)
-        encounter = EncounterFacts.model_validate(rows[-1].facts)
-        payer: dict[str, Any] | None = None
-        if encounter.coverage is not None:
-            payer = await reference_entity(session, infra, "payer", str(encounter.coverage.payer_id)) or {}
-        policy = domain.payer_policy(payer, end, rules)
-        earlier = await repository.earlier_collaborative_months(session, patient_id, month)
-        outcome = monthly.code_month(
-            collaborative_minutes=collaborative,
-            bhi_minutes=bhi,
-            first_month=monthly.is_first_month(month, earlier, rules),
-            payer_type=policy.payer_type,
-            rules=rules,
-        )
-        reason = outcome.no_charge_reason
-        if outcome.lines or outcome.holds:
-            fees = await repository.practice_fees(session, encounter.practice.practice_id)
-            lines, fee_holds = charge_lines(
-                outcome.lines,
-                diagnosis_count=len(facts["diagnoses"]),
-                program=PROGRAM,
-                payer_id=str(encounter.coverage.payer_id) if encounter.coverage else None,
-                fees=fees,
-                rules=rules,
-            )
-            revision = previous.revision + 1 if previous is not None else 1
-            draft = ChargeDraft(
-                charge_id=revision_id(month_charge_base(patient_id, month), revision),
-                encounter_id=None,
-                facts=facts,
-                date_of_service=monthly.date_of_service_for(
-                    month,
-                    rules,
-                    payer_type=policy.payer_type,
-                    threshold_met=monthly.threshold_date(
-                        [(row.date_of_service, row.minutes) for row in rows],
-                        monthly.billed_minimum(outcome.lines[0].procedure_code, rules) if outcome.lines else 0,
-                    ),
-                ),
-                program=PROGRAM,
-                lines=lines,
-                holds=[HoldReason(rule_id=h.rule_id, reason=h.reason) for h in outcome.holds] + fee_holds,
-                revision=revision,
-                care_management_month=month,
-            )
-    else:
-        reason = "every care-management minute of the month was cancelled"
-    live_previous = previous is not None and previous.status in repository.ACTIVE
-    charge_id = previous.charge_id if previous is not None and live_previous else None
-    if draft is not None and live_previous and previous is not None and stored_signature(previous) == draft.signature():
-        draft = None
-    elif live_previous and previous is not None:
-        replaced_by = draft.charge_id if draft is not None else None
-        await void_existing_charge(
-            session, context, previous, "care-management month re-coded", replaced_by=replaced_by
-        )
+    draft, reason = await month_draft(session, patient_id, month, rows, collaborative=collaborative, bhi=bhi)
+    live = previous if previous is not None and previous.status in repository.ACTIVE else None
+    if draft is None:
+        if live is not None:
+            await void_existing_charge(session, context, live, "care-management month re-coded: nothing to bill")
         charge_id = None
-    if draft is not None:
+    elif live is None:
+        # A first charge, or one after the month's earlier charge was voided or rejected: a charge of its own.
+        revision = previous.revision + 1 if previous is not None else 1
+        draft.revision = revision
+        draft.charge_id = revision_id(month_charge_base(patient_id, month), revision)
         await store_and_announce(session, context, draft)
         charge_id = draft.charge_id
-    status = "no_charge" if charge_id is None else ("held" if draft is not None and draft.holds else "charged")
-    if draft is None and charge_id is not None and record is not None:
-        status = record.status
+    else:
+        await revise_in_place(session, context, live, draft)
+        charge_id = live.charge_id
+    if charge_id is None:
+        status = "no_charge"
+    else:
+        stored = await repository.charge(session, charge_id)
+        status = "held" if stored is not None and stored.status == "held" else "charged"
     practice_id = rows[-1].practice_id if rows else (record.practice_id if record is not None else None)
     values = {
         "organization_id": context.organization_id,
@@ -132,10 +94,97 @@ async def close_patient_month(
     return values
 
 
+async def month_draft(
+    session: AsyncSession, patient_id: uuid.UUID, month: date, rows: list[Any], *, collaborative: int, bhi: int
+) -> tuple[ChargeDraft | None, str | None]:
+    """The charge a patient-month's minutes make (None, with the reason, when they bill nothing)."""
+    if not rows:
+        return None, "every care-management minute of the month was cancelled"
+    end = monthly.month_end(month)
+    rules = rule_book(end)
+    facts = month_facts(rows)
+    encounter = EncounterFacts.model_validate(rows[-1].facts)
+    payer: dict[str, Any] | None = None
+    if encounter.coverage is not None:
+        payer = await reference_entity(session, infra, "payer", str(encounter.coverage.payer_id)) or {}
+    policy = domain.payer_policy(payer, end, rules)
+    earlier = await repository.earlier_collaborative_months(session, patient_id, month)
+    outcome = monthly.code_month(
+        collaborative_minutes=collaborative,
+        bhi_minutes=bhi,
+        first_month=monthly.is_first_month(month, earlier, rules),
+        payer_type=policy.payer_type,
+        rules=rules,
+    )
+    if not (outcome.lines or outcome.holds):
+        return None, outcome.no_charge_reason
+    fees = await repository.practice_fees(session, encounter.practice.practice_id)
+    lines, fee_holds = charge_lines(
+        outcome.lines,
+        diagnosis_count=len(facts["diagnoses"]),
+        program=PROGRAM,
+        payer_id=str(encounter.coverage.payer_id) if encounter.coverage else None,
+        fees=fees,
+        rules=rules,
+    )
+    threshold_met = monthly.threshold_date(
+        [(row.date_of_service, row.minutes) for row in rows],
+        monthly.billed_minimum(outcome.lines[0].procedure_code, rules) if outcome.lines else 0,
+    )
+    draft = ChargeDraft(
+        charge_id=month_charge_base(patient_id, month),
+        encounter_id=None,
+        facts=facts,
+        date_of_service=monthly.date_of_service_for(
+            month, rules, payer_type=policy.payer_type, threshold_met=threshold_met
+        ),
+        program=PROGRAM,
+        lines=lines,
+        holds=[HoldReason(rule_id=h.rule_id, reason=h.reason) for h in outcome.holds] + fee_holds,
+        care_management_month=month,
+    )
+    return draft, outcome.no_charge_reason
+
+
+async def revise_in_place(session: AsyncSession, context: EventContext, live: Any, draft: ChargeDraft) -> None:
+    """Re-code a month's live charge under its own id: nothing when the lines are the same; otherwise the next
+    revision, announced with the same charge id (so submission replaces the claim it billed instead of voiding it).
+    A charge a person resolved goes back to review, as an amended encounter's does."""
+    if stored_signature(live) == draft.signature():
+        return
+    if live.status == "released":
+        draft.holds.append(
+            HoldReason(
+                rule_id="MONTH-REVISED-AFTER-REVIEW",
+                reason="minutes arrived for the month after a person resolved its charge; confirm the codes again",
+            )
+        )
+    # A held charge was never billed in this form: it is re-coded under its revision; a billed one counts up.
+    draft.revision = live.revision if live.status == "held" else live.revision + 1
+    draft.charge_id = live.charge_id
+    draft.posted_date = live.charge_posted_date
+    status = "held" if draft.holds else "created"
+    await repository.update_charge(
+        session,
+        live.charge_id,
+        {
+            "status": status,
+            "revision": draft.revision,
+            "date_of_service": draft.date_of_service,
+            "total_amount": draft.total,
+            "lines": [line.model_dump(mode="json") for line in draft.lines],
+            "hold_reasons": [hold.model_dump(mode="json") for hold in draft.holds],
+            "facts": draft.facts,
+            "resolution": None,
+        },
+    )
+    await announce(session, context, draft, status)
+
+
 async def close_due_months(session: AsyncSession, context: EventContext, today: date) -> int:
-    """Close every patient-month that ended before the business date (less the grace days); how many closed."""
-    grace = int(rule_book(today).time_bands["care_management"]["close_after_days"])
-    due = await repository.months_due(session, before=monthly.month_start(today - timedelta(days=grace)))
+    """Close every patient-month whose grace period (business days after its end) is over; how many closed."""
+    grace = settings().care_management_close_business_days
+    due = await repository.months_due(session, before=monthly.first_open_month(today, grace))
     for row in due:
         await close_patient_month(session, context, row.patient_id, row.month)
     return len(due)

@@ -248,6 +248,18 @@ async def earlier_collaborative_months(session: AsyncSession, patient_id: uuid.U
     return [row.month for row in rows]
 
 
+async def month_charge(session: AsyncSession, patient_id: uuid.UUID, month: date) -> Row[Any] | None:
+    """The latest charge of a patient-month (whatever its status), if it ever had one."""
+    return (
+        await session.execute(
+            select(charges)
+            .where(charges.c.patient_id == patient_id, charges.c.care_management_month == month)
+            .order_by(charges.c.revision.desc())
+            .limit(1)
+        )
+    ).first()
+
+
 async def month_record(session: AsyncSession, patient_id: uuid.UUID, month: date) -> Row[Any] | None:
     """How a patient-month was closed, if it was."""
     return (

@@ -1,7 +1,9 @@
-"""Fixtures of the coding tests: encounter builders for the pure rules, the running stack for integration tests."""
+"""Fixtures of the coding tests: encounter builders for the pure rules, the running stack for integration tests, and
+coding's handlers applied to events on the real database."""
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -9,10 +11,19 @@ from datetime import date
 from typing import Any
 
 import pytest
+from coding.config import CodingSettings
+from coding.handlers import HANDLERS, REFERENCE_HANDLERS
+from coding.models import care_management_months, charges, infra
+from sqlalchemy import select
 
 from deploy import stack
 from deploy.client import ClaimflowClient, Tenant
-from shared.events.encounter import EncounterFacts
+from shared.db import create_engine, create_sessionmaker, unit_of_work
+from shared.events.catalogue import build_event
+from shared.events.encounter import EncounterAmended, EncounterFacts, EncounterReceived
+from shared.events.envelope import Envelope
+from shared.events.reference import ReferenceUpserted
+from shared.settings import load_settings
 
 DATE_OF_SERVICE = date(2026, 10, 1)
 ADDRESS = {"line1": "1 Main St", "city": "Springfield", "state": "IL", "postal_code": "62701"}
@@ -126,3 +137,90 @@ async def organization(client: ClaimflowClient) -> Tenant:
     tenant = await client.create_tenant(f"coding-{uuid.uuid4().hex[:8]}")
     await tenant.set_business_date(DATE_OF_SERVICE)
     return tenant
+
+
+@pytest.fixture
+async def sessions(stack_env: dict[str, str]) -> AsyncIterator[Any]:
+    """Sessions of coding's runtime role on the stack's database."""
+    engine = create_engine(load_settings(CodingSettings), pool_size=2)
+    yield create_sessionmaker(engine)
+    await engine.dispose()
+
+
+class Coding:
+    """Delivers events to coding's handlers for one organization and reads what coding did."""
+
+    def __init__(self, sessions: Any) -> None:
+        self.sessions = sessions
+        self.organization_id = uuid.uuid4()
+
+    async def deliver(self, event_type: str, payload: Any, subject: str, business_date: date) -> Envelope:
+        """Apply one event as the consumer would (a fresh event id each time, like a re-publication)."""
+        _, event = build_event(
+            event_type,
+            payload,
+            source="intake",
+            subject=subject,
+            organization_id=self.organization_id,
+            business_date=business_date,
+            correlation_id=subject,
+        )
+        handler = HANDLERS.get(event_type) or REFERENCE_HANDLERS[event_type]
+        async with unit_of_work(self.sessions, self.organization_id) as session:
+            await handler(session, event)
+        return event
+
+    async def receive(self, facts: EncounterFacts, business_date: date = date(2026, 10, 1)) -> None:
+        """encounter.received."""
+        payload = EncounterReceived.model_validate(facts.model_dump())
+        await self.deliver("encounter.received", payload, str(facts.encounter_id), business_date)
+
+    async def amend(self, facts: EncounterFacts, number: int, business_date: date = date(2026, 10, 2)) -> None:
+        """encounter.amended."""
+        payload = EncounterAmended.model_validate({**facts.model_dump(), "amendment_number": number})
+        await self.deliver("encounter.amended", payload, str(facts.encounter_id), business_date)
+
+    async def reference(self, entity_id: uuid.UUID, entity: dict[str, Any]) -> None:
+        """reference.upserted of a master-data entity."""
+        payload = ReferenceUpserted.model_validate({"entity_id": str(entity_id), "entity": entity})
+        await self.deliver("reference.upserted", payload, str(entity_id), date(2026, 9, 1))
+
+    async def charges(self, encounter_id: uuid.UUID) -> list[Any]:
+        """Charges of an encounter, by revision."""
+        async with unit_of_work(self.sessions, self.organization_id) as session:
+            rows = await session.execute(
+                select(charges).where(charges.c.encounter_id == encounter_id).order_by(charges.c.revision)
+            )
+            return list(rows)
+
+    async def charge(self, charge_id: str) -> Any:
+        """One charge."""
+        async with unit_of_work(self.sessions, self.organization_id) as session:
+            return (await session.execute(select(charges).where(charges.c.charge_id == charge_id))).first()
+
+    async def events(self, charge_id: str) -> list[tuple[str, dict[str, Any]]]:
+        """(type, payload) of the charge events queued for a charge id, in order."""
+        async with self.sessions() as session:
+            rows = await session.execute(
+                select(infra.outbox.c.event_type, infra.outbox.c.value)
+                .where(infra.outbox.c.message_key == charge_id)
+                .order_by(infra.outbox.c.id)
+            )
+            events = [json.loads(row.value) for row in rows]
+        return [
+            (event["type"], event["data"]) for event in events if event["organizationid"] == str(self.organization_id)
+        ]
+
+    async def month(self, patient_id: uuid.UUID, month: date) -> Any:
+        """How a patient-month was closed."""
+        async with unit_of_work(self.sessions, self.organization_id) as session:
+            table = care_management_months
+            return (
+                await session.execute(select(table).where(table.c.patient_id == patient_id, table.c.month == month))
+            ).first()
+
+
+@pytest.fixture
+def coding(sessions: Any) -> Coding:
+    """Coding for a fresh organization."""
+    return Coding(sessions)

@@ -360,7 +360,8 @@ async def test_care_management_minutes_bill_once_when_the_business_month_closes(
     assert early.status_code == 409
     assert early.headers["content-type"].startswith("application/problem+json")
 
-    await organization.set_business_date(date(2026, 10, 1))
+    # September closes once its grace period (5 business days, October 1-7) is over on the business clock.
+    await organization.set_business_date(date(2026, 10, 8))
     other = await clinic.patient("commercial")
     await clinic.encounter(other, minutes={"psychotherapy": 30})
     charge = await clinic.charge(f"cm-{enrolled}-2026-09", "created")

@@ -3,118 +3,25 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from coding.config import CodingSettings
-from coding.handlers import HANDLERS, REFERENCE_HANDLERS
 from coding.holds import resolve_hold
-from coding.models import care_management_months, charges, infra
 from coding.schemas import OverrideLineIn, ResolveHoldIn
-from sqlalchemy import select
 
 from shared.auth import Principal
-from shared.db import create_engine, create_sessionmaker, unit_of_work
-from shared.events.catalogue import build_event
-from shared.events.encounter import EncounterAmended, EncounterCancelled, EncounterFacts, EncounterReceived
-from shared.events.envelope import Envelope
-from shared.events.reference import ReferenceUpserted
-from shared.settings import load_settings
+from shared.db import unit_of_work
+from shared.events.encounter import EncounterCancelled, EncounterFacts
+
+if TYPE_CHECKING:
+    from conftest import Coding
 
 pytestmark = pytest.mark.stack
 SEPTEMBER = date(2026, 9, 15)
-
-
-@pytest.fixture
-async def sessions(stack_env: dict[str, str]) -> AsyncIterator[Any]:
-    """Sessions of coding's runtime role on the stack's database."""
-    engine = create_engine(load_settings(CodingSettings), pool_size=2)
-    yield create_sessionmaker(engine)
-    await engine.dispose()
-
-
-class Coding:
-    """Delivers events to coding's handlers for one organization and reads what coding did."""
-
-    def __init__(self, sessions: Any) -> None:
-        self.sessions = sessions
-        self.organization_id = uuid.uuid4()
-
-    async def deliver(self, event_type: str, payload: Any, subject: str, business_date: date) -> Envelope:
-        """Apply one event as the consumer would (a fresh event id each time, like a re-publication)."""
-        _, event = build_event(
-            event_type,
-            payload,
-            source="intake",
-            subject=subject,
-            organization_id=self.organization_id,
-            business_date=business_date,
-            correlation_id=subject,
-        )
-        handler = HANDLERS.get(event_type) or REFERENCE_HANDLERS[event_type]
-        async with unit_of_work(self.sessions, self.organization_id) as session:
-            await handler(session, event)
-        return event
-
-    async def receive(self, facts: EncounterFacts, business_date: date = date(2026, 10, 1)) -> None:
-        """encounter.received."""
-        payload = EncounterReceived.model_validate(facts.model_dump())
-        await self.deliver("encounter.received", payload, str(facts.encounter_id), business_date)
-
-    async def amend(self, facts: EncounterFacts, number: int, business_date: date = date(2026, 10, 2)) -> None:
-        """encounter.amended."""
-        payload = EncounterAmended.model_validate({**facts.model_dump(), "amendment_number": number})
-        await self.deliver("encounter.amended", payload, str(facts.encounter_id), business_date)
-
-    async def reference(self, entity_id: uuid.UUID, entity: dict[str, Any]) -> None:
-        """reference.upserted of a master-data entity."""
-        payload = ReferenceUpserted.model_validate({"entity_id": str(entity_id), "entity": entity})
-        await self.deliver("reference.upserted", payload, str(entity_id), date(2026, 9, 1))
-
-    async def charges(self, encounter_id: uuid.UUID) -> list[Any]:
-        """Charges of an encounter, by revision."""
-        async with unit_of_work(self.sessions, self.organization_id) as session:
-            rows = await session.execute(
-                select(charges).where(charges.c.encounter_id == encounter_id).order_by(charges.c.revision)
-            )
-            return list(rows)
-
-    async def charge(self, charge_id: str) -> Any:
-        """One charge."""
-        async with unit_of_work(self.sessions, self.organization_id) as session:
-            return (await session.execute(select(charges).where(charges.c.charge_id == charge_id))).first()
-
-    async def events(self, charge_id: str) -> list[tuple[str, dict[str, Any]]]:
-        """(type, payload) of the charge events queued for a charge id, in order."""
-        async with self.sessions() as session:
-            rows = await session.execute(
-                select(infra.outbox.c.event_type, infra.outbox.c.value)
-                .where(infra.outbox.c.message_key == charge_id)
-                .order_by(infra.outbox.c.id)
-            )
-            events = [json.loads(row.value) for row in rows]
-        return [
-            (event["type"], event["data"]) for event in events if event["organizationid"] == str(self.organization_id)
-        ]
-
-    async def month(self, patient_id: uuid.UUID, month: date) -> Any:
-        """How a patient-month was closed."""
-        async with unit_of_work(self.sessions, self.organization_id) as session:
-            table = care_management_months
-            return (
-                await session.execute(select(table).where(table.c.patient_id == patient_id, table.c.month == month))
-            ).first()
-
-
-@pytest.fixture
-def coding(sessions: Any) -> Coding:
-    """Coding for a fresh organization."""
-    return Coding(sessions)
 
 
 def codes(event: dict[str, Any]) -> list[str]:
@@ -219,8 +126,10 @@ async def test_care_management_minutes_are_charged_once_when_the_month_closes(
     assert await coding.events(charge_id) == []
     assert await coding.month(enrolled, september) is None
 
-    # The first event dated in October closes September on the business clock.
-    await coding.receive(visit(psychotherapy=40, practice_id=practice), business_date=date(2026, 10, 1))
+    # September closes once its grace period of 5 business days (October 1-7) is over on the business clock.
+    await coding.receive(visit(psychotherapy=40, practice_id=practice), business_date=date(2026, 10, 7))
+    assert await coding.events(charge_id) == []
+    await coding.receive(visit(psychotherapy=40, practice_id=practice), business_date=date(2026, 10, 8))
     events = await coding.events(charge_id)
     assert [kind for kind, _ in events] == ["charge.created"]
     created = events[0][1]
@@ -235,12 +144,16 @@ async def test_care_management_minutes_are_charged_once_when_the_month_closes(
     assert no_charge.charge_id is None
     assert "15 min collaborative care" in no_charge.reason
 
-    # Late minutes for the closed month re-close it: 90 minutes → 99492 + one 99494, the first charge voided.
-    await coding.receive(minutes(enrolled, date(2026, 9, 28), 50), business_date=date(2026, 10, 2))
-    assert [kind for kind, _ in await coding.events(charge_id)] == ["charge.created", "charge.voided"]
-    recoded = await coding.events(f"{charge_id}.2")
-    assert codes(recoded[0][1]) == ["99492", "99494"]
-    assert (await coding.month(enrolled, september)).charge_id == f"{charge_id}.2"
+    # Late minutes for the closed month re-close it: 90 minutes → 99492 + one 99494, the next revision of the same
+    # charge (never a void and a second charge).
+    await coding.receive(minutes(enrolled, date(2026, 9, 28), 50), business_date=date(2026, 10, 9))
+    events = await coding.events(charge_id)
+    assert [kind for kind, _ in events] == ["charge.created", "charge.created"]
+    assert codes(events[1][1]) == ["99492", "99494"]
+    assert events[1][1]["revision"] == 2
+    assert events[1][1]["charge_posted_date"] == "2026-10-08"
+    assert await coding.events(f"{charge_id}.2") == []
+    assert (await coding.month(enrolled, september)).charge_id == charge_id
 
 
 async def test_the_second_month_of_collaborative_care_is_99493(
@@ -256,7 +169,7 @@ async def test_the_second_month_of_collaborative_care_is_99493(
             flags={"care_management_model": "collaborative_care"},
         )
         await coding.receive(facts, business_date=day)
-    await coding.receive(visit(psychotherapy=40), business_date=date(2026, 10, 1))
+    await coding.receive(visit(psychotherapy=40), business_date=date(2026, 10, 8))
     assert codes((await coding.events(f"cm-{patient}-2026-08"))[0][1]) == ["99492"]
     assert codes((await coding.events(f"cm-{patient}-2026-09"))[0][1]) == ["99493"]
 

@@ -238,6 +238,31 @@ def test_monthly_charge_is_dated_the_last_day_of_the_month_or_the_threshold_day(
 
 
 @pytest.mark.parametrize(
+    ("month", "last_grace_day", "grace"),
+    [
+        # September 2026 ends on a Wednesday: October 1, 2, 5, 6 and 7 are its five business days of grace.
+        pytest.param(date(2026, 9, 1), date(2026, 10, 7), 5, id="month ending midweek"),
+        # October 2026 ends on a Saturday: the weekend is no business day, November 2-6 are the grace.
+        pytest.param(date(2026, 10, 1), date(2026, 11, 6), 5, id="month ending on a Saturday"),
+        # July 2026 ends on a Friday: the grace runs August 3-7, over the first weekend.
+        pytest.param(date(2026, 7, 1), date(2026, 8, 7), 5, id="month ending on a Friday"),
+        pytest.param(date(2026, 9, 1), date(2026, 10, 1), 1, id="one business day"),
+        pytest.param(date(2026, 9, 1), date(2026, 9, 30), 0, id="no grace: the day after the month"),
+        pytest.param(date(2026, 12, 1), date(2027, 1, 7), 5, id="across a year end"),
+    ],
+)
+def test_a_month_closes_only_after_its_grace_period_of_business_days(
+    month: date, last_grace_day: date, grace: int
+) -> None:
+    assert monthly.month_closed_by(month, last_grace_day, grace) is False
+    assert monthly.month_closed_by(month, last_grace_day + timedelta(days=1), grace) is True
+    # The months the business clock has closed are exactly those before the first open one.
+    assert monthly.first_open_month(last_grace_day, grace) == month
+    next_month = monthly.month_start(monthly.month_end(month) + timedelta(days=1))
+    assert monthly.first_open_month(last_grace_day + timedelta(days=1), grace) == next_month
+
+
+@pytest.mark.parametrize(
     ("service_type", "args", "program"),
     [
         pytest.param(PT, {"psychotherapy": 45}, "outpatient_therapy", id="psychotherapy is outpatient therapy"),
