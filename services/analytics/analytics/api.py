@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from analytics import dashboard, repository, service
 from analytics.claims import ClaimStatus
@@ -64,11 +65,36 @@ class KpiQuery:
     window_days: WindowDays = DEFAULT_WINDOW_DAYS
 
 
+async def _refuse_unknown(
+    session: AsyncSession, practice_ids: frozenset[uuid.UUID], **references: tuple[str, uuid.UUID | None]
+) -> None:
+    """A 422 naming each practice, provider or payer id (field=(entity type, id)) that is not one of the
+    organization's, worded as intake words it."""
+    problems = await service.unknown_references(session, references, practice_ids)
+    if problems:
+        raise Problem(
+            422,
+            "Request is invalid",
+            "; ".join(f"{field}: {reason}" for field, reason in problems),
+            errors=[{"field": field, "reason": reason} for field, reason in problems],
+            problem_type="urn:claimflow:problem:validation",
+        )
+
+
 async def _report(request: Request, principal: Principal, query: KpiQuery) -> tuple[KpiReport, list[KpiValue]]:
     """The KPI report of the caller's organization, sliced as asked (with the domain values for CSV)."""
-    practice = _practice_for(principal, query.practice_id)
-    scope = Scope(practice_id=practice, provider_id=query.provider_id, payer_id=query.payer_id, program=query.program)
     async with unit_of_work(request.app.state.sessions, principal.organization_id) as session:
+        await _refuse_unknown(
+            session,
+            principal.practice_ids,
+            practice_id=("practice", query.practice_id),
+            provider_id=("provider", query.provider_id),
+            payer_id=("payer", query.payer_id),
+        )
+        practice = _practice_for(principal, query.practice_id)
+        scope = Scope(
+            practice_id=practice, provider_id=query.provider_id, payer_id=query.payer_id, program=query.program
+        )
         computed = await service.compute_kpis(
             session,
             organization_id=principal.organization_id,
@@ -211,6 +237,13 @@ async def search_claims(
     else:
         practices = sorted(principal.practice_ids) if principal.practice_ids else None
     async with unit_of_work(request.app.state.sessions, principal.organization_id) as session:
+        await _refuse_unknown(
+            session,
+            principal.practice_ids,
+            practice_id=("practice", practice_id),
+            provider_id=("provider", provider_id),
+            payer_id=("payer", payer_id),
+        )
         rows = await repository.search_claims(
             session,
             practice_ids=practices,
@@ -249,6 +282,8 @@ async def create_dashboard_link(request: Request, principal: Reader, body: Dashb
     """Sign a short-lived link so a browser can open the dashboard without holding the API key."""
     settings: AnalyticsSettings = request.app.state.settings
     secret = _link_secret(settings)
+    async with unit_of_work(request.app.state.sessions, principal.organization_id) as session:
+        await _refuse_unknown(session, principal.practice_ids, practice_id=("practice", body.practice_id))
     practice = _practice_for(principal, body.practice_id)
     issued_at = datetime.now(UTC).replace(microsecond=0)
     lifetime = LINK_LIFETIME if body.lifetime_minutes is None else timedelta(minutes=body.lifetime_minutes)
@@ -319,6 +354,7 @@ async def get_dashboard(
     async with unit_of_work(request.app.state.sessions, grant.organization_id) as session:
         if not await repository.api_key_active(session, grant.key_id):
             raise Problem(401, "Unauthorized", "the API key behind this link is revoked")
+        await _refuse_unknown(session, grant.practice_ids, practice_id=("practice", practice_id))
         day = as_of or grant.as_of or await repository.latest_business_date(session, grant.organization_id)
         if day is None:
             raise Problem(404, "Not Found", "no business events for this organization yet")

@@ -34,10 +34,11 @@ from shared.auth import generate_api_key
 from shared.db import create_engine, create_sessionmaker, unit_of_work
 from shared.events.catalogue import build_event
 from shared.events.envelope import Envelope
-from shared.events.reference import ApiKeyRef, ReferenceUpserted
+from shared.events.reference import Address, ApiKeyRef, PayerRef, PracticeRef, ProviderRef, ReferenceUpserted
 from shared.settings import load_settings
 
 pytestmark = pytest.mark.stack
+ADDRESS = Address(line1="1 Main St", city="Springfield", state="IL", postal_code="62701")
 
 
 @pytest.fixture
@@ -88,6 +89,49 @@ async def api_key_with_id(sessions: async_sessionmaker[AsyncSession], organizati
     return key_id, secret
 
 
+async def replicate(
+    sessions: async_sessionmaker[AsyncSession], organization_id: uuid.UUID, entity_id: uuid.UUID | str, entity: Any
+) -> None:
+    """A practice, provider or payer of the organization, replicated the way the reference topic delivers it."""
+    _, event = build_event(
+        "reference.upserted",
+        ReferenceUpserted(entity_id=str(entity_id), entity=entity),
+        source="test",
+        subject=str(entity_id),
+        organization_id=organization_id,
+        business_date=date(2026, 10, 31),
+        correlation_id=str(entity_id),
+    )
+    async with unit_of_work(sessions, organization_id) as session:
+        await REFERENCE_HANDLERS["reference.upserted"](session, event)
+
+
+async def replicate_master_data(
+    sessions: async_sessionmaker[AsyncSession],
+    organization_id: uuid.UUID,
+    *,
+    practice_id: uuid.UUID,
+    provider_id: uuid.UUID,
+    payer_id: uuid.UUID,
+) -> None:
+    """A practice with one provider and a payer in the organization's reference replica."""
+    await replicate(
+        sessions,
+        organization_id,
+        practice_id,
+        PracticeRef(name="P", npi="1234567893", tin="123456789", taxonomy="x", address=ADDRESS),
+    )
+    await replicate(
+        sessions,
+        organization_id,
+        provider_id,
+        ProviderRef(
+            practice_id=practice_id, first_name="A", last_name="B", npi="1234567893", taxonomy="x", license_type="LCSW"
+        ),
+    )
+    await replicate(sessions, organization_id, payer_id, PayerRef(name="Payer", x12_payer_id="X1"))
+
+
 def kpi(report: dict, name: str, variant: str | None = None) -> dict:
     """One KPI of a report by name and variant."""
     return next(k for k in report["kpis"] if k["name"] == name and k["variant"] == variant)
@@ -120,11 +164,20 @@ async def test_as_of_defaults_to_the_latest_business_date_and_practice_slices(se
     key = await api_key_for(sessions, worked.organization_id)
     headers = {"Authorization": f"Bearer {key}"}
 
+    idle_practice = uuid.uuid4()
+    await replicate(
+        sessions,
+        worked.organization_id,
+        idle_practice,
+        PracticeRef(name="Idle", npi="1234567893", tin="1", taxonomy="x", address=ADDRESS),
+    )
+
     report = (await client.get("/v1/kpis", headers=headers)).json()
-    other = (await client.get("/v1/kpis", params={"practice_id": str(uuid.uuid4())}, headers=headers)).json()
+    other = (await client.get("/v1/kpis", params={"practice_id": str(idle_practice)}, headers=headers)).json()
 
     assert report["as_of"] == "2026-10-02"
     assert Decimal(kpi(report, "days_in_ar")["numerator"]["amount"]) == Decimal("370")
+    # A practice of the organization without facts has empty KPIs.
     assert kpi(other, "days_in_ar")["numerator"]["count"] == 0
 
 
@@ -475,3 +528,81 @@ async def test_without_a_configured_secret_links_are_neither_signed_nor_verified
     for response in (made, opened):
         assert response.status_code == 503, response.text
         assert "CLAIMFLOW_DASHBOARD_LINK_SECRET" in response.json()["detail"]
+
+
+def refused_as_intake_refuses(response: httpx.Response, field: str, kind: str, entity_id: uuid.UUID) -> None:
+    """The answer intake gives a request naming another organization's (or an unknown) id: 422 naming the field."""
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert (problem["title"], problem["type"]) == ("Request is invalid", "urn:claimflow:problem:validation")
+    assert problem["errors"] == [{"field": field, "reason": f"no {kind} {entity_id} in this organization"}]
+
+
+async def test_every_endpoint_taking_a_practice_provider_or_payer_refuses_another_organizations_or_an_unknown_one(
+    sessions, client, worked
+):
+    await feed(sessions, worked.events)
+    own = {"practice_id": worked.practice_id, "provider_id": worked.provider_id, "payer_id": worked.payer_id}
+    await replicate_master_data(sessions, worked.organization_id, **own)
+    other_organization = uuid.uuid4()
+    foreign = {"practice_id": uuid.uuid4(), "provider_id": uuid.uuid4(), "payer_id": uuid.uuid4()}
+    await replicate_master_data(sessions, other_organization, **foreign)
+    headers = {"Authorization": f"Bearer {await api_key_for(sessions, worked.organization_id)}"}
+    kinds = {"practice_id": "practice", "provider_id": "provider", "payer_id": "payer"}
+    link = await client.post("/v1/dashboard-links", json={}, headers=headers)
+    token = link.json()["token"]
+
+    for field, kind in kinds.items():
+        for entity_id in (foreign[field], uuid.uuid4()):
+            params = {field: str(entity_id), "as_of": "2026-10-31"}
+            for path, extra in (
+                ("/v1/kpis", {}),
+                ("/v1/kpis", {"format": "csv"}),
+                ("/v1/kpis.csv", {}),
+                ("/v1/claims", {}),
+            ):
+                response = await client.get(path, params={**params, **extra}, headers=headers)
+                refused_as_intake_refuses(response, field, kind, entity_id)
+            if field == "practice_id":
+                made = await client.post("/v1/dashboard-links", json={"practice_id": str(entity_id)}, headers=headers)
+                refused_as_intake_refuses(made, field, kind, entity_id)
+                page = await client.get("/v1/dashboard", params={"token": token, "practice_id": str(entity_id)})
+                refused_as_intake_refuses(page, field, kind, entity_id)
+    # The organization's own ids answer as before: days in A/R 66.6 for its practice, provider and payer.
+    for field, entity_id in own.items():
+        report = await client.get("/v1/kpis", params={field: str(entity_id), "as_of": "2026-10-31"}, headers=headers)
+        assert report.status_code == 200, report.text
+        assert kpi(report.json(), "days_in_ar")["value"] == "66.6"
+        assert (await client.get("/v1/claims", params={field: str(entity_id)}, headers=headers)).status_code == 200
+    practice_link = await client.post(
+        "/v1/dashboard-links", json={"practice_id": str(worked.practice_id)}, headers=headers
+    )
+    assert practice_link.status_code == 201, practice_link.text
+    opened = await client.get("/v1/dashboard", params={"token": token, "practice_id": str(worked.practice_id)})
+    assert opened.status_code == 200, opened.text
+
+
+async def test_a_key_limited_to_a_practice_is_refused_a_provider_of_another_practice(sessions, client, worked):
+    await feed(sessions, worked.events)
+    await replicate_master_data(
+        sessions,
+        worked.organization_id,
+        practice_id=worked.practice_id,
+        provider_id=worked.provider_id,
+        payer_id=worked.payer_id,
+    )
+    other_practice, other_provider = uuid.uuid4(), uuid.uuid4()
+    await replicate_master_data(
+        sessions, worked.organization_id, practice_id=other_practice, provider_id=other_provider, payer_id=uuid.uuid4()
+    )
+    key_id, secret, key_hash = generate_api_key()
+    limited = ApiKeyRef(key_id=key_id, key_hash=key_hash, scopes=["read"], practice_ids=[worked.practice_id])
+    await replicate(sessions, worked.organization_id, key_id, limited)
+    headers = {"Authorization": f"Bearer {secret}"}
+
+    refused = await client.get("/v1/kpis", params={"provider_id": str(other_provider)}, headers=headers)
+    own = await client.get("/v1/kpis", params={"provider_id": str(worked.provider_id)}, headers=headers)
+
+    refused_as_intake_refuses(refused, "provider_id", "provider", other_provider)
+    assert own.status_code == 200, own.text

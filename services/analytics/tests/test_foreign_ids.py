@@ -1,0 +1,104 @@
+"""Through the running stack: analytics answers another organization's practice, provider or payer id exactly as
+intake answers the same id inside a request body (422 naming the field)."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import AsyncIterator
+from datetime import date
+from typing import Any
+
+import pytest
+
+from deploy.client import ClaimflowClient, Tenant, encounter_body, seed_payers, seed_practice, wait_until
+from deploy.stack import load_env
+
+pytestmark = pytest.mark.stack
+
+
+@pytest.fixture(scope="module")
+async def two_organizations() -> AsyncIterator[tuple[Tenant, Tenant]]:
+    """Organization A and organization B, each with a practice, providers, patients and payers."""
+    client = ClaimflowClient(load_env())
+    tenants = []
+    for name in ("a", "b"):
+        tenant = await client.create_tenant(f"foreign-ids-{name}-{uuid.uuid4().hex[:6]}")
+        payers = await seed_payers(tenant)
+        await seed_practice(tenant, name=f"Practice {name}", seed=31, payer_ids=payers, providers=1, patients=1)
+        tenant.practices[0]["payer_ids"] = payers
+        tenants.append(tenant)
+    yield tenants[0], tenants[1]
+    await client.close()
+
+
+def problem_of(answer: Any) -> tuple[int, str, str, list[dict[str, Any]]]:
+    """Status, title, type and field errors of a problem+json answer."""
+    body = answer.json()
+    return answer.status_code, body["title"], body["type"], body["errors"]
+
+
+async def test_analytics_answers_another_organizations_ids_as_intake_does(two_organizations):
+    a, b = two_organizations
+    theirs = b.practices[0]
+    foreign = {
+        "practice_id": ("practice", theirs["practice_id"]),
+        "provider_id": ("provider", theirs["provider_ids"][0]),
+        "payer_id": ("payer", theirs["payer_ids"][0]),
+    }
+
+    async def b_is_replicated() -> bool:
+        for field, (_, entity_id) in foreign.items():
+            answer = await b.request("GET", "analytics", "/v1/kpis", params={field: entity_id, "as_of": "2026-10-01"})
+            if answer.status_code != 200:
+                return False
+        return True
+
+    await wait_until(b_is_replicated, timeout=30, what="organization B's master data to reach analytics")
+
+    # Intake, given B's practice inside A's encounter, and B's practice inside A's new provider.
+    body = encounter_body(a.practices[0], random.Random(1), date(2026, 10, 1), 0)
+    encounter = await a.request("POST", "intake", "/v1/encounters", json={**body, "practice_id": theirs["practice_id"]})
+    provider = await a.request(
+        "POST",
+        "intake",
+        "/v1/providers",
+        json={
+            "practice_id": theirs["practice_id"],
+            "first_name": "X",
+            "last_name": "Y",
+            "npi": "1234567893",
+            "taxonomy": "101YM0800X",
+            "license_type": "LCSW",
+        },
+    )
+    intake_answers = [problem_of(encounter), problem_of(provider)]
+    assert all(answer[0] == 422 for answer in intake_answers), intake_answers
+
+    for field, (kind, entity_id) in foreign.items():
+        expected = (
+            422,
+            "Request is invalid",
+            "urn:claimflow:problem:validation",
+            [{"field": field, "reason": f"no {kind} {entity_id} in this organization"}],
+        )
+        if field == "practice_id":
+            assert expected in intake_answers
+        for path in ("/v1/kpis", "/v1/kpis.csv", "/v1/claims"):
+            answer = await a.request("GET", "analytics", path, params={field: entity_id})
+            assert problem_of(answer) == expected, (path, answer.text)
+    link = await a.request("POST", "analytics", "/v1/dashboard-links", json={"practice_id": theirs["practice_id"]})
+    assert problem_of(link) == expected_practice(theirs["practice_id"])
+    # B reads its own practice's KPIs: the refusal is about whose id it is.
+    own = await b.request("POST", "analytics", "/v1/dashboard-links", json={"practice_id": theirs["practice_id"]})
+    assert own.status_code == 201, own.text
+
+
+def expected_practice(practice_id: str) -> tuple[int, str, str, list[dict[str, Any]]]:
+    """Intake's answer to another organization's practice id."""
+    return (
+        422,
+        "Request is invalid",
+        "urn:claimflow:problem:validation",
+        [{"field": "practice_id", "reason": f"no practice {practice_id} in this organization"}],
+    )
