@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import make_asgi_app
 from pydantic import BaseModel
 from sqlalchemy import select, update
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.auth import ApiKeyVerifier, require_operator
 from shared.clock import BusinessClock
@@ -25,6 +26,7 @@ from shared.openapi import PUBLIC_PATHS, problem_openapi
 from shared.problems import Problem, install_problem_handlers, problem_response
 from shared.request_limits import RequestSizeLimit
 from shared.settings import ServiceSettings
+from shared.text_guard import TextGuard
 
 StartupHook = Callable[[FastAPI], Any]
 log = structlog.get_logger()
@@ -60,24 +62,11 @@ def create_service_app(
     app.state.verifier = ApiKeyVerifier()
     app.state.clock = BusinessClock(settable=settings.clock_settable)
     install_problem_handlers(app)
+    app.add_middleware(TextGuard)
     app.add_middleware(RequestSizeLimit, max_bytes=settings.max_request_bytes)
     app.openapi = lambda: problem_openapi(app, public_paths)  # type: ignore[method-assign]
 
-    @app.exception_handler(Exception)
-    async def on_unexpected(request: Request, error: Exception) -> JSONResponse:
-        if is_transient(error):
-            return problem_response(
-                503,
-                "Service Unavailable",
-                "a dependency is unreachable; retry shortly",
-                instance=request.url.path,
-                headers={"Retry-After": "2"},
-            )
-        log.error("unhandled error", path=route_template(request), error=describe_error(error))
-        return problem_response(
-            500, "Internal Server Error", "unexpected error; it has been logged", instance=request.url.path
-        )
-
+    app.add_middleware(UnexpectedErrors)
     app.add_middleware(HttpMetrics, service=settings.service_name)
     for router in routers:
         app.include_router(router)
@@ -85,6 +74,54 @@ def create_service_app(
     app.include_router(dead_letter_router())
     app.mount("/metrics", make_asgi_app())
     return app
+
+
+class UnexpectedErrors:
+    """Answers an exception no handler took as problem+json (503 for a transient failure, 500 otherwise).
+
+    Starlette's handler for `Exception` answers and then raises the exception again to the server, which logs it with
+    its traceback (a failed statement's text and parameters: PHI) and closes the connection without
+    `Connection: close`, so a client's pooled connection fails its next, valid request too. Here the exception ends
+    with the answer: logged by type and place only, and the connection stays usable.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request through; answer an exception that escapes it."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_noting_start(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_noting_start)
+        except Exception as error:
+            request = Request(scope)
+            transient = is_transient(error)
+            if not transient:
+                log.error("unhandled error", path=route_template(request), error=describe_error(error))
+            if started:
+                return  # the answer had begun: nothing more can be said on this connection, and the server closes it
+            if transient:
+                response = problem_response(
+                    503,
+                    "Service Unavailable",
+                    "a dependency is unreachable; retry shortly",
+                    instance=request.url.path,
+                    headers={"Retry-After": "2"},
+                )
+            else:
+                response = problem_response(
+                    500, "Internal Server Error", "unexpected error; it has been logged", instance=request.url.path
+                )
+            await response(scope, receive, send)
 
 
 def health_router(settings: ServiceSettings) -> APIRouter:

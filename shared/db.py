@@ -39,6 +39,8 @@ def create_engine(
         pool_size=pool_size or settings.db_pool_size,
         max_overflow=5,
         pool_recycle=1800,
+        # A failed statement's parameters are patient data (a note, a raw 835): they never reach an error's text.
+        hide_parameters=True,
         # JSONB read back (event attributes, snapshots, ledgers of facts) is decoded by orjson, several times faster
         # than the standard library on the same documents; what is written keeps the standard encoder.
         json_deserializer=orjson.loads,

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
 from typing import Annotated, Any, Literal
 
 import orjson
 from pydantic import Field, TypeAdapter, ValidationError
 
+from shared.dates import CalendarDate
 from shared.events import charge, claim, encounter, reference, remittance
 from shared.events.envelope import Envelope, Payload, schema_urn
 
@@ -311,7 +311,7 @@ def build_event(
     source: str,
     subject: str,
     organization_id: uuid.UUID,
-    business_date: date,
+    business_date: CalendarDate,
     correlation_id: str,
     causation_id: str | None = None,
     practice_id: uuid.UUID | None = None,

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from decimal import Decimal
 
 from pydantic import Field
 
+from shared.dates import CalendarDate
 from shared.events.encounter import (
     AuthorizationSnapshot,
     CoverageSnapshot,
@@ -46,7 +46,7 @@ class ChargeOverride(Payload):
     action: str = Field(description="release (coded lines confirmed) or override (lines replaced)")
     reason: str
     resolved_by: str | None = Field(default=None, description="API key id or user id of the reviewer")
-    resolved_date: date
+    resolved_date: CalendarDate
     original_codes: list[str] = Field(default_factory=list, description="Codes the engine proposed")
 
 
@@ -55,8 +55,8 @@ class ChargeFacts(Payload):
 
     charge_id: str = Field(description="The encounter id, or patient + month for a care-management charge")
     encounter_id: uuid.UUID | None = None
-    date_of_service: date
-    charge_posted_date: date
+    date_of_service: CalendarDate
+    charge_posted_date: CalendarDate
     program: str = Field(description="Service line: outpatient_therapy, psychiatry, crisis, ...")
     practice: PracticeSnapshot
     provider: ProviderSnapshot
@@ -84,7 +84,7 @@ class ChargeHeld(Payload):
 
     charge_id: str
     encounter_id: uuid.UUID | None = None
-    date_of_service: date
+    date_of_service: CalendarDate
     reasons: list[HoldReason]
     program: str | None = None
     lines: list[ChargeLine] = Field(default_factory=list, description="Lines the engine proposes, if any")

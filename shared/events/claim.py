@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date
 from decimal import Decimal
 from typing import Literal
 
 from pydantic import Field
 
+from shared.dates import CalendarDate
 from shared.events.charge import HoldReason
 from shared.events.envelope import Payload
 
@@ -54,8 +54,8 @@ class ClaimFacts(Payload):
     provider_id: uuid.UUID
     patient_id: uuid.UUID
     program: str
-    date_of_service: date
-    charge_posted_date: date
+    date_of_service: CalendarDate
+    charge_posted_date: CalendarDate
     billed_amount: Decimal
     payer_priority: Literal["primary", "secondary", "tertiary"] = "primary"
 
@@ -65,7 +65,7 @@ class ClaimSubmitted(ClaimFacts):
 
     attempt_number: int = Field(ge=1)
     frequency_code: Frequency
-    submitted_date: date
+    submitted_date: CalendarDate
     scrub_passed: bool
     scrub_edits: list[ScrubEdit] = Field(default_factory=list)
     manually_touched: bool = False
@@ -83,7 +83,7 @@ class ClaimHeld(ClaimFacts):
     """Emitted by submission when the scrubber holds a claim before it is sent."""
 
     attempt_number: int = 1
-    held_date: date
+    held_date: CalendarDate
     scrub_edits: list[ScrubEdit]
     reasons: list[HoldReason] = Field(default_factory=list)
 
@@ -93,7 +93,7 @@ class ClaimVoided(Payload):
 
     claim_id: str
     charge_id: str
-    voided_date: date
+    voided_date: CalendarDate
     reason: str
 
 
@@ -107,4 +107,4 @@ class ClaimAcknowledged(Payload):
     outcome: Literal["accepted", "accepted_with_errors", "rejected", "received"]
     status_code: str = Field(description="IK5/AK9 code (A, E, R, ...) or STC01 category (A1, A2, A3, ...)")
     reason: str | None = None
-    acknowledged_date: date
+    acknowledged_date: CalendarDate

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from decimal import Decimal
 from typing import Literal
 
 from pydantic import Field
 
+from shared.dates import CalendarDate
 from shared.events.envelope import Payload
 from shared.events.reference import Address
 
@@ -22,7 +22,7 @@ class PatientSnapshot(Payload):
     patient_id: uuid.UUID
     first_name: str
     last_name: str
-    birth_date: date
+    birth_date: CalendarDate
     sex: Literal["F", "M", "U"]
     address: Address
 
@@ -32,7 +32,7 @@ class SubscriberSnapshot(Payload):
 
     first_name: str
     last_name: str
-    birth_date: date
+    birth_date: CalendarDate
     sex: Literal["F", "M", "U"]
     address: Address
 
@@ -50,8 +50,8 @@ class CoverageSnapshot(Payload):
     relationship: Relationship = "self"
     subscriber: SubscriberSnapshot | None = None
     active_on_date_of_service: bool = True
-    plan_start_date: date | None = None
-    plan_end_date: date | None = None
+    plan_start_date: CalendarDate | None = None
+    plan_end_date: CalendarDate | None = None
     copay: Decimal | None = None
     coinsurance_percent: Decimal | None = None
     deductible: Decimal | None = None
@@ -65,8 +65,8 @@ class AuthorizationSnapshot(Payload):
     number: str
     units_approved: int
     units_used: int
-    start_date: date
-    end_date: date
+    start_date: CalendarDate
+    end_date: CalendarDate
     service_codes: list[str] = Field(default_factory=list)
 
 
@@ -143,7 +143,7 @@ class EncounterFacts(Payload):
 
     encounter_id: uuid.UUID
     ehr_encounter_id: str
-    date_of_service: date
+    date_of_service: CalendarDate
     service_type: str = Field(description="psychotherapy, diagnostic_evaluation, medication_management, crisis, ...")
     place_of_care: PlaceOfCare = "in_person"
     patient_at_home: bool = False

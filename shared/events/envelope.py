@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.clock import utcnow
+from shared.dates import CalendarDate
 
 
 class Payload(BaseModel):
@@ -34,7 +35,9 @@ class Envelope(BaseModel):
     practiceid: uuid.UUID | None = Field(default=None, description="Practice the event is about, if any")
     correlationid: str = Field(description="Id shared by every event of one encounter's journey")
     causationid: str | None = Field(default=None, description="Id of the event (or request) that caused this one")
-    businessdate: date = Field(description="The business date the fact is about (from the data or the business clock)")
+    businessdate: CalendarDate = Field(
+        description="The business date the fact is about (from the data or the business clock)"
+    )
     data: Any = None
 
 

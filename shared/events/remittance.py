@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from decimal import Decimal
 from typing import Literal
 
 from pydantic import Field
 
+from shared.dates import CalendarDate
 from shared.events.envelope import Payload
 
 AdjustmentClass = Literal["cost_share", "contractual", "informational", "denial_patient", "denial"]
@@ -47,7 +47,7 @@ class RemittanceFacts(Payload):
     claim_status_code: str = Field(description="CLP02")
     remittance_id: uuid.UUID
     trace_number: str = Field(description="TRN02 check or EFT number")
-    payment_date: date = Field(description="BPR16, the payment date for KPIs")
+    payment_date: CalendarDate = Field(description="BPR16, the payment date for KPIs")
     charge_amount: Decimal
     paid_amount: Decimal
     patient_responsibility: Decimal
@@ -77,7 +77,7 @@ class PatientPaymentPosted(Payload):
     claim_id: str
     charge_id: str | None = None
     amount: Decimal
-    posted_date: date
+    posted_date: CalendarDate
     method: str = "unspecified"
     patient_payment_id: uuid.UUID | None = None
     reference: str | None = Field(default=None, description="Receipt, check or statement number")
@@ -91,7 +91,7 @@ class BalanceWrittenOff(Payload):
     amount: Decimal
     balance: Literal["payer", "patient"]
     reason: Literal["small_balance", "bad_debt", "denial", "timely_filing", "other"]
-    written_off_date: date
+    written_off_date: CalendarDate
     write_off_id: uuid.UUID | None = None
     denial_id: uuid.UUID | None = Field(default=None, description="The denial resolved by this write-off")
 
@@ -101,11 +101,11 @@ class ProviderAdjustmentPosted(Payload):
 
     remittance_id: uuid.UUID
     provider_identifier: str
-    fiscal_period_date: date | None = None
+    fiscal_period_date: CalendarDate | None = None
     reason_code: str
     reference: str | None = None
     amount: Decimal
-    payment_date: date
+    payment_date: CalendarDate
 
 
 class ClaimDenied(Payload):
@@ -121,7 +121,7 @@ class ClaimDenied(Payload):
     denied_amount: Decimal
     patient_billable: bool = False
     initial: bool = True
-    payment_date: date
+    payment_date: CalendarDate
 
 
 class DenialEscalated(Payload):
@@ -132,7 +132,7 @@ class DenialEscalated(Payload):
     claim_id: str | None = None
     root_cause: str
     route: str
-    escalated_date: date
+    escalated_date: CalendarDate
     escalation_id: uuid.UUID | None = None
     practice_id: uuid.UUID | None = None
     payer_id: uuid.UUID | None = None
@@ -146,7 +146,7 @@ class DenialAppealed(Payload):
 
     denial_id: uuid.UUID
     claim_id: str
-    appealed_date: date
+    appealed_date: CalendarDate
     root_cause: str | None = None
     denied_amount: Decimal | None = None
 
@@ -159,7 +159,7 @@ class DenialResolved(Payload):
     outcome: Literal["overturned", "upheld", "written_off", "corrected"]
     recovered_amount: Decimal = Decimal("0")
     written_off_amount: Decimal = Decimal("0")
-    resolved_date: date
+    resolved_date: CalendarDate
     root_cause: str | None = None
     denied_amount: Decimal | None = None
 
@@ -171,4 +171,4 @@ class CorrectionRequested(Payload):
     claim_id: str
     root_cause: str
     note: str | None = None
-    requested_date: date
+    requested_date: CalendarDate

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from intake import domain
+from shared.dates import CalendarDate
 
 # CMS "icd10cm-order-<year>.txt": order number, code, header flag (0 = category, 1 = billable), descriptions.
 _ORDER_LINE = re.compile(r"^\d{5} +([A-Z][0-9][0-9A-Z]{1,5}) +([01])(?: |$)")
@@ -24,8 +25,8 @@ class CodeSet:
     """One ICD-10-CM release and the dates of service it is in force for."""
 
     label: str
-    valid_from: date
-    valid_to: date
+    valid_from: CalendarDate
+    valid_to: CalendarDate
     lookup: Callable[[str], bool | None]
 
     def billable(self, code: str) -> bool | None:
@@ -58,7 +59,7 @@ def parse_cms_release(lines: Iterable[str]) -> dict[str, bool]:
     return codes
 
 
-def release_code_set(label: str, valid_from: date, valid_to: date, codes: dict[str, bool]) -> CodeSet:
+def release_code_set(label: str, valid_from: CalendarDate, valid_to: CalendarDate, codes: dict[str, bool]) -> CodeSet:
     """A code set over the codes of a parsed release file."""
 
     def lookup(code: str) -> bool | None:
@@ -87,8 +88,8 @@ class CodeFile(BaseModel):
 
     fiscal_year: int = Field(ge=2016, le=2100)
     path: Path
-    valid_from: date | None = Field(default=None, description="Defaults to October 1 before the fiscal year")
-    valid_to: date | None = Field(default=None, description="Defaults to September 30 of the fiscal year")
+    valid_from: CalendarDate | None = Field(default=None, description="Defaults to October 1 before the fiscal year")
+    valid_to: CalendarDate | None = Field(default=None, description="Defaults to September 30 of the fiscal year")
 
 
 class CodeSetSettings(BaseSettings):

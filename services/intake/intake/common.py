@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from typing import Any, cast
 
 from pydantic import ValidationError
-from sqlalchemy import and_, select, text, tuple_
+from sqlalchemy import and_, delete, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
@@ -85,6 +85,11 @@ async def pin_business_date(session: AsyncSession, organization_id: uuid.UUID, b
     await session.execute(
         statement.on_conflict_do_update(index_elements=["organization_id"], set_={"business_date": business_date})
     )
+
+
+async def unpin_business_date(session: AsyncSession, organization_id: uuid.UUID) -> None:
+    """Let the organization's business date follow the wall clock again."""
+    await session.execute(delete(business_clocks).where(business_clocks.c.organization_id == organization_id))
 
 
 async def audit(

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from intake.schemas import RequestModel
+from shared.dates import CalendarDate
 from shared.events.encounter import (
     InteractiveComplexityFactor,
     PlaceOfCare,
@@ -78,7 +78,7 @@ class EncounterIn(RequestModel):
     practice_id: uuid.UUID
     provider_id: uuid.UUID = Field(description="The rendering provider")
     patient_id: uuid.UUID
-    date_of_service: date
+    date_of_service: CalendarDate
     service_type: ServiceType = "psychotherapy"
     place_of_care: PlaceOfCare = "in_person"
     patient_at_home: bool = False
@@ -103,7 +103,7 @@ class EncounterAmendmentIn(RequestModel):
     }
 
     reason: str | None = Field(default=None, max_length=500, examples=["late psychotherapy minutes"])
-    date_of_service: date | None = None
+    date_of_service: CalendarDate | None = None
     provider_id: uuid.UUID | None = None
     service_type: ServiceType | None = None
     place_of_care: PlaceOfCare | None = None
@@ -140,7 +140,7 @@ class EncounterAccepted(BaseModel):
     encounter_id: uuid.UUID
     ehr_encounter_id: str
     status: Literal["received", "amended", "cancelled"]
-    received_date: date
+    received_date: CalendarDate
     work_queue_flags: list[WorkQueueFlagOut] = Field(default_factory=list)
 
 
@@ -149,7 +149,7 @@ class EncounterView(EncounterAccepted):
 
     practice_id: uuid.UUID
     patient_id: uuid.UUID
-    date_of_service: date
+    date_of_service: CalendarDate
     service_type: str
     amendment_number: int = Field(description="0 until the EHR amends the encounter")
     diagnoses: list[str]
@@ -210,8 +210,8 @@ class EligibilityItem(BaseModel):
     ehr_encounter_id: str
     practice_id: uuid.UUID
     patient_id: uuid.UUID
-    date_of_service: date
-    received_date: date
+    date_of_service: CalendarDate
+    received_date: CalendarDate
     reasons: list[WorkQueueFlagOut]
 
 

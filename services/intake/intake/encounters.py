@@ -18,6 +18,7 @@ from intake.common import (
     audit,
     audit_row,
     business_date_of,
+    business_today,
     invalid,
     pinned_business_date,
 )
@@ -188,11 +189,16 @@ async def evaluate(
     releases: Sequence[domain.CodeRelease],
     encounter_id: uuid.UUID,
     records: VisitRecords | None = None,
+    today: date | None = None,
 ) -> dict[str, Any]:
-    """Validate a visit and gather the facts downstream needs (the fields of EncounterFacts); the master data is
-    read unless the caller has read it already."""
+    """Validate a visit and gather the facts downstream needs (the fields of EncounterFacts); the master data and
+    the business date are read unless the caller has read them already."""
     if not principal.may_access_practice(body.practice_id):
         raise invalid("practice_id", "this API key is not allowed for that practice")
+    if today is None:
+        today = await business_today(session, principal.organization_id)
+    if body.date_of_service > today:
+        raise invalid("date_of_service", f"a visit cannot be dated after the business date ({today})")
     if records is None:
         records = await visit_records(session, body)
     practice, provider, patient = records.required(body)
@@ -313,8 +319,10 @@ async def receive_encounter(
         return _accepted(existing), False
     encounter_id = uuid.uuid4()
     records = visit_records_of(body, [row for row in rows if row.entity_type is not None])
-    facts = EncounterReceived.model_validate(await evaluate(session, principal, body, releases, encounter_id, records))
     today = business_date_of(existing.pinned_date)
+    facts = EncounterReceived.model_validate(
+        await evaluate(session, principal, body, releases, encounter_id, records, today)
+    )
     # The visit, its event and the audit row in one statement; the event and the audit row are written only with
     # the visit, so when the visit is already there (a concurrent copy) the 409 leaves nothing behind: a Problem
     # from here means this call wrote nothing, which is what lets a batch do without a savepoint per item.

@@ -12,6 +12,7 @@ from fhir.resources.R4B.bundle import Bundle
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from intake import domain
+from shared.dates import CalendarDate
 from shared.events.reference import Address
 from shared.problems import Problem
 
@@ -160,7 +161,7 @@ class PersonIn(BaseModel):
 
     first_name: str = Field(min_length=1, max_length=60)
     last_name: str = Field(min_length=1, max_length=60)
-    birth_date: date
+    birth_date: CalendarDate
     sex: str
     address: Address
 

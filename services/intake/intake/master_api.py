@@ -282,3 +282,32 @@ async def set_clock(request: Request, body: ClockIn, principal: Admin) -> ClockO
     async with unit_of_work(request.app.state.sessions, principal.organization_id) as session:
         await common.pin_business_date(session, principal.organization_id, body.business_date)
     return ClockOut(business_date=body.business_date, pinned=True)
+
+
+@router.delete(
+    "/clock",
+    tags=["clock"],
+    summary="Unpin the organization's business date: it follows the wall clock again",
+    responses=problems(401, 403, 409),
+)
+async def unpin_clock(request: Request, principal: Admin) -> ClockOut:
+    """Return to the wall clock; unpinning a clock that is not pinned changes nothing.
+
+    A date pinned after the wall clock's is not unpinned: business dates already stamped would then lie after the
+    ones that follow them.
+    """
+    if not request.app.state.clock.settable:
+        raise Problem(409, "Clock not settable", "the business clock is the wall clock in this deployment")
+    async with unit_of_work(request.app.state.sessions, principal.organization_id) as session:
+        pinned = await session.scalar(select(business_clocks.c.business_date))
+        wall = common.business_date_of(None)
+        if pinned is not None and pinned > wall:
+            raise Problem(
+                409,
+                "Business date ahead of the wall clock",
+                f"the pinned business date {pinned} is after today ({wall}); unpinning would move it back. "
+                "Wait until then, or keep it pinned",
+            )
+        await common.unpin_business_date(session, principal.organization_id)
+        today = await common.business_today(session, principal.organization_id)
+    return ClockOut(business_date=today, pinned=False)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from decimal import Decimal
 from typing import Literal
 
@@ -24,6 +23,7 @@ from intake.schemas import (
     RequestModel,
     Text,
 )
+from shared.dates import CalendarDate
 from shared.events.encounter import Relationship
 
 
@@ -49,7 +49,7 @@ class PatientIn(MasterIn):
     practice_id: uuid.UUID
     first_name: Text = Field(min_length=1, max_length=60)
     last_name: Text = Field(min_length=1, max_length=60)
-    birth_date: date
+    birth_date: CalendarDate
     sex: Literal["F", "M", "U"]
     address: AddressIn
     ehr_patient_id: Text | None = Field(
@@ -66,7 +66,7 @@ class SubscriberIn(RequestModel):
 
     first_name: Text = Field(min_length=1, max_length=60)
     last_name: Text = Field(min_length=1, max_length=60)
-    birth_date: date
+    birth_date: CalendarDate
     sex: Literal["F", "M", "U"]
     address: AddressIn
 
@@ -101,8 +101,8 @@ class CoverageIn(MasterIn):
     priority: Literal["primary", "secondary", "tertiary"] = "primary"
     relationship: Relationship = "self"
     subscriber: SubscriberIn | None = None
-    start_date: date
-    end_date: date | None = None
+    start_date: CalendarDate
+    end_date: CalendarDate | None = None
     copay: Money | None = None
     coinsurance_percent: Decimal | None = Field(default=None, ge=0, le=100, max_digits=5, decimal_places=2)
     deductible: Money | None = None
@@ -147,8 +147,8 @@ class AuthorizationIn(MasterIn):
     service_codes: list[ProcedureCode] = Field(min_length=1, max_length=100)
     units_approved: int = Field(ge=0, le=10_000)
     units_used: int = Field(default=0, ge=0, le=10_000)
-    start_date: date
-    end_date: date
+    start_date: CalendarDate
+    end_date: CalendarDate
 
     def references(self) -> list[Reference]:
         """The patient and the payer."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, ConfigDict, Field
@@ -27,6 +26,7 @@ from intake.schemas import (
     Taxonomy,
     Text,
 )
+from shared.dates import CalendarDate
 from shared.events.reference import ClaimFilingIndicator
 
 
@@ -95,8 +95,8 @@ class FeeScheduleEntryIn(MasterIn):
     code: ProcedureCode
     modifier: Modifier | None = None
     amount: Money
-    effective_from: date
-    effective_to: date | None = None
+    effective_from: CalendarDate
+    effective_to: CalendarDate | None = None
 
     def references(self) -> list[Reference]:
         """The practice and, when given, the payer."""
@@ -116,8 +116,8 @@ class CredentialingIn(RequestModel):
     """A provider's enrollment with one payer, effective-dated (an open end means still enrolled)."""
 
     payer_id: uuid.UUID
-    effective_from: date
-    effective_to: date | None = None
+    effective_from: CalendarDate
+    effective_to: CalendarDate | None = None
 
 
 class ProviderIn(MasterIn):
@@ -150,7 +150,7 @@ class ProviderIn(MasterIn):
         default_factory=list, max_length=100, description="Payers enrolled with, without dates (older clients)"
     )
     credentialing: list[CredentialingIn] = Field(default_factory=list, max_length=200)
-    first_service_date: date | None = None
+    first_service_date: CalendarDate | None = None
 
     def references(self) -> list[Reference]:
         """The practice and every payer the provider is credentialed with."""
@@ -202,7 +202,7 @@ class TelehealthPolicyIn(RequestModel):
 class PayerProfileIn(RequestModel):
     """The payer's rules in force from effective_from until the next profile starts."""
 
-    effective_from: date
+    effective_from: CalendarDate
     payer_type: Literal["medicare", "medicaid", "commercial", "other"] = "commercial"
     claim_filing_indicator: ClaimFilingIndicator | None = Field(
         default=None,

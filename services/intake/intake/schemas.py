@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from intake import master_domain
 from intake.master_domain import FieldProblem
+from shared.dates import CalendarDate
 
 Text = Annotated[str, AfterValidator(master_domain.usable_text)]
 ProcedureCode = Annotated[
@@ -173,13 +174,13 @@ class OrganizationCreated(BaseModel):
 class ClockIn(RequestModel):
     """Pin the organization's business date (demo and test deployments only)."""
 
-    business_date: date = Field(examples=["2026-10-01"])
+    business_date: CalendarDate = Field(examples=["2026-10-01"])
 
 
 class ClockOut(BaseModel):
     """The organization's business date."""
 
-    business_date: date
+    business_date: CalendarDate
     pinned: bool
 
 
