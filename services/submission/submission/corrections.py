@@ -8,13 +8,20 @@ payer's claim number once the payer has it. Every such attempt names the attempt
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.events.catalogue import ChargeVoidedEvent, RemittancePostedEvent, build_event
+from shared.events.catalogue import (
+    ChargeCreatedEvent,
+    ChargeReleasedEvent,
+    ChargeVoidedEvent,
+    RemittancePostedEvent,
+    build_event,
+)
 from shared.events.charge import ChargeFacts, ChargeLine
 from shared.events.claim import ClaimVoided
 from shared.outbox import add_event
@@ -31,12 +38,21 @@ from submission.queues import (
     record_adjudication,
     resolve_work_items,
 )
-from submission.service import SOURCE, consume_authorization, hold_claim, record_visit, release_authorization, scrub
+from submission.service import (
+    SOURCE,
+    consume_authorization,
+    create_claim_for_charge,
+    hold_claim,
+    record_visit,
+    release_authorization,
+    scrub,
+)
 
 IN_FLIGHT = ("queued", "batched")
 # Statuses in which the payer holds the claim under its own claim number (accepted into adjudication or answered).
 PAYER_HOLDS = ("sent", "adjudicated")
 VOID_PENDING = "VOID-PENDING"
+REPLACEMENT_PENDING = "REPLACEMENT-PENDING"
 
 
 def apply_correction(charge: ChargeFacts, changes: dict[str, Any]) -> ChargeFacts:
@@ -93,7 +109,9 @@ async def correct_and_resubmit(
     today: date,
     practice_ids: Any = None,
 ) -> Any:
-    """Apply a person's correction, scrub again and queue a new attempt (or hold it again); a manual touch."""
+    """Apply a person's correction, scrub again and queue a new attempt (or hold it again); a manual touch.
+
+    A re-coded charge still waiting to replace the claim is what the person corrects."""
     claim = await _claim_for_update(session, claim_id, practice_ids)
     if claim.status in IN_FLIGHT or claim.status == "voided":
         raise Problem(
@@ -104,8 +122,36 @@ async def correct_and_resubmit(
             409, "Conflict", "the payer's claim number is not known, so a replacement (REF*F8) cannot be sent yet"
         )
     replaces = claim.status in PAYER_HOLDS and claim.payer_claim_number is not None
-    charge = apply_correction(ChargeFacts.model_validate(claim.charge), changes)
-    on = await business_date(session, today)
+    charge = apply_correction(ChargeFacts.model_validate(claim.pending_charge or claim.charge), changes)
+    note = f": {changes['note']}" if changes.get("note") else ""
+    await resubmit(
+        session,
+        organization_id=organization_id,
+        claim=claim,
+        charge=charge,
+        replaces=replaces,
+        manual=True,
+        on=await business_date(session, today),
+        resolution=lambda attempt_number: f"corrected as attempt {attempt_number}{note}",
+    )
+    return claim_id
+
+
+async def resubmit(
+    session: AsyncSession,
+    *,
+    organization_id: uuid.UUID,
+    claim: Any,
+    charge: ChargeFacts,
+    replaces: bool,
+    manual: bool,
+    on: date,
+    resolution: Callable[[int], str],
+) -> int:
+    """Scrub a claim's new charge and queue it as the claim's next attempt (held again when the scrubber says so):
+    a replacement (7) when the payer has the claim, else an original; an attempt not yet sent gives way to it.
+    Returns the new attempt's number."""
+    claim_id = claim.claim_id
     last = await _last_attempt(session, claim_id)
     attempt_number = last.attempt_number + 1
     result = await scrub(session, charge=charge, claim_id=claim_id, submission_date=on)
@@ -113,9 +159,10 @@ async def correct_and_resubmit(
     edits = [edit.model_dump(mode="json") for edit in result.edits]
     await session.execute(
         update(claim_attempts)
-        .where(claim_attempts.c.claim_id == claim_id, claim_attempts.c.status == "held")
+        .where(claim_attempts.c.claim_id == claim_id, claim_attempts.c.status.in_(("held", "queued")))
         .values(status="superseded")
     )
+    await session.execute(delete(send_queue).where(send_queue.c.claim_id == claim_id))
     await session.execute(
         claim_attempts.insert().values(
             claim_id=claim_id,
@@ -126,7 +173,7 @@ async def correct_and_resubmit(
             business_date=on,
             scrub_passed="true" if result.passed else "false",
             scrub_edits=edits,
-            manually_touched=True,
+            manually_touched=manual,
             rework_of_attempt=last.attempt_number,
         )
     )
@@ -135,11 +182,12 @@ async def correct_and_resubmit(
         .where(claims.c.claim_id == claim_id)
         .values(
             charge=charge.model_dump(mode="json"),
+            pending_charge=None,
             billed_amount=sum((line.amount for line in charge.lines), 0),
             scrub_edits=edits,
             status=status,
             status_reason=None if result.passed else "; ".join(e.reason for e in result.errors),
-            manually_touched=True,
+            manually_touched=claims.c.manually_touched | manual,
             updated_at=func.now(),
         )
     )
@@ -149,7 +197,7 @@ async def correct_and_resubmit(
         claim_id=claim_id,
         queues=RESOLVED_BY_RESUBMISSION,
         resolved_date=on,
-        resolution=f"corrected as attempt {attempt_number}" + (f": {changes['note']}" if changes.get("note") else ""),
+        resolution=resolution(attempt_number),
     )
     if result.passed:
         await consume_authorization(session, organization_id=organization_id, claim_id=claim_id, charge=charge, on=on)
@@ -172,7 +220,7 @@ async def correct_and_resubmit(
             held_date=on,
             context=_context(organization_id, claim, on),
         )
-    return claim_id
+    return int(attempt_number)
 
 
 async def void_claim(
@@ -257,7 +305,11 @@ async def void_claim(
 async def void_claims_of_charge(session: AsyncSession, event: ChargeVoidedEvent) -> None:
     """A withdrawn charge voids its claims: cancelled when not yet sent, a frequency-8 attempt once the payer has it."""
     await note_business_date(session, event.organizationid, event.businessdate)
-    rows = (await session.execute(select(claims.c.claim_id).where(claims.c.charge_id == event.data.charge_id))).all()
+    rows = (
+        await session.execute(
+            select(claims.c.claim_id).where(claims.c.charge_id == event.data.charge_id).order_by(claims.c.claim_id)
+        )
+    ).all()
     for row in rows:
         await void_claim(
             session,
@@ -270,9 +322,92 @@ async def void_claims_of_charge(session: AsyncSession, event: ChargeVoidedEvent)
         )
 
 
+async def bill_charge(session: AsyncSession, event: ChargeCreatedEvent | ChargeReleasedEvent) -> None:
+    """A charge ready to bill: its claim the first time; a later revision of the same charge replaces that claim."""
+    if await create_claim_for_charge(session, event) and event.data.revision > 1:
+        await replace_claim_of_charge(session, event)
+
+
+async def replace_claim_of_charge(session: AsyncSession, event: ChargeCreatedEvent | ChargeReleasedEvent) -> None:
+    """A charge re-coded after its claim was billed (care-management minutes that came after the month closed)
+    goes out again as an attempt of the same claim, never as a void and a new claim (DOMAIN.md 6: a replaced claim
+    stays one claim): a replacement (7, REF*F8) once the payer has the claim, an original again while it never did.
+    While an attempt is being sent, or the payer's claim number is not known yet, it waits on the claim and goes out
+    when the 835 brings the number; a redelivered or older revision changes nothing."""
+    charge = event.data
+    assert charge.coverage is not None  # only charges with a coverage have claims
+    claim = (
+        await session.execute(
+            select(claims)
+            .where(claims.c.charge_id == charge.charge_id, claims.c.payer_priority == charge.coverage.priority)
+            .with_for_update()
+        )
+    ).first()
+    if claim is None or claim.status == "voided":
+        return
+    known = ChargeFacts.model_validate(claim.pending_charge or claim.charge)
+    if charge.revision <= known.revision:
+        return
+    on = await business_date(session, event.businessdate)
+    payer_has_it = claim.status in PAYER_HOLDS or claim.adjudicated_date is not None
+    if claim.status in IN_FLIGHT or (payer_has_it and not claim.payer_claim_number):
+        await session.execute(
+            update(claims)
+            .where(claims.c.claim_id == claim.claim_id)
+            .values(pending_charge=charge.model_dump(mode="json"), updated_at=func.now())
+        )
+        await open_work_item(
+            session,
+            organization_id=event.organizationid,
+            claim_id=claim.claim_id,
+            queue="correction",
+            reason_code=REPLACEMENT_PENDING,
+            reason=f"charge {charge.charge_id} was re-coded (revision {charge.revision}) after it was billed; the "
+            "replacement (frequency 7) goes out when the payer's claim number is known",
+            opened_date=on,
+            source_event_id=event.id,
+        )
+        return
+    await resubmit(
+        session,
+        organization_id=event.organizationid,
+        claim=claim,
+        charge=charge,
+        replaces=payer_has_it,
+        manual=False,
+        on=on,
+        resolution=lambda attempt: f"re-coded charge (revision {charge.revision}) sent as attempt {attempt}",
+    )
+
+
+async def send_pending_replacement(
+    session: AsyncSession, *, organization_id: uuid.UUID, claim_id: str, today: date
+) -> None:
+    """Send the re-coded charge that waited on a claim for the payer's claim number, as a replacement (7)."""
+    claim = await _claim_for_update(session, claim_id, None)
+    if claim.pending_charge is None or not claim.payer_claim_number or claim.status in IN_FLIGHT:
+        return
+    charge = ChargeFacts.model_validate(claim.pending_charge)
+    await resubmit(
+        session,
+        organization_id=organization_id,
+        claim=claim,
+        charge=charge,
+        replaces=True,
+        manual=False,
+        on=await business_date(session, today),
+        resolution=lambda attempt: f"re-coded charge (revision {charge.revision}) sent as attempt {attempt}",
+    )
+
+
 async def on_remittance_posted(session: AsyncSession, event: RemittancePostedEvent) -> None:
-    """Record the adjudication, then send a void that waited for the payer's claim number."""
-    if await record_adjudication(session, event, open_reason_code=VOID_PENDING):
+    """Record the adjudication, then send a void or a replacement that waited for the payer's claim number."""
+    waiting = await record_adjudication(session, event, open_reason_codes=(VOID_PENDING, REPLACEMENT_PENDING))
+    if REPLACEMENT_PENDING in waiting and VOID_PENDING not in waiting:
+        await send_pending_replacement(
+            session, organization_id=event.organizationid, claim_id=event.data.claim_id, today=event.businessdate
+        )
+    if VOID_PENDING in waiting:
         await void_claim(
             session,
             organization_id=event.organizationid,

@@ -2,14 +2,13 @@
 
 from shared.consumer import Handler
 from shared.replica import reference_handlers
-from submission.corrections import on_remittance_posted, void_claims_of_charge
+from submission.corrections import bill_charge, on_remittance_posted, void_claims_of_charge
 from submission.models import infra
 from submission.queues import on_correction_requested
-from submission.service import create_claim_for_charge
 
 HANDLERS: dict[str, Handler] = {
-    "charge.created": create_claim_for_charge,
-    "charge.released": create_claim_for_charge,
+    "charge.created": bill_charge,
+    "charge.released": bill_charge,
     "charge.voided": void_claims_of_charge,
 }
 

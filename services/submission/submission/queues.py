@@ -230,10 +230,12 @@ async def sweep(session: AsyncSession, *, organization_id: uuid.UUID, as_of: dat
     return opened
 
 
-async def record_adjudication(session: AsyncSession, event: RemittancePostedEvent, *, open_reason_code: str) -> int:
+async def record_adjudication(
+    session: AsyncSession, event: RemittancePostedEvent, *, open_reason_codes: tuple[str, ...]
+) -> set[str]:
     """Learn that the payer adjudicated a claim: its payer claim number (for REF*F8) and adjudication date, and close
-    its no-response and timely-filing items. Returns how many of the claim's work items with `open_reason_code` are
-    open: one statement in all (nothing changes for a claim this service does not know)."""
+    its no-response and timely-filing items. Returns which of `open_reason_codes` the claim has open work items for:
+    one statement in all (nothing changes for a claim this service does not know)."""
     posted = event.data
     await note_business_date(session, event.organizationid, event.businessdate)
     voided = claims.c.status == "voided"
@@ -257,16 +259,16 @@ async def record_adjudication(session: AsyncSession, event: RemittancePostedEven
         resolution="adjudicated by the payer",
     ).cte("resolved")
     # The count reads the work items as they were before this statement: the items it resolves are in other queues.
-    still_open = await session.scalar(
-        select(func.count())
+    still_open = await session.scalars(
+        select(work_items.c.reason_code)
         .where(
             work_items.c.claim_id.in_(select(adjudicated.c.claim_id)),
-            work_items.c.reason_code == open_reason_code,
+            work_items.c.reason_code.in_(open_reason_codes),
             work_items.c.status == "open",
         )
         .add_cte(adjudicated, resolved)
     )
-    return int(still_open or 0)
+    return set(still_open)
 
 
 async def on_correction_requested(session: AsyncSession, event: CorrectionRequestedEvent) -> None:

@@ -131,8 +131,9 @@ async def release_authorization(session: AsyncSession, *, claim_id: str, on: dat
     )
 
 
-async def create_claim_for_charge(session: AsyncSession, event: ChargeCreatedEvent | ChargeReleasedEvent) -> None:
-    """Create the claim of a new (or released) charge once, scrub it, and hold it or queue its first attempt."""
+async def create_claim_for_charge(session: AsyncSession, event: ChargeCreatedEvent | ChargeReleasedEvent) -> bool:
+    """Create the claim of a new (or released) charge once, scrub it, and hold it or queue its first attempt; True
+    when the charge already had its claim for that payer (nothing was created)."""
     charge = event.data
     coverage = charge.coverage
     await note_business_date(session, event.organizationid, event.businessdate)
@@ -148,16 +149,16 @@ async def create_claim_for_charge(session: AsyncSession, event: ChargeCreatedEve
             )
             .on_conflict_do_nothing()
         )
-        return
+        return False
     claim_id = domain.new_claim_id()
     existing, history = await claim_context(session, charge=charge, claim_id=claim_id)
     if existing is not None:
-        return
+        return True
     result = await scrub(session, charge=charge, claim_id=claim_id, submission_date=event.businessdate, history=history)
     units = payer_edits.authorization_units(charge) if result.passed else 0
     stored = await session.scalar(*_store_new_claim(event, claim_id, result, units))
     if stored is None:
-        return
+        return True
     if result.passed:
         await check_authorization_burn_down(
             session,
@@ -167,7 +168,7 @@ async def create_claim_for_charge(session: AsyncSession, event: ChargeCreatedEve
             as_of=event.businessdate,
             consumed=history.authorization_units_consumed + units,
         )
-        return
+        return False
     await hold_claim(
         session,
         organization_id=event.organizationid,
@@ -178,6 +179,7 @@ async def create_claim_for_charge(session: AsyncSession, event: ChargeCreatedEve
         held_date=event.businessdate,
         context=_event_context(event, claim_id, charge.practice.practice_id),
     )
+    return False
 
 
 def _store_new_claim(
