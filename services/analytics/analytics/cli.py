@@ -52,6 +52,10 @@ def _cell(values: list[KpiValue], name: str, variant: str | None) -> str:
     return f"{shown}\n{value.numerator.count}/{value.denominator.count}"
 
 
+class UnknownPractice(Exception):
+    """The practice asked for is not one of the organization's."""
+
+
 async def _kpi_rows(
     organization_id: uuid.UUID, as_of: date | None, practice: uuid.UUID | None, window_days: int
 ) -> tuple[date, list[tuple[str, list[KpiValue]]]] | None:
@@ -59,6 +63,10 @@ async def _kpi_rows(
     engine = create_engine(load_settings(AnalyticsSettings), pool_size=1)
     try:
         async with unit_of_work(create_sessionmaker(engine), organization_id) as session:
+            for _, reason in await service.unknown_references(
+                session, {"practice": ("practice", practice)}, frozenset()
+            ):
+                raise UnknownPractice(reason)
             day = as_of or await repository.latest_business_date(session, organization_id)
             if day is None:
                 return None
@@ -98,6 +106,9 @@ def kpis(
     except OSError as error:
         console.print(f"the analytics database is unreachable ({error}); start the stack with `make up`")
         raise typer.Exit(code=1) from None
+    except UnknownPractice as error:
+        console.print(f"--practice: {error}")
+        raise typer.Exit(code=2) from None
     if computed is None:
         console.print("no business events for this organization yet; pass --as-of")
         raise typer.Exit(code=1)

@@ -425,6 +425,26 @@ async def test_a_dashboard_link_opens_the_page_for_15_minutes_and_shows_the_api_
 ROOT = Path(__file__).resolve().parents[3]
 
 
+async def test_the_kpis_command_refuses_a_practice_that_is_not_the_organizations(sessions, worked):
+    await feed(sessions, worked.events)
+    foreign = uuid.uuid4()
+    await replicate(
+        sessions,
+        uuid.uuid4(),
+        foreign,
+        PracticeRef(name="Theirs", npi="1234567893", tin="1", taxonomy="x", address=ADDRESS),
+    )
+    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'services' / 'analytics'}{os.pathsep}{ROOT}", "COLUMNS": "200"}
+    argv = ["-m", "analytics.cli", "kpis", "--organization", str(worked.organization_id), "--practice", str(foreign)]
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, *argv, env=env, cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+
+    assert process.returncode == 2, (out.decode(), err.decode())
+    assert f"--practice: no practice {foreign} in this organization" in " ".join(out.decode().split())
+
+
 async def test_the_kpis_command_prints_a_table_per_practice(sessions, worked):
     await feed(sessions, worked.events)
     root = ROOT
