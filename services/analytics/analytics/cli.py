@@ -63,10 +63,9 @@ async def _kpi_rows(
     engine = create_engine(load_settings(AnalyticsSettings), pool_size=1)
     try:
         async with unit_of_work(create_sessionmaker(engine), organization_id) as session:
-            for _, reason in await service.unknown_references(
-                session, {"practice": ("practice", practice)}, frozenset()
-            ):
-                raise UnknownPractice(reason)
+            unknown = await service.unknown_references(session, {"practice": ("practice", practice)}, frozenset())
+            if unknown:
+                raise UnknownPractice(unknown[0][1])
             day = as_of or await repository.latest_business_date(session, organization_id)
             if day is None:
                 return None
