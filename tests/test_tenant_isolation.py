@@ -48,7 +48,7 @@ async def ids_of_a_denied_claim(stack_env: dict[str, str], tenant: Tenant) -> di
 
     async def denial() -> dict[str, Any] | None:
         found = await tenant.request("GET", "remittance", "/v1/denials")
-        return found.json()[0] if found.status_code == 200 and found.json() else None
+        return found.json()["items"][0] if found.status_code == 200 and found.json()["items"] else None
 
     denied = await wait_until(denial, timeout=120, what="organization A's claim to be denied")
     rows = await tenant_rows(
@@ -105,7 +105,7 @@ async def test_every_id_of_another_organization_answers_404_and_is_refused_in_pa
         assert response.status_code == 422, response.text
         assert [error["field"] for error in response.json()["errors"]] == ["claim_id"]
     # B's lists never show A's records.
-    assert (await other.request("GET", "remittance", "/v1/denials")).json() == []
+    assert (await other.request("GET", "remittance", "/v1/denials")).json()["items"] == []
     searched = (await other.request("GET", "analytics", "/v1/claims")).json()
     assert searched["items"] == []
     # A still sees its own records: the 404s are about ownership, not about the ids.

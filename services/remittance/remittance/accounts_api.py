@@ -5,15 +5,16 @@ from __future__ import annotations
 import uuid
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from remittance import accounts, denial_work
 from remittance.models import denials, underpayments
+from remittance.paging import DEFAULT_LIMIT, Cursor, Limit, Order, Page, visible_practices
 from remittance.schemas import (
     ClaimBalanceView,
     PatientPaymentRequest,
@@ -150,30 +151,45 @@ async def get_claim_balance(request: Request, claim_id: str, principal: Reader) 
     return ClaimBalanceView.model_validate(accounts.balance_view(balance))
 
 
-@router.get("/underpayments", summary="Lines paid below the payer's contracted fee")
+# Biggest difference first: the money most worth recovering is on top.
+UNDERPAYMENT_ORDER = Order(
+    "underpayments",
+    (
+        (underpayments.c.difference, True),
+        (underpayments.c.created_at, False),
+        (underpayments.c.underpayment_id, False),
+    ),
+)
+
+
+@router.get("/underpayments", summary="Lines paid below the payer's contracted fee", responses=INVALID)
 async def list_underpayments(
     request: Request,
     principal: Reader,
     payer_id: uuid.UUID | None = None,
     practice_id: uuid.UUID | None = None,
-    status: str = "open",
-    limit: int = 100,
-) -> list[UnderpaymentView]:
+    claim_id: str | None = Query(default=None, max_length=50),
+    status: Literal["open", "cancelled"] = "open",
+    payment_date_from: date | None = None,
+    payment_date_to: date | None = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[UnderpaymentView]:
     """Underpayments of the caller's organization, biggest difference first."""
-    query = (
-        select(underpayments)
-        .where(underpayments.c.status == status)
-        .order_by(underpayments.c.difference.desc(), underpayments.c.created_at)
-        .limit(max(1, min(limit, 500)))
-    )
-    if payer_id is not None:
-        query = query.where(underpayments.c.payer_id == payer_id)
-    if practice_id is not None:
-        query = query.where(underpayments.c.practice_id == practice_id)
+    query = select(underpayments).where(underpayments.c.status == status)
+    for column, value in (("payer_id", payer_id), ("practice_id", practice_id), ("claim_id", claim_id)):
+        if value is not None:
+            query = query.where(underpayments.c[column] == value)
+    if payment_date_from is not None:
+        query = query.where(underpayments.c.payment_date >= payment_date_from)
+    if payment_date_to is not None:
+        query = query.where(underpayments.c.payment_date <= payment_date_to)
+    practices = visible_practices(underpayments.c.practice_id, principal)
+    if practices is not None:
+        query = query.where(practices)
     async with unit_of_work(request.app.state.sessions, principal.organization_id) as session:
-        rows = (await session.execute(query)).all()
-    return [
-        UnderpaymentView.model_validate(r._mapping)
-        for r in rows
-        if r.practice_id is None or principal.may_access_practice(r.practice_id)
-    ]
+        rows = (await session.execute(UNDERPAYMENT_ORDER.apply(query, cursor=cursor, limit=limit))).all()
+    page, next_cursor = UNDERPAYMENT_ORDER.page(rows, limit)
+    return Page[UnderpaymentView](
+        items=[UnderpaymentView.model_validate(r._mapping) for r in page], next_cursor=next_cursor
+    )

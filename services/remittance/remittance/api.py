@@ -7,15 +7,16 @@ import hmac
 import uuid
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from remittance.files import EraReceipt, receive_era
 from remittance.matching import match_by_hand
-from remittance.models import postings, remittance_files, unmatched_remittances
-from remittance.schemas import EraReceiptView, ManualMatchRequest, PostingView, RemittanceFileView, UnmatchedView
-from remittance.service import EraReceipt, receive_era
+from remittance.models import unmatched_remittances
+from remittance.paging import DEFAULT_LIMIT, Cursor, Limit, Order, Page
+from remittance.schemas import EraReceiptView, ManualMatchRequest, UnmatchedView
 from remittance.web import CONFLICT, INVALID, NOT_FOUND, respond_idempotently
 from shared.auth import Principal, require_scope
 from shared.db import unit_of_work
@@ -26,6 +27,9 @@ router = APIRouter(prefix="/v1", tags=["remittance"])
 Reader = Annotated[Principal, Depends(require_scope("read"))]
 Uploader = Annotated[Principal, Depends(require_scope("claims:write"))]
 
+UNMATCHED_ORDER = Order(
+    "unmatched", ((unmatched_remittances.c.created_at, False), (unmatched_remittances.c.unmatched_id, False))
+)
 SUBMITTER_HEADER = "X-Claimflow-Submitter"
 SIGNATURE_HEADER = "X-Claimflow-Signature"
 RAW_835_BODY: dict[str, Any] = {
@@ -38,9 +42,17 @@ RAW_835_BODY: dict[str, Any] = {
     }
 }
 ERA_RESPONSES: dict[int | str, dict[str, Any]] = {
+    202: {
+        "description": "The file does not balance (DOMAIN.md 5.1): held whole for review, nothing posted; "
+        "the discrepancies say why",
+        "model": EraReceiptView,
+    },
     409: {"description": "A payment of this file (same payer and TRN02 trace) was already posted"},
     413: {"description": "The file is larger than the configured limit"},
-    422: {"description": "The file is not a readable 835 005010X221A1; says what and where"},
+    422: {
+        "description": "The file is not a complete, readable 835 005010X221A1 in the X12 character sets (missing "
+        "trailers, counts that do not count, a byte outside X12, UTF-16): says what and where; nothing posted"
+    },
 }
 
 
@@ -64,8 +76,9 @@ async def _read_body(request: Request) -> bytes:
     return body
 
 
-def _answer(receipt: EraReceipt) -> EraReceiptView:
-    """The receipt of a posted file, or the problem for a refused or duplicate one."""
+def _answer(receipt: EraReceipt, response: Response) -> EraReceiptView:
+    """The receipt of a posted file (200) or of a file held for review (202, nothing posted), or the problem for a
+    refused or duplicate one."""
     if receipt.status == "refused":
         refusal = receipt.refusal or {}
         raise Problem(
@@ -84,6 +97,8 @@ def _answer(receipt: EraReceipt) -> EraReceiptView:
             "nothing was posted again",
             problem_type="urn:claimflow:problem:era-duplicate",
         )
+    if receipt.status == "held":
+        response.status_code = 202
     return EraReceiptView.model_validate({**receipt.summary, "status": receipt.status})
 
 
@@ -93,7 +108,7 @@ def _answer(receipt: EraReceipt) -> EraReceiptView:
     openapi_extra=RAW_835_BODY,
     responses={401: {"description": "Missing or invalid signature"}, **ERA_RESPONSES},
 )
-async def receive_clearinghouse_era(request: Request) -> EraReceiptView:
+async def receive_clearinghouse_era(request: Request, response: Response) -> EraReceiptView:
     """Verify the delivery signature, then store and post the 835 for the submitter organization."""
     submitter = request.headers.get(SUBMITTER_HEADER, "").strip()
     presented = request.headers.get(SIGNATURE_HEADER, "").strip()
@@ -113,7 +128,7 @@ async def receive_clearinghouse_era(request: Request) -> EraReceiptView:
     receipt = await receive_era(
         request.app.state.sessions, organization_id=organization_id, raw=body, source="clearinghouse"
     )
-    return _answer(receipt)
+    return _answer(receipt, response)
 
 
 @router.post(
@@ -133,7 +148,7 @@ async def receive_clearinghouse_era(request: Request) -> EraReceiptView:
         ),
     },
 )
-async def upload_era(request: Request, principal: Uploader) -> EraReceiptView:
+async def upload_era(request: Request, response: Response, principal: Uploader) -> EraReceiptView:
     """Store and post an 835 for the caller's organization."""
     body = await _read_body(request)
     receipt = await receive_era(
@@ -143,35 +158,7 @@ async def upload_era(request: Request, principal: Uploader) -> EraReceiptView:
         source="upload",
         key_id=principal.key_id,
     )
-    return _answer(receipt)
-
-
-@router.get(
-    "/remittances/{file_id}",
-    summary="One 835 file with what it posted",
-    responses={404: {"description": "No such file in this organization"}},
-)
-async def get_remittance(request: Request, file_id: uuid.UUID, principal: Reader) -> RemittanceFileView:
-    """A stored 835 file of the caller's organization (raw text not included)."""
-    async with unit_of_work(request.app.state.sessions, principal.organization_id) as session:
-        row = (await session.execute(select(remittance_files).where(remittance_files.c.file_id == file_id))).first()
-        rows = (
-            await session.execute(
-                select(postings).where(postings.c.file_id == file_id).order_by(postings.c.clp_position)
-            )
-        ).all()
-    if row is None:
-        raise Problem(404, "Not Found", f"remittance file {file_id} not found")
-    visible = [r for r in rows if r.practice_id is None or principal.may_access_practice(r.practice_id)]
-    return RemittanceFileView(
-        file_id=row.file_id,
-        source=row.source,
-        status=row.status,
-        received_at=row.received_at,
-        refusal=row.refusal,
-        summary=row.summary,
-        postings=[PostingView.model_validate(r._mapping) for r in visible],
-    )
+    return _answer(receipt, response)
 
 
 @router.get(
@@ -183,13 +170,13 @@ async def get_remittance(request: Request, file_id: uuid.UUID, principal: Reader
             "POST",
             "/v1/unmatched/{unmatched_id}/match",
             description="Match the oldest entry to a claim",
-            parameters={"path.unmatched_id": "$response.body#/0/unmatched_id"},
+            parameters={"path.unmatched_id": "$response.body#/items/0/unmatched_id"},
         ),
         GetRemittance=link(
             "GET",
             "/v1/remittances/{file_id}",
             description="The file the oldest entry came in",
-            parameters={"path.file_id": "$response.body#/0/file_id"},
+            parameters={"path.file_id": "$response.body#/items/0/file_id"},
         ),
     ),
 )
@@ -197,18 +184,23 @@ async def list_unmatched(
     request: Request,
     principal: Reader,
     status: Literal["waiting", "needs_review", "posted"] | None = None,
-    limit: int = Query(default=100, ge=1, le=500),
-) -> list[UnmatchedView]:
-    """Unmatched, ambiguous and unreadable CLPs of the caller's organization, oldest first."""
-    query = select(unmatched_remittances).order_by(unmatched_remittances.c.created_at).limit(limit)
-    query = query.where(
-        unmatched_remittances.c.status == status
-        if status
-        else unmatched_remittances.c.status.in_(("waiting", "needs_review"))
-    )
+    reason: Literal["unknown_claim", "unreadable", "ambiguous_match"] | None = None,
+    file_id: uuid.UUID | None = None,
+    claim_id: str | None = Query(default=None, max_length=50),
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[UnmatchedView]:
+    """Unmatched, ambiguous and unreadable CLPs of the caller's organization, oldest first (waiting and
+    needs_review unless a status is asked for)."""
+    queue = unmatched_remittances
+    query = select(queue).where(queue.c.status == status if status else queue.c.status.in_(("waiting", "needs_review")))
+    for column, value in (("reason", reason), ("file_id", file_id), ("claim_id", claim_id)):
+        if value is not None:
+            query = query.where(queue.c[column] == value)
     async with unit_of_work(request.app.state.sessions, principal.organization_id) as session:
-        rows = (await session.execute(query)).all()
-    return [UnmatchedView.model_validate(r._mapping) for r in rows]
+        rows = (await session.execute(UNMATCHED_ORDER.apply(query, cursor=cursor, limit=limit))).all()
+    page, next_cursor = UNMATCHED_ORDER.page(rows, limit)
+    return Page[UnmatchedView](items=[UnmatchedView.model_validate(r._mapping) for r in page], next_cursor=next_cursor)
 
 
 @router.post(

@@ -42,9 +42,9 @@ class DenialFilter:
     max_amount: Decimal | None = None
 
 
-def denial_query(criteria: DenialFilter, today: date, limit: int) -> Select[Any]:
-    """The queue query: oldest payment first, so the most urgent work is on top."""
-    query = select(denials).order_by(denials.c.payment_date, denials.c.created_at).limit(limit)
+def denial_query(criteria: DenialFilter, today: date) -> Select[Any]:
+    """The queue query's filters (the caller orders and pages it)."""
+    query = select(denials)
     if criteria.status == "open":
         query = query.where(denials.c.status.in_(denial_rules.OPEN_STATUSES))
     elif criteria.status:

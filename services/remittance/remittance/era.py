@@ -7,6 +7,7 @@ into `ClaimPayment` or `UnreadableClaim`. The segments inside a claim loop are r
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 from remittance.era_models import (
     CasAdjustment,
@@ -28,7 +29,7 @@ from remittance.era_segments import (
     where,
     x12_date,
 )
-from shared.x12 import Segment, Separators, X12Error, tokenize
+from shared.x12 import Segment, Separators, X12Error, check_envelope, decode_interchange, tokenize
 
 __all__ = [
     "CasAdjustment",
@@ -47,12 +48,13 @@ SUPPORTED_VERSION = "005010X221"
 CLAIM_STATUS_CODES = frozenset({"1", "2", "3", "4", "19", "20", "21", "22", "23", "25"})
 
 
-def read_835(text: str) -> Remittance835:
-    """Read an 835 interchange; raises EraRefused when it cannot be posted at all."""
+def read_835(text: str | bytes) -> Remittance835:
+    """Read an 835 interchange (bytes are checked against the X12 character sets first); raises EraRefused when it
+    cannot be posted at all."""
     try:
-        separators, segments = tokenize(text)
+        separators, segments = tokenize(decode_interchange(text) if isinstance(text, bytes) else text)
     except X12Error as error:
-        raise EraRefused(str(error), "interchange") from error
+        raise EraRefused(error.reason, error.where) from error
     return _Reader(separators, segments).read()
 
 
@@ -66,30 +68,25 @@ class _Reader:
         self.segment_reader = SegmentReader(separators)
 
     def read(self) -> Remittance835:
-        """Split the interchange into ST/SE transactions, read each, and refuse a payment trace seen twice."""
+        """Check the envelope, split the interchange into ST/SE transactions, read each, and refuse a payment trace
+        seen twice."""
         self._check_envelope()
+        try:
+            self.warnings.extend(check_envelope(self.segments))
+        except X12Error as error:
+            raise EraRefused(f"{error.reason}; nothing was posted", error.where) from error
         transactions: list[PaymentTransaction] = []
         current: list[Segment] | None = None
         for segment in self.segments:
             if segment.tag == "ST":
-                if current is not None:
-                    self.warnings.append(f"{where(current[0])}: transaction has no SE; closed at the next ST")
-                    transactions.append(self._transaction(current))
                 current = [segment]
-            elif segment.tag == "SE":
-                if current is None:
-                    self.warnings.append(f"{where(segment)}: SE without ST ignored")
-                    continue
-                current.append(segment)
-                transactions.append(self._transaction(current))
-                current = None
             elif current is not None:
                 current.append(segment)
+                if segment.tag == "SE":
+                    transactions.append(self._transaction(current))
+                    current = None
             elif segment.tag in ("CLP", "SVC", "CAS", "PLB", "BPR"):
                 raise EraRefused(f"{segment.tag} outside an ST/SE transaction", where(segment))
-        if current is not None:
-            self.warnings.append(f"{where(current[0])}: transaction has no SE; read to the end of the file")
-            transactions.append(self._transaction(current))
         if not transactions:
             raise EraRefused("no 835 transaction (ST*835) in the file", "interchange")
         seen: set[tuple[str, str]] = set()
@@ -180,8 +177,6 @@ class _Reader:
                 close()
                 if tag == "PLB":
                     plbs.extend(self.segment_reader.plb(segment))
-                elif tag == "SE":
-                    self._check_count(segment, header, len(segments))
             elif draft is not None:
                 draft.raw.append(segment)
                 if draft.error is None:
@@ -220,16 +215,6 @@ class _Reader:
             raise UnreadableSegment(f"{problem} and there is no DTM*405 to fall back on")
         self.warnings.append(f"{where(bpr)}: {problem}; used the DTM*405 production date")
         return x12_date(production.element(2), "DTM*405 date")
-
-    def _check_count(self, trailer: Segment, header: Segment, count: int) -> None:
-        """Warn when SE01 does not count the segments of the transaction or SE02 does not repeat ST02."""
-        declared = trailer.element(1).strip()
-        if declared != str(count):
-            self.warnings.append(
-                f"{where(trailer)}: SE01 says {declared or 'nothing'} segments, the transaction has {count}"
-            )
-        if trailer.element(2).strip() != header.element(2).strip():
-            self.warnings.append(f"{where(trailer)}: SE02 does not match ST02 '{header.element(2)}'")
 
     def _finish(self, draft: ClaimDraft, claims: list[ClaimPayment], unreadable: list[UnreadableClaim]) -> None:
         """Close a claim draft into a ClaimPayment, or into an UnreadableClaim with its reason and raw segments."""
@@ -272,10 +257,15 @@ class _Reader:
                 )
             )
         except UnreadableSegment as error:
+            try:
+                paid_amount: Decimal | None = amount(clp.element(4), "CLP04 paid")
+            except UnreadableSegment:
+                paid_amount = None
             unreadable.append(
                 UnreadableClaim(
                     claim_id=claim_id,
                     payer_claim_number=payer_claim_number,
+                    paid_amount=paid_amount,
                     position=clp.position,
                     reason=str(error),
                     raw_segments=raw,

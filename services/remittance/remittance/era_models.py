@@ -82,6 +82,7 @@ class UnreadableClaim(EraModel):
 
     claim_id: str
     payer_claim_number: str | None = None
+    paid_amount: Decimal | None = ModelField(default=None, description="CLP04 when it can be read, for BPR02")
     position: int
     reason: str
     raw_segments: tuple[str, ...] = ()

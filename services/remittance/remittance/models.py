@@ -1,6 +1,6 @@
 """Tables of the remittance schema."""
 
-from sqlalchemy import Boolean, Column, Date, DateTime, Integer, MetaData, Numeric, Table, Text
+from sqlalchemy import Boolean, Column, Date, DateTime, Integer, LargeBinary, MetaData, Numeric, Table, Text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from shared.idempotency import idempotency_table
@@ -47,6 +47,9 @@ remittance_files = Table(
     Column("status", Text, nullable=False),
     Column("refusal", JSONB),
     Column("summary", JSONB, nullable=False),
+    Column("raw_bytes", LargeBinary),
+    Column("content_sha256", Text),
+    Column("review", JSONB),
 )
 
 payments = Table(
@@ -61,6 +64,8 @@ payments = Table(
     _money("payment_amount"),
     Column("payment_method", Text, nullable=False),
     Column("payment_date", Date, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("payer_identifier", Text),
 )
 
 postings = Table(

@@ -10,6 +10,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 
+class Request(BaseModel):
+    """Base of request bodies: unknown fields are refused so clients cannot set server-owned ones."""
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+
 class PostedClaimView(BaseModel):
     """One CLP posted from a file."""
 
@@ -34,19 +40,24 @@ class UnmatchedInFile(BaseModel):
 
 
 class DiscrepancyView(BaseModel):
-    """A balancing rule of DOMAIN.md 5.1 that does not hold."""
+    """A balancing rule of DOMAIN.md 5.1 that does not hold, said in words; `holds` when it holds the file."""
 
     rule: str
     trace_number: str
     claim_id: str | None
     line_number: int | None
-    expected: Decimal
-    actual: Decimal
+    expected: Decimal | None
+    actual: Decimal | None
     detail: str
+    holds: bool = True
+
+
+FileStatus = Literal["posted", "held", "refused", "duplicate", "rejected", "superseded"]
 
 
 class EraReceiptView(BaseModel):
-    """What posting an 835 did: every CLP is either posted or listed as unmatched with its reason."""
+    """What receiving an 835 did: posted (every CLP posted or listed as unmatched with its reason), or held whole for
+    review because it does not balance (nothing posted; the discrepancies say why)."""
 
     file_id: uuid.UUID
     status: str
@@ -78,8 +89,18 @@ class PostingView(BaseModel):
     first_adjudication: bool
 
 
+class ReviewView(BaseModel):
+    """A person's decision on a held file."""
+
+    action: Literal["posted", "rejected"]
+    key_id: str
+    user_id: uuid.UUID | None = None
+    at: datetime
+    note: str | None = None
+
+
 class RemittanceFileView(BaseModel):
-    """A stored 835 file with what it posted."""
+    """A stored 835 file with what it posted (a held file: its discrepancies, nothing posted)."""
 
     file_id: uuid.UUID
     source: str
@@ -87,7 +108,46 @@ class RemittanceFileView(BaseModel):
     received_at: datetime
     refusal: dict[str, Any] | None
     summary: dict[str, Any]
+    review: ReviewView | None = None
     postings: list[PostingView]
+
+
+class FilePaymentView(BaseModel):
+    """A payment (BPR/TRN) an 835 file carries, whatever became of the file."""
+
+    trace_number: str
+    payer_key: str
+    payer_identifier: str | None
+    payer_name: str
+    payment_amount: Decimal
+    payment_method: str
+    payment_date: date
+    status: str
+
+
+class RemittanceFileItem(BaseModel):
+    """An entry of the list of 835 files: what it carries and what became of it (raw text and postings apart)."""
+
+    file_id: uuid.UUID
+    source: str
+    status: str
+    received_at: datetime
+    payments: list[FilePaymentView]
+    discrepancies: list[DiscrepancyView]
+    refusal: dict[str, Any] | None
+    review: ReviewView | None = None
+
+
+class ReviewRequest(Request):
+    """Why a person posts a held file as it is."""
+
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class RejectRequest(Request):
+    """Why a person rejects a held file (the payer is asked for a corrected 835)."""
+
+    reason: str = Field(min_length=1, max_length=2000)
 
 
 class UnmatchedView(BaseModel):
@@ -133,12 +193,6 @@ class DenialView(BaseModel):
     recovered_amount: Decimal | None
     written_off_amount: Decimal | None
     escalation_rules: list[str]
-
-
-class Request(BaseModel):
-    """Base of request bodies: unknown fields are refused so clients cannot set server-owned ones."""
-
-    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
 
 class ManualMatchRequest(Request):

@@ -1,133 +1,89 @@
-"""Remittance use cases: receive an 835 file and post it; learn submitted claims and post what waited for them."""
+"""Remittance use cases: post a read 835 file; learn submitted claims and post what waited for them."""
 
 from __future__ import annotations
 
 import functools
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, String, bindparam, func, or_, select, update
+from sqlalchemy import Select, String, bindparam, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Row
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningInsert
 
 from remittance.balancing import check_remittance
 from remittance.domain import cents
-from remittance.era import ClaimPayment, EraRefused, PaymentTransaction, Remittance835, read_835
+from remittance.era import ClaimPayment, PaymentTransaction, Remittance835
 from remittance.matching import ClaimMatch, lock_claim_id, lock_claim_ids, match_claim, waits_for
 from remittance.models import claims, infra, payments, provider_adjustments, remittance_files, unmatched_remittances
 from remittance.posting import PaymentContext, post_claim, posted_before_of
-from shared.db import bound, prefixed, unit_of_work
+from shared.db import bound, prefixed
 from shared.events.catalogue import ClaimSubmittedEvent, build_event
 from shared.events.envelope import Envelope
 from shared.events.remittance import ProviderAdjustmentPosted
 from shared.outbox import add_event
 
 
-@dataclass
-class EraReceipt:
-    """Outcome of receiving one 835 file: posted, refused (unreadable/unsupported) or duplicate."""
-
-    file_id: uuid.UUID
-    status: str
-    refusal: dict[str, str] | None = None
-    duplicate_of: uuid.UUID | None = None
-    summary: dict[str, Any] = field(default_factory=dict)
-
-
-class _DuplicatePayment(Exception):
+class DuplicatePayment(Exception):
     """A payment (payer + trace) posted concurrently by another request."""
 
 
-def decode_era(raw: bytes) -> str:
-    """The file's text; X12 is ASCII, latin-1 keeps any stray byte readable."""
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("latin-1")
+def file_facts(file_id: uuid.UUID, remittance: Remittance835) -> dict[str, Any]:
+    """What a file says before anything is posted: its payments and what the reader had to tolerate."""
+    return {
+        "file_id": str(file_id),
+        "payments": [
+            {
+                "trace_number": t.trace_number,
+                "payer": t.payer_name,
+                "payer_key": t.payer_key,
+                "payment_amount": str(t.payment_amount),
+                "payment_method": t.payment_method,
+                "payment_date": t.payment_date.isoformat(),
+                "provider_adjustments": [
+                    {"reason_code": p.reason_code, "reference": p.reference, "amount": str(p.amount)}
+                    for p in t.provider_adjustments
+                ],
+            }
+            for t in remittance.transactions
+        ],
+        "warnings": list(remittance.warnings),
+    }
 
 
-async def receive_era(
-    sessions: async_sessionmaker[AsyncSession],
-    *,
-    organization_id: uuid.UUID,
-    raw: bytes,
-    source: str,
-    key_id: str | None = None,
-) -> EraReceipt:
-    """Store an 835 and post every CLP of it in one transaction; refusals and duplicates are stored too."""
-    text = decode_era(raw)
-    file_id = uuid.uuid4()
-    try:
-        remittance: Remittance835 | None = read_835(text)
-        refusal = None
-    except EraRefused as error:
-        remittance, refusal = None, {"reason": error.reason, "where": error.where}
-    try:
-        async with unit_of_work(sessions, organization_id) as session:
-            await session.execute(
-                pg_insert(remittance_files).values(
-                    file_id=file_id,
-                    organization_id=organization_id,
-                    source=source,
-                    key_id=key_id,
-                    raw_text=text,
-                    status="refused" if remittance is None else "received",
-                    refusal=refusal,
-                    summary={},
-                )
-            )
-            if remittance is None:
-                return EraReceipt(file_id, "refused", refusal=refusal)
-            duplicate_of = await _already_posted(session, remittance)
-            if duplicate_of is not None:
-                await _mark(session, file_id, "duplicate", {"duplicate_of": str(duplicate_of)})
-                return EraReceipt(file_id, "duplicate", duplicate_of=duplicate_of)
-            summary = await _post_file(session, organization_id, file_id, remittance)
-            await _mark(session, file_id, "posted", summary)
-            return EraReceipt(file_id, "posted", summary=summary)
-    except _DuplicatePayment:
-        async with unit_of_work(sessions, organization_id) as session:
-            await session.execute(
-                pg_insert(remittance_files).values(
-                    file_id=file_id,
-                    organization_id=organization_id,
-                    source=source,
-                    key_id=key_id,
-                    raw_text=text,
-                    status="duplicate",
-                    summary={},
-                )
-            )
-            duplicate_of = await _already_posted(session, remittance) if remittance else None
-        return EraReceipt(file_id, "duplicate", duplicate_of=duplicate_of)
-
-
-async def _mark(session: AsyncSession, file_id: uuid.UUID, status: str, summary: dict[str, Any]) -> None:
+async def record_payments(
+    session: AsyncSession, organization_id: uuid.UUID, file_id: uuid.UUID, remittance: Remittance835, *, status: str
+) -> None:
+    """The payments of a file that posts nothing (held or duplicate), in one statement: listed, never guarding."""
     await session.execute(
-        update(remittance_files).where(remittance_files.c.file_id == file_id).values(status=status, summary=summary)
+        pg_insert(payments),
+        [
+            {**_payment_values(organization_id, file_id, transaction), "payment_id": uuid.uuid4(), "status": status}
+            for transaction in remittance.transactions
+        ],
     )
 
 
-async def _already_posted(session: AsyncSession, remittance: Remittance835) -> uuid.UUID | None:
-    """The file that already posted one of these payments (same payer and TRN02 trace), if any."""
-    for transaction in remittance.transactions:
-        found = await session.scalar(
-            select(payments.c.file_id).where(
-                payments.c.payer_key == transaction.payer_key, payments.c.trace_number == transaction.trace_number
-            )
-        )
-        if found is not None:
-            return found  # type: ignore[no-any-return]
-    return None
+def _payment_values(organization_id: uuid.UUID, file_id: uuid.UUID, transaction: PaymentTransaction) -> dict[str, Any]:
+    return {
+        "organization_id": organization_id,
+        "file_id": file_id,
+        "payer_key": transaction.payer_key,
+        "payer_identifier": transaction.payer_identifier,
+        "trace_number": transaction.trace_number,
+        "payer_name": transaction.payer_name,
+        "payment_amount": transaction.payment_amount,
+        "payment_method": transaction.payment_method,
+        "payment_date": transaction.payment_date,
+    }
 
 
-async def _post_file(
+async def post_file(
     session: AsyncSession, organization_id: uuid.UUID, file_id: uuid.UUID, remittance: Remittance835
 ) -> dict[str, Any]:
+    """Post every CLP of a read file (its payments first); held files with the same payments are superseded."""
     posted: list[dict[str, Any]] = []
     unmatched: list[dict[str, Any]] = []
     # Every CLP's claim lock, up front and in one order (see lock_claim_ids): matching each CLP then asks for none.
@@ -170,29 +126,46 @@ async def _post_file(
             )
             unmatched.append({"claim_id": unreadable.claim_id, "reason": "unreadable", "detail": unreadable.reason})
     unclassified = sorted({code for p in posted for code in p["unclassified_codes"]})
+    await _supersede_held(session, file_id, remittance)
     return {
-        "file_id": str(file_id),
-        "payments": [
-            {
-                "trace_number": t.trace_number,
-                "payer": t.payer_name,
-                "payer_key": t.payer_key,
-                "payment_amount": str(t.payment_amount),
-                "payment_method": t.payment_method,
-                "payment_date": t.payment_date.isoformat(),
-                "provider_adjustments": [
-                    {"reason_code": p.reason_code, "reference": p.reference, "amount": str(p.amount)}
-                    for p in t.provider_adjustments
-                ],
-            }
-            for t in remittance.transactions
-        ],
+        **file_facts(file_id, remittance),
         "claims_posted": posted,
         "unmatched": unmatched,
         "discrepancies": [d.as_json() for d in check_remittance(remittance)],
-        "warnings": list(remittance.warnings),
         "unclassified_codes": unclassified,
     }
+
+
+async def _supersede_held(session: AsyncSession, file_id: uuid.UUID, remittance: Remittance835) -> None:
+    """Held files carrying a payment this file posts are superseded by it: they can no longer be posted."""
+    keys = [(t.payer_key, t.trace_number) for t in remittance.transactions]
+    superseded = (
+        await session.execute(
+            update(payments)
+            .where(
+                payments.c.status == "held",
+                payments.c.file_id != file_id,
+                tuple_(payments.c.payer_key, payments.c.trace_number).in_(keys),
+            )
+            .values(status="superseded")
+            .returning(payments.c.file_id)
+        )
+    ).scalars()
+    held = sorted(set(superseded))
+    if held:
+        await session.execute(
+            update(payments)
+            .where(payments.c.file_id.in_(held), payments.c.status == "held")
+            .values(status="superseded")
+        )
+        await session.execute(
+            update(remittance_files)
+            .where(remittance_files.c.file_id.in_(held), remittance_files.c.status == "held")
+            .values(
+                status="superseded",
+                summary=remittance_files.c.summary.op("||")(func.jsonb_build_object("superseded_by", str(file_id))),
+            )
+        )
 
 
 async def _record_payment(
@@ -202,22 +175,12 @@ async def _record_payment(
     payment_id = uuid.uuid4()
     inserted = await session.scalar(
         pg_insert(payments)
-        .values(
-            payment_id=payment_id,
-            organization_id=organization_id,
-            file_id=file_id,
-            payer_key=transaction.payer_key,
-            trace_number=transaction.trace_number,
-            payer_name=transaction.payer_name,
-            payment_amount=transaction.payment_amount,
-            payment_method=transaction.payment_method,
-            payment_date=transaction.payment_date,
-        )
+        .values(payment_id=payment_id, status="posted", **_payment_values(organization_id, file_id, transaction))
         .on_conflict_do_nothing()
         .returning(payments.c.payment_id)
     )
     if inserted is None:
-        raise _DuplicatePayment(transaction.trace_number)
+        raise DuplicatePayment(transaction.trace_number)
     for sequence, plb in enumerate(transaction.provider_adjustments, start=1):
         await session.execute(
             pg_insert(provider_adjustments).values(

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from remittance import denial_work
 from remittance.escalations import load_escalation_settings, save_escalation_settings
 from remittance.models import denials
+from remittance.paging import DEFAULT_LIMIT, Cursor, Limit, Order, Page, visible_practices
 from remittance.schemas import (
     AppealRequest,
     AssignRequest,
@@ -43,6 +44,10 @@ from shared.openapi import link, links
 
 MAX_AMOUNT = 9_999_999_999.99  # the largest amount the ledger columns (numeric(12, 2)) hold
 router = APIRouter(prefix="/v1", tags=["denials"])
+# Oldest payment first, so the most urgent work is on top.
+DENIAL_ORDER = Order(
+    "denials", ((denials.c.payment_date, False), (denials.c.created_at, False), (denials.c.denial_id, False))
+)
 ACTION_RESPONSES = {**NOT_FOUND, **INVALID, **CONFLICT}
 
 
@@ -79,7 +84,7 @@ async def _add_note(session: AsyncSession, principal: Principal, denial_id: uuid
 @router.get(
     "/denials",
     summary="The denial work queue, filtered by root cause, payer, practice, age and amount",
-    responses=links(200, **_denial_links("$response.body#/0/denial_id")),
+    responses=links(200, **_denial_links("$response.body#/items/0/denial_id")),
 )
 async def list_denials(
     request: Request,
@@ -94,8 +99,9 @@ async def list_denials(
     max_age_days: int | None = Query(default=None, ge=0, le=36500),
     min_amount: Decimal | None = Query(default=None, ge=0, le=MAX_AMOUNT, decimal_places=2),
     max_amount: Decimal | None = Query(default=None, ge=0, le=MAX_AMOUNT, decimal_places=2),
-    limit: int = Query(default=100, ge=1, le=500),
-) -> list[DenialView]:
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[DenialView]:
     """Denials of the caller's organization, oldest payment first ('open' includes appealed ones)."""
     criteria = denial_work.DenialFilter(
         status=status,
@@ -109,14 +115,14 @@ async def list_denials(
         min_amount=min_amount,
         max_amount=max_amount,
     )
-    query = denial_work.denial_query(criteria, request.app.state.clock.today(), limit)
+    query = denial_work.denial_query(criteria, request.app.state.clock.today())
+    practices = visible_practices(denials.c.practice_id, principal)
+    if practices is not None:
+        query = query.where(practices)
     async with unit_of_work(request.app.state.sessions, principal.organization_id) as session:
-        rows = (await session.execute(query)).all()
-    return [
-        DenialView.model_validate(r._mapping)
-        for r in rows
-        if r.practice_id is None or principal.may_access_practice(r.practice_id)
-    ]
+        rows = (await session.execute(DENIAL_ORDER.apply(query, cursor=cursor, limit=limit))).all()
+    page, next_cursor = DENIAL_ORDER.page(rows, limit)
+    return Page[DenialView](items=[DenialView.model_validate(r._mapping) for r in page], next_cursor=next_cursor)
 
 
 async def _detail(session: AsyncSession, principal: Principal, denial_id: uuid.UUID) -> DenialDetailView:

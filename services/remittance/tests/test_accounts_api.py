@@ -133,7 +133,7 @@ async def test_a_denial_write_off_takes_the_denied_amount_off_the_payer_balance_
     body = eras.text([eras.denied.format(claim=claim_id)], payment="0", trace=f"T{claim_id}")
     assert (await deliver(api, org, body)).status_code == 200
     headers = await api_key(stack_sessions, org)
-    denial_id = (await api.get("/v1/denials", headers=headers)).json()[0]["denial_id"]
+    denial_id = (await api.get("/v1/denials", headers=headers)).json()["items"][0]["denial_id"]
 
     missing_denial = await api.post(
         "/v1/write-offs",

@@ -54,7 +54,7 @@ async def test_the_queue_filters_by_root_cause_payer_practice_age_and_amount(sta
     async def ids(**params: str) -> list[str]:
         response = await api.get("/v1/denials", params=params, headers=headers)
         assert response.status_code == 200, response.text
-        return [d["claim_id"] for d in response.json()]
+        return [d["claim_id"] for d in response.json()["items"]]
 
     assert await ids() == [f"A{t}", f"B{t}"]
     assert await ids(root_cause="coding") == [f"B{t}"]
@@ -75,7 +75,7 @@ async def test_a_denial_is_assigned_noted_appealed_and_resolved_with_its_events(
     body = eras.text([eras.denied.format(claim=claim_id)], payment="0", trace=f"T{claim_id}")
     assert (await deliver(api, org, body)).status_code == 200
     headers = await api_key(stack_sessions, org)
-    denial_id = (await api.get("/v1/denials", headers=headers)).json()[0]["denial_id"]
+    denial_id = (await api.get("/v1/denials", headers=headers)).json()["items"][0]["denial_id"]
     base = f"/v1/denials/{denial_id}"
     user_id = uuid.uuid4()
 
@@ -125,7 +125,7 @@ async def test_a_corrected_claim_is_requested_once_with_correction_requested(sta
     body = eras.text([denied(claim_id, "CO", "16", "150")], payment="0", trace=f"T{claim_id}")
     assert (await deliver(api, org, body)).status_code == 200
     headers = await api_key(stack_sessions, org)
-    denial_id = (await api.get("/v1/denials", headers=headers)).json()[0]["denial_id"]
+    denial_id = (await api.get("/v1/denials", headers=headers)).json()["items"][0]["denial_id"]
     theirs = await api_key(stack_sessions, uuid.uuid4())
 
     other = await api.post(f"/v1/denials/{denial_id}/correction", json={}, headers=theirs)
@@ -157,7 +157,7 @@ async def test_high_dollar_and_credentialing_denials_escalate_and_go_to_the_cred
     assert (await deliver(api, org, body)).status_code == 200
     headers = await api_key(stack_sessions, org)
 
-    credentialing = (await api.get("/v1/denials", params={"queue": "credentialing"}, headers=headers)).json()
+    credentialing = (await api.get("/v1/denials", params={"queue": "credentialing"}, headers=headers)).json()["items"]
 
     assert [(d["claim_id"], d["escalation_rules"]) for d in credentialing] == [
         (f"H{t}", ["high_dollar", "credentialing"])

@@ -166,11 +166,19 @@ def test_several_st_transactions_in_one_file_are_each_read_with_their_own_trace(
     assert [t.trace_number for t in remittance.transactions] == ["EFT0001", "EFT00012"]
 
 
-def test_crlf_around_terminators_and_a_wrong_se_count_are_tolerated(eras) -> None:
-    text = eras.text([eras.paid.format(claim="C1")], payment="100").replace("~\n", "\r\n~").replace("SE*", "SE*9")
+def test_crlf_around_terminators_is_tolerated(eras) -> None:
+    text = eras.text([eras.paid.format(claim="C1")], payment="100").replace("~\n", "\r\n~")
     remittance = read_835(text)
     assert [c.claim_id for c in remittance.transactions[0].claims] == ["C1"]
-    assert any("SE01" in warning for warning in remittance.warnings)
+    assert remittance.warnings == ()
+
+
+def test_a_wrong_se_count_refuses_the_whole_file_naming_the_se(eras) -> None:
+    text = eras.text([eras.paid.format(claim="C1")], payment="100").replace("SE*", "SE*9")
+    with pytest.raises(EraRefused) as refusal:
+        read_835(text)
+    assert "SE01 says 9" in refusal.value.reason
+    assert refusal.value.where.endswith("(SE)")
 
 
 def test_two_payments_with_the_same_trace_in_one_file_are_refused(eras) -> None:

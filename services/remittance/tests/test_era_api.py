@@ -277,10 +277,10 @@ async def test_denials_and_files_are_read_per_organization_and_another_org_gets_
     mine = {"Authorization": f"Bearer {await read_key(sessions, organization_id)}"}
     theirs = {"Authorization": f"Bearer {await read_key(sessions, uuid.uuid4())}"}
 
-    listed = (await client.get("/v1/denials", headers=mine)).json()
+    listed = (await client.get("/v1/denials", headers=mine)).json()["items"]
     own_file = await client.get(f"/v1/remittances/{file_id}", headers=mine)
     other_file = await client.get(f"/v1/remittances/{file_id}", headers=theirs)
-    other_denials = (await client.get("/v1/denials", headers=theirs)).json()
+    other_denials = (await client.get("/v1/denials", headers=theirs)).json()["items"]
 
     assert [(d["claim_id"], d["root_cause"], d["owner"]) for d in listed] == [
         (ids["denied"], "authorization_missing", "intake")

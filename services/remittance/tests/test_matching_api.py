@@ -79,7 +79,7 @@ async def test_an_ambiguous_patient_match_waits_for_a_person_who_posts_it_exactl
     assert f"P{t}" in receipt["unmatched"][0]["detail"]
     assert f"Q{t}" in receipt["unmatched"][0]["detail"]
     headers = await api_key(stack_sessions, org)
-    queue = (await api.get("/v1/unmatched", headers=headers)).json()
+    queue = (await api.get("/v1/unmatched", headers=headers)).json()["items"]
     assert [(u["reason"], u["status"]) for u in queue] == [("ambiguous_match", "needs_review")]
     unmatched_id = queue[0]["unmatched_id"]
 

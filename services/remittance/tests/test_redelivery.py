@@ -7,6 +7,7 @@ import uuid
 import pytest
 from remittance.handlers import HANDLERS
 from remittance.models import denials, infra, payments, postings, provider_adjustments, unmatched_remittances
+from sqlalchemy import select
 
 from services.remittance.tests.support import (
     SETTINGS,
@@ -20,6 +21,7 @@ from services.remittance.tests.support import (
     tag,
 )
 from shared.consumer import EventConsumer, RawMessage
+from shared.db import unit_of_work
 from shared.events.catalogue import CLAIM_SUBMITTED, serialize_event
 from shared.events.reference import Address, PracticeRef
 from shared.health import HealthReporter
@@ -73,7 +75,9 @@ async def test_an_uploaded_file_posted_twice_is_409_and_posts_nothing_again(stac
     assert second.status_code == 409
     assert f"file {first.json()['file_id']}" in second.json()["detail"]
     assert await count(stack_sessions, org, postings) == 1
-    assert await count(stack_sessions, org, payments) == 1
+    async with unit_of_work(stack_sessions, org) as session:
+        statuses = sorted((await session.execute(select(payments.c.status))).scalars())
+    assert statuses == ["duplicate", "posted"]  # the duplicate file is listed with its payment, which never posts
     assert await count(stack_sessions, org, unmatched_remittances) == 1
     assert [e["type"] for e in await outbox_events(stack_sessions, claim_id)] == ["remittance.posted"]
 

@@ -13,9 +13,9 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from remittance.files import receive_era
 from remittance.handlers import HANDLERS, PREPARE_CLAIMS_BATCH
 from remittance.models import claims, postings, underpayments
-from remittance.service import receive_era
 from sqlalchemy import select, text
 
 from services.remittance.tests.support import claim_submitted_event, replicate, submit_claim, tag

@@ -51,18 +51,19 @@ async def test_a_line_allowed_below_the_contracted_fee_is_flagged_and_a_reversal
     assert (await deliver(api, org, paid)).status_code == 200
     headers = await api_key(stack_sessions, org)
 
-    flagged = (await api.get("/v1/underpayments", headers=headers)).json()
+    flagged = (await api.get("/v1/underpayments", headers=headers)).json()["items"]
 
     # Paid 100 + copay 20 = 120 allowed against the newest fee in force for this payer (130): short by 10.
     assert [
         (u["claim_id"], u["allowed_amount"], u["contracted_amount"], u["difference"], u["procedure_code"])
         for u in flagged
     ] == [(f"U{t}", "120.00", "130.00", "10.00", "90834")]
-    assert (await api.get("/v1/underpayments", headers=await api_key(stack_sessions, uuid.uuid4()))).json() == []
+    theirs = await api_key(stack_sessions, uuid.uuid4())
+    assert (await api.get("/v1/underpayments", headers=theirs)).json()["items"] == []
 
     reversal = eras.text([eras.reversal.format(claim=f"U{t}")], payment="-100", trace=f"R{t}")
     assert (await deliver(api, org, reversal)).status_code == 200
 
-    assert (await api.get("/v1/underpayments", headers=headers)).json() == []
-    cancelled = (await api.get("/v1/underpayments", params={"status": "cancelled"}, headers=headers)).json()
+    assert (await api.get("/v1/underpayments", headers=headers)).json()["items"] == []
+    cancelled = (await api.get("/v1/underpayments", params={"status": "cancelled"}, headers=headers)).json()["items"]
     assert [u["claim_id"] for u in cancelled] == [f"U{t}"]
