@@ -2,7 +2,9 @@
 
 The independent calculation reads the Kafka topics from the beginning as plain JSON and computes the first_pass
 clean claim rate and days in A/R with straightforward code written here from DOMAIN.md section 6, not the
-service's. The replay rebuilds the read model from the topics, swaps it live and must give identical KPIs.
+service's. One of the claims is voided once adjudicated (a frequency-8 attempt the sandbox payer accepts), so both
+calculations leave it out of the first_pass cohort and its charge out of A/R and gross charges. The replay rebuilds
+the read model from the topics, swaps it live and must give identical KPIs.
 """
 
 from __future__ import annotations
@@ -77,6 +79,29 @@ async def pipeline() -> AsyncIterator[tuple[Tenant, list[str]]]:
         claims = await wait_until(adjudicated, timeout=120, what=f"analytics to see {ENCOUNTERS} claims adjudicated")
     except TimeoutError as error:
         raise AssertionError(f"{error}; claims analytics saw (id, status): {seen}") from None
+
+    # Billing staff void one adjudicated claim (a paid one when there is one): submission sends a frequency-8
+    # attempt, the sandbox payer accepts it and takes its payment back.
+    voided = next((claim_id for claim_id, status in seen if status == "paid"), claims[0])
+    response = await tenant.request(
+        "POST", "submission", f"/v1/claims/{voided}/void", json={"reason": "billed in error"}
+    )
+    assert response.status_code == 202, response.text
+
+    async def void_accepted() -> bool:
+        found = await tenant.request("GET", "analytics", f"/v1/claims/{voided}/timeline")
+        events = found.json()["events"] if found.status_code == 200 else []
+        report = await tenant.request("GET", "analytics", "/v1/kpis")
+        first_pass = next(k for k in report.json()["kpis"] if k["variant"] == "first_pass")
+        accepted = any(
+            e["event_type"] == "claim.acknowledged"
+            and e["facts"]["attempt_number"] > 1
+            and e["facts"]["kind"] == "277CA"
+            for e in events
+        )
+        return accepted and first_pass["denominator"]["count"] == ENCOUNTERS - 1
+
+    await wait_until(void_accepted, timeout=120, what=f"analytics to see the void of {voided} accepted")
     yield tenant, claims
     await client.close()
 
@@ -117,9 +142,61 @@ async def publish(topic: str, event: dict[str, Any]) -> None:
         await producer.stop()
 
 
+def accepted_voids(events: list[dict[str, Any]], d: date) -> set[str]:
+    """Claims whose void (frequency 8) the payer accepted by D: their newest attempt sent by D is a void, and its
+    answers by D reject nothing and include a 277CA A2 or A5 (DOMAIN.md 6)."""
+    newest: dict[str, dict[str, Any]] = {}
+    answers: dict[tuple[str, int], list[dict[str, Any]]] = defaultdict(list)
+    for event in events:
+        data, kind = event["data"], event["type"]
+        if kind == "claim.submitted" and date.fromisoformat(data["submitted_date"]) <= d:
+            known = newest.get(data["claim_id"])
+            if known is None or data["attempt_number"] > known["attempt_number"]:
+                newest[data["claim_id"]] = data
+        elif kind == "claim.acknowledged" and date.fromisoformat(data["acknowledged_date"]) <= d:
+            answers[(data["claim_id"], data["attempt_number"])].append(data)
+    voided = set()
+    for claim_id, attempt in newest.items():
+        found = answers[(claim_id, attempt["attempt_number"])]
+        if (
+            attempt["frequency_code"] == "8"
+            and not any(a["outcome"] == "rejected" for a in found)
+            and any(a["acknowledgement"] == "277CA" and a["status_code"][:2] in ("A2", "A5") for a in found)
+        ):
+            voided.add(claim_id)
+    return voided
+
+
+def withdrawn_claims(events: list[dict[str, Any]], d: date) -> set[str]:
+    """Claims withdrawn by D (`claim.voided`) while the payer did not hold them: no attempt sent by the withdrawal,
+    or the newest one rejected by then, and no void (frequency 8) ever sent for them."""
+    attempts: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    rejected: set[tuple[str, int, date]] = set()
+    withdrawals: list[tuple[str, date]] = []
+    for event in events:
+        data, kind = event["data"], event["type"]
+        if kind == "claim.submitted":
+            attempts[data["claim_id"]].append(data)
+        elif kind == "claim.acknowledged" and data["outcome"] == "rejected":
+            rejected.add((data["claim_id"], data["attempt_number"], date.fromisoformat(data["acknowledged_date"])))
+        elif kind == "claim.voided" and date.fromisoformat(data["voided_date"]) <= d:
+            withdrawals.append((data["claim_id"], date.fromisoformat(data["voided_date"])))
+    withdrawn = set()
+    for claim_id, on in withdrawals:
+        sent = [a for a in attempts[claim_id] if date.fromisoformat(a["submitted_date"]) <= d]
+        if any(a["frequency_code"] == "8" for a in sent):
+            continue
+        before = [a for a in sent if date.fromisoformat(a["submitted_date"]) <= on]
+        newest = max((a["attempt_number"] for a in before), default=None)
+        if newest is None or any(c == claim_id and n == newest and day <= on for c, n, day in rejected):
+            withdrawn.add(claim_id)
+    return withdrawn
+
+
 def independent_first_pass(events: list[dict[str, Any]], d: date) -> tuple[int, int]:
     """(clean, cohort) of DOMAIN.md's first_pass clean claim rate, 30-day window, straight from the events."""
     start = d - timedelta(days=29)
+    voided = accepted_voids(events, d)
     first_sent: dict[str, dict[str, Any]] = {}
     held, touched_charges, rejected, first_paid = set(), set(), set(), {}
     for event in events:
@@ -141,6 +218,8 @@ def independent_first_pass(events: list[dict[str, Any]], d: date) -> tuple[int, 
     clean = cohort = 0
     for claim_id, sent in first_sent.items():
         if not start <= date.fromisoformat(sent["submitted_date"]) <= d or claim_id not in first_paid:
+            continue
+        if claim_id in voided:
             continue
         cohort += 1
         posting = first_paid[claim_id][1]
@@ -166,6 +245,7 @@ def independent_days_in_ar(events: list[dict[str, Any]], d: date) -> tuple[Decim
     billed: dict[str, tuple[date, Decimal]] = {}
     voided: set[str] = set()
     claim_charge: dict[str, str] = {}
+    claims_of_charge: dict[str, set[str]] = defaultdict(set)
     reductions: dict[str, Decimal] = defaultdict(Decimal)
     for event in events:
         data, kind = event["data"], event["type"]
@@ -173,8 +253,13 @@ def independent_days_in_ar(events: list[dict[str, Any]], d: date) -> tuple[Decim
             billed[data["charge_id"]] = (date.fromisoformat(data["charge_posted_date"]), Decimal(data["total_amount"]))
         elif kind == "charge.voided" and date.fromisoformat(event["businessdate"]) <= d:
             voided.add(data["charge_id"])
-        elif kind == "claim.submitted":
+        elif kind in ("claim.submitted", "claim.held"):
+            day = data["submitted_date"] if kind == "claim.submitted" else data["held_date"]
+            if date.fromisoformat(day) <= d:
+                claims_of_charge[data["charge_id"]].add(data["claim_id"])
             claim_charge[data["claim_id"]] = data["charge_id"]
+    no_longer_billed = accepted_voids(events, d) | withdrawn_claims(events, d)
+    voided |= {charge for charge, claims in claims_of_charge.items() if claims and claims <= no_longer_billed}
     for event in events:
         data, kind = event["data"], event["type"]
         charge = data.get("charge_id") or claim_charge.get(data.get("claim_id", ""))
@@ -212,7 +297,8 @@ async def test_an_independent_calculation_from_the_raw_topics_matches_the_api(pi
     receivable, gross, days = independent_days_in_ar(events, d)
 
     first_pass = kpi(report, "clean_claim_rate", "first_pass")
-    assert cohort == ENCOUNTERS
+    # One claim's void was accepted: it left the cohort.
+    assert cohort == ENCOUNTERS - 1
     assert (first_pass["numerator"]["count"], first_pass["denominator"]["count"]) == (clean, cohort)
     assert abs(Decimal(first_pass["value"]) - Decimal(clean) / Decimal(cohort)) <= Decimal("0.001")
     days_in_ar = kpi(report, "days_in_ar")
