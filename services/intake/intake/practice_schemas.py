@@ -209,7 +209,7 @@ class PayerProfileIn(RequestModel):
         examples=["MB"],
         description="SBR09 claim filing indicator of the 837P (X12 code list): MB Medicare Part B, MC Medicaid, "
         "BL Blue Cross Blue Shield, HM HMO, CI commercial, ...; when omitted, claims take MB for a medicare, MC "
-        "for a medicaid and CI for a commercial payer_type, and a payer of type other has its claims held",
+        "for a medicaid and CI for a commercial payer_type, and the claims of a payer of type other are held",
     )
     timely_filing_days: int = Field(default=365, ge=1, le=3650)
     payment_lag_business_days: int = Field(default=10, ge=0, le=365)

@@ -11,12 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth import Principal, require_scope
 from shared.db import unit_of_work
-from shared.idempotency import respond_idempotently
+from shared.idempotency import UseCase, respond_idempotently
 from shared.openapi import link, links
 from shared.problems import Problem
 from submission.corrections import correct_and_resubmit, void_claim
 from submission.models import acknowledgements, claim_attempts, claims, idempotency_keys, work_items
 from submission.queues import business_date, sweep
+from submission.retrying import run_retrying_lock_conflicts
 from submission.schemas import (
     AcknowledgementView,
     AttemptView,
@@ -182,7 +183,7 @@ async def correct_claim(
         )
         return 202, await _claim_view(session, claim_id, principal)
 
-    return await respond_idempotently(request, principal.organization_id, use_case, idempotency_keys)
+    return await _respond(request, principal, use_case)
 
 
 @router.post(
@@ -213,7 +214,7 @@ async def void(
         )
         return 202, await _claim_view(session, claim_id, principal)
 
-    return await respond_idempotently(request, principal.organization_id, use_case, idempotency_keys)
+    return await _respond(request, principal, use_case)
 
 
 @router.post(
@@ -232,4 +233,12 @@ async def run_sweep(
         opened = await sweep(session, organization_id=principal.organization_id, as_of=as_of)
         return 200, SweepResult(as_of=as_of, opened=opened)
 
-    return await respond_idempotently(request, principal.organization_id, use_case, idempotency_keys)
+    return await _respond(request, principal, use_case)
+
+
+async def _respond(request: Request, principal: Principal, use_case: UseCase) -> JSONResponse:
+    """Run a POST's use case once per Idempotency-Key in one transaction, run again when PostgreSQL ends it for a
+    deadlock or a serialization failure (it changed nothing then), so a lock conflict is never the client's 503."""
+    return await run_retrying_lock_conflicts(
+        lambda: respond_idempotently(request, principal.organization_id, use_case, idempotency_keys)
+    )

@@ -79,9 +79,10 @@ UNKNOWN_FILING_INDICATOR = "ZZ"
 
 def claim_filing_indicator(profile: PayerProfile | None) -> str | None:
     """The 837P SBR09 of a claim under the payer profile in force: the profile's own indicator, else the one of its
-    payer type (MB, MC, CI); None when neither says (a payer of type other, or no profile in force)."""
+    payer type (MB, MC, CI); None for a payer of type other naming none. Without a profile in force the payer's
+    rules are not checked and a profile's defaults apply, as for every other payer rule (commercial: CI)."""
     if profile is None:
-        return None
+        return FILING_INDICATOR_BY_PAYER_TYPE[PayerProfile.model_fields["payer_type"].default]
     return profile.claim_filing_indicator or FILING_INDICATOR_BY_PAYER_TYPE.get(profile.payer_type)
 
 

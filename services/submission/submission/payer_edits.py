@@ -63,17 +63,14 @@ def edit_eligibility(scrub: ScrubInput) -> list[ScrubEdit]:
 def edit_claim_filing_indicator(scrub: ScrubInput) -> list[ScrubEdit]:
     """The payer profile in force says which claim filing indicator (837P SBR09) the claim goes out with."""
     coverage = scrub.charge.coverage
-    if coverage is None or claim_filing_indicator(scrub.profile) is not None:
+    if coverage is None or scrub.profile is None or claim_filing_indicator(scrub.profile) is not None:
         return []
-    if scrub.profile is None:
-        why = f"no payer profile of {coverage.payer_name} is in force on {scrub.charge.date_of_service.isoformat()}"
-    else:
-        why = f"the payer profile of {coverage.payer_name} (payer type {scrub.profile.payer_type}) names none"
     return [
         error_finding(
             "PAYER-FILING-INDICATOR",
-            f"the claim filing indicator (SBR09) is unknown: {why}; set the profile's claim_filing_indicator "
-            "(MB Medicare Part B, MC Medicaid, BL Blue Cross Blue Shield, HM HMO, CI commercial, ...)",
+            f"the claim filing indicator (SBR09) is unknown: the payer profile of {coverage.payer_name} (payer type "
+            f"{scrub.profile.payer_type}) names none; set the profile's claim_filing_indicator (MB Medicare Part B, "
+            "MC Medicaid, BL Blue Cross Blue Shield, HM HMO, CI commercial, WC workers' compensation, ...)",
         )
     ]
 

@@ -110,6 +110,9 @@ async def record_answer(
         if batch is None or batch.status != "built":
             return
         submitted_date: date = batch.business_date
+        # Locks in the order every path of submission takes them: the business clock, then the claims, then their
+        # attempts (a remittance consumer's batch and a void hold them in that order too).
+        await note_business_date(session, organization_id, submitted_date)
         rows = (
             await session.execute(
                 select(
@@ -123,9 +126,9 @@ async def record_answer(
                 .join(claims, claims.c.claim_id == claim_attempts.c.claim_id)
                 .where(claim_attempts.c.batch_control_number == control_number)
                 .order_by(claim_attempts.c.claim_id)
+                .with_for_update(of=claims)
             )
         ).all()
-        await note_business_date(session, organization_id, submitted_date)
         outcomes = [_claim_outcome(organization_id, control_number, submitted_date, row, read) for row in rows]
         stored = await _store_acknowledgements(session, organization_id, control_number, outcomes)
         await add_events(session, infra, _events(outcomes, stored))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ from submission.gateway import (
 )
 from submission.models import batches, claim_attempts, claims, control_numbers, infra, paused_senders, send_queue
 from submission.recording import record_answer
+from submission.retrying import run_retrying_lock_conflicts
 from submission.x837 import BatchClaim, Envelope837, build_837p
 
 log = structlog.get_logger()
@@ -300,13 +302,15 @@ async def send_pending(
     for organization_id in await organizations_with_work(sessions):
         if stop.is_set():
             break
-        batch = await prepare_batch(sessions, organization_id, settings)
+        batch = await run_retrying_lock_conflicts(functools.partial(prepare_batch, sessions, organization_id, settings))
         if batch is None:
             continue
         answer = await send_once(sessions, gateway, batch)
         if answer is None:
             continue
-        await record_answer(sessions, batch.organization_id, batch.control_number, answer)
+        await run_retrying_lock_conflicts(
+            functools.partial(record_answer, sessions, batch.organization_id, batch.control_number, answer)
+        )
         BATCHES_SENT.inc()
         sent += 1
     return sent

@@ -77,18 +77,11 @@ async def test_a_claim_goes_out_with_the_claim_filing_indicator_of_its_payer_pro
     assert ok, output
 
 
-@pytest.mark.parametrize(
-    "profiles",
-    [
-        [PayerProfile(effective_from=date(2026, 1, 1), payer_type="other", credentialing_required=False)],
-        [PayerProfile(effective_from=date(2026, 10, 1), payer_type="medicare", credentialing_required=False)],
-    ],
-    ids=["type other naming no indicator", "no profile in force on the date of service"],
-)
 async def test_a_claim_whose_payer_names_no_claim_filing_indicator_is_held_with_the_reason(
-    sessions: Any, charges: Any, profiles: list[PayerProfile]
+    sessions: Any, charges: Any
 ) -> None:
     organization_id, payer_id = uuid.uuid4(), uuid.uuid4()
+    profiles = [PayerProfile(effective_from=date(2026, 1, 1), payer_type="other", credentialing_required=False)]
     payer = PayerRef(name="Workers Comp Plan", x12_payer_id="SBX01", profiles=profiles)
     await _handle(
         sessions,

@@ -140,11 +140,6 @@ HELD: list[tuple[str, Variation, set[str]]] = [
         lambda c: c.input(payer=_payer(profiles=[_profile(payer_type="other")])),
         {"PAYER-FILING-INDICATOR"},
     ),
-    (
-        "no payer profile in force on the date of service",
-        lambda c: c.input(payer=_payer(profiles=[_profile(effective_from=date(2026, 10, 1))])),
-        {"PAYER-FILING-INDICATOR"},
-    ),
     # eligibility
     ("no coverage", lambda c: c.input(charge={"coverage": None}), {"ELIG-NO-COVERAGE"}),
     (
@@ -422,7 +417,7 @@ HELD: list[tuple[str, Variation, set[str]]] = [
     (
         "past the default 365 days without a profile",
         lambda c: c.input(payer=None, profile=None, submission_date=date(2027, 9, 15)),
-        {"TIMELY-FILING", "PAYER-FILING-INDICATOR"},  # without a payer profile SBR09 is unknown too
+        {"TIMELY-FILING"},
     ),
     # duplicate
     (
@@ -438,6 +433,10 @@ HELD: list[tuple[str, Variation, set[str]]] = [
 
 PASSES: list[tuple[str, Variation]] = [
     ("the clean claim", lambda c: c.input()),
+    (
+        "no payer profile in force on the date of service: a profile's defaults, commercial (CI)",
+        lambda c: c.input(payer=_payer(profiles=[_profile(effective_from=date(2026, 10, 1), payer_type="other")])),
+    ),
     (
         "a payer of type other whose profile names its claim filing indicator",
         lambda c: c.input(payer=_payer(profiles=[_profile(payer_type="other", claim_filing_indicator="WC")])),
@@ -578,15 +577,10 @@ def test_every_edit_of_domain_section_4_has_a_held_case() -> None:
     assert len(scrubber.SCRUBBER_EDITS) == 14
 
 
-def test_payer_unknown_is_a_warning_that_skips_payer_rules_and_holds_for_the_unknown_filing_indicator(
-    claim: Claim,
-) -> None:
+def test_payer_unknown_is_a_warning_that_travels_and_skips_payer_rules(claim: Claim) -> None:
     result = scrubber.scrub_claim(claim.input(payer=None, profile=None, provider=None))
-    assert result.passed is False
-    assert [(e.rule_id, e.severity) for e in result.edits] == [
-        ("PAYER-UNKNOWN", "warning"),
-        ("PAYER-FILING-INDICATOR", "error"),
-    ]
+    assert result.passed is True
+    assert [(e.rule_id, e.severity) for e in result.edits] == [("PAYER-UNKNOWN", "warning")]
 
 
 @pytest.mark.parametrize(
@@ -607,7 +601,7 @@ def test_the_claim_filing_indicator_is_the_profiles_else_the_one_of_its_payer_ty
 ) -> None:
     profile = _profile(payer_type=payer_type, claim_filing_indicator=named)
     assert domain.claim_filing_indicator(profile) == sbr09
-    assert domain.claim_filing_indicator(None) is None
+    assert domain.claim_filing_indicator(None) == "CI"  # no profile in force: a profile's defaults
 
 
 @pytest.mark.parametrize("code", ["XX", "ci", "", "1", "M B"])
