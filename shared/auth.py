@@ -99,8 +99,11 @@ class ApiKeyVerifier:
         return principal, row.key_hash
 
 
-def require_scope(scope: str) -> Callable[[Request], Awaitable[Principal]]:
-    """FastAPI dependency: the caller's principal, which must hold the scope (admin holds every scope)."""
+def require_scope(scope: str, *alternatives: str) -> Callable[[Request], Awaitable[Principal]]:
+    """FastAPI dependency: the caller's principal, which must hold the scope or one of the alternatives (admin holds
+    every scope). An EHR's `encounters:write` key reads back what it wrote: its reads name that scope beside `read`."""
+    accepted = frozenset((scope, *alternatives, "admin"))
+    named = " or ".join(f"'{s}'" for s in (scope, *alternatives))
 
     async def dependency(request: Request) -> Principal:
         header = request.headers.get("authorization", "")
@@ -113,8 +116,8 @@ def require_scope(scope: str) -> Callable[[Request], Awaitable[Principal]]:
                 headers={"WWW-Authenticate": "Bearer"},
             )
         principal: Principal = await request.app.state.verifier.verify(request, presented)
-        if scope not in principal.scopes and "admin" not in principal.scopes:
-            raise Problem(403, "Forbidden", f"this API key lacks the '{scope}' scope")
+        if not accepted & principal.scopes:
+            raise Problem(403, "Forbidden", f"this API key lacks the {named} scope")
         return principal
 
     return dependency

@@ -25,7 +25,7 @@ from intake.encounter_schemas import (
     ResolutionIn,
 )
 from intake.fhir_examples import BUNDLE_EXAMPLE, BUNDLE_SCHEMA
-from intake.web import Reader, Writer, problems, respond_idempotently
+from intake.web import Follower, Writer, problems, respond_idempotently
 from shared.db import unit_of_work
 from shared.openapi import link
 from shared.problems import Problem, field_errors
@@ -223,7 +223,7 @@ async def post_fhir_bundle(request: Request, principal: Writer) -> JSONResponse:
     summary="Read an encounter",
     responses=problems(404),
 )
-async def get_encounter(request: Request, encounter_id: uuid.UUID, principal: Reader) -> EncounterView:
+async def get_encounter(request: Request, encounter_id: uuid.UUID, principal: Follower) -> EncounterView:
     """An encounter of the caller's organization, as intake holds it now."""
     async with unit_of_work(request.app.state.sessions, principal.organization_id) as session:
         found = await encounters.encounter_view(session, encounter_id, principal)
@@ -294,7 +294,7 @@ async def cancel_encounter(
 )
 async def eligibility_queue(
     request: Request,
-    principal: Reader,
+    principal: Follower,
     limit: Annotated[int, Query(ge=1, le=200, description="Page size (at most 200)")] = 50,
     cursor: Annotated[str | None, Query(max_length=64, description="next_cursor of the previous page")] = None,
 ) -> EligibilityPage:

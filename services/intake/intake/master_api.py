@@ -166,6 +166,10 @@ async def revoke_api_key(
 def _master_routes(kind: MasterKind) -> None:
     """Create, list, read, replace and delete endpoints of one kind of master data."""
     writer = Annotated[Principal, Depends(require_scope(kind.write_scope))]
+    # A kind an EHR writes (patients, coverages, authorizations) it may read back; admin-only kinds stay `read`.
+    reader = Annotated[
+        Principal, Depends(require_scope("read", *([kind.write_scope] if kind.write_scope != "admin" else [])))
+    ]
     noun = kind.entity_type.replace("_", " ")
     a_noun = f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
     nouns = kind.plural.replace("-", " ")
@@ -181,11 +185,11 @@ def _master_routes(kind: MasterKind) -> None:
 
         return await respond_idempotently(request, principal, use_case)
 
-    async def list_(request: Request, query: query_model, principal: Reader) -> Any:
+    async def list_(request: Request, query: query_model, principal: reader) -> Any:
         async with unit_of_work(request.app.state.sessions, principal.organization_id) as session:
             return await master.list_records(session, principal, kind, query)
 
-    async def read(request: Request, entity_id: uuid.UUID, principal: Reader) -> Any:
+    async def read(request: Request, entity_id: uuid.UUID, principal: reader) -> Any:
         async with unit_of_work(request.app.state.sessions, principal.organization_id) as session:
             return await master.read_record(session, principal, kind, entity_id)
 

@@ -16,6 +16,8 @@ __all__ = ["INVALID", "NOT_FOUND", "Admin", "Reader", "Writer", "problem_respons
 Admin = Annotated[Principal, Depends(require_scope("admin"))]
 Writer = Annotated[Principal, Depends(require_scope("encounters:write"))]
 Reader = Annotated[Principal, Depends(require_scope("read"))]
+# What an EHR wrote it may read back to follow its work: its encounters and the eligibility queue they raise.
+Follower = Annotated[Principal, Depends(require_scope("read", "encounters:write"))]
 
 
 async def respond_idempotently(request: Request, principal: Principal, use_case: UseCase) -> JSONResponse:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -140,3 +141,22 @@ async def test_the_sandbox_clock_unpins_back_to_the_dates_of_the_submitters_batc
     tenant = clinic.tenant
     answer = await tenant.sandbox("PUT", "/v1/clock", json={"submitter": tenant.organization_id, "date": None})
     assert answer.json() == {"submitter": tenant.organization_id, "date": None}
+
+
+async def test_an_ehr_key_reads_back_the_encounters_and_patients_it_wrote_but_not_admin_data(
+    clinic: Clinic, key_ready: Any
+) -> None:
+    issued = await clinic.post("/v1/api-keys", {"scopes": ["encounters:write"], "label": "ehr"})
+    assert issued.status_code == 201, issued.text
+    ehr = Tenant(clinic.tenant.client, clinic.tenant.organization_id, issued.json()["api_key"])
+    await key_ready(ehr.api_key)
+    accepted = await ehr.request("POST", "intake", "/v1/encounters", json=clinic.encounter(ehr_encounter_id="EHR-K1"))
+    assert accepted.status_code == 202, accepted.text
+    encounter = await ehr.request("GET", "intake", f"/v1/encounters/{accepted.json()['encounter_id']}")
+    assert encounter.status_code == 200, encounter.text
+    assert encounter.json()["ehr_encounter_id"] == "EHR-K1"
+    assert (await ehr.request("GET", "intake", f"/v1/patients/{clinic.ids['patient']}")).status_code == 200
+    assert (await ehr.request("GET", "intake", "/v1/coverages")).status_code == 200
+    assert (await ehr.request("GET", "intake", "/v1/work-queues/eligibility")).status_code == 200
+    assert (await ehr.request("GET", "intake", f"/v1/practices/{clinic.ids['practice']}")).status_code == 403
+    assert (await ehr.request("GET", "intake", "/v1/api-keys")).status_code == 403
