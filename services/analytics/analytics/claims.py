@@ -106,8 +106,18 @@ def summarize(facts: Iterable[StoredFact]) -> ClaimSummary | None:
     ref = claim_facts[-1]
     a = ref.attributes
     status, status_date = "submitted", ref.fact_date
+    voids = {
+        f.attributes.get("attempt_number")
+        for f in claim_facts
+        if f.event_type == "claim.submitted" and f.attributes.get("frequency_code") == "8"
+    }
     for fact in ordered:
         found = status_of(fact)
+        if fact.event_type == "claim.acknowledged" and fact.attributes.get("attempt_number") in voids:
+            # An answer to a void: accepted (or only received) leaves the claim voided; a rejection is shown.
+            found = "rejected" if found == "rejected" else "voided"
+        elif status == "voided" and found == "reversed":
+            found = None  # the payer taking its payment back after the void
         if found is not None:
             status, status_date = found, fact.fact_date
     submitted = [f.fact_date for f in ordered if f.event_type == "claim.submitted"]

@@ -12,7 +12,9 @@ from datetime import date
 from decimal import Decimal
 
 from analytics import report
+from analytics.claims import summarize
 from analytics.domain import KpiValue, Tally
+from analytics.facts import StoredFact, fact_of
 
 D = date(2026, 10, 31)
 BEFORE_THE_VOID = date(2026, 10, 19)
@@ -217,3 +219,30 @@ def test_voids_give_the_same_kpis_whatever_order_the_events_arrive_in(lifecycle)
         assert kpis_of(lifecycle, events=shuffled) == in_order
     # Only C2 is left: 0 of A/R over 150 of gross charges.
     assert pick(in_order, "days_in_ar").denominator == Tally(1, Decimal("150"))
+
+
+def summary_of(lifecycle, claim_id: str):
+    """The claim's searchable summary from its facts."""
+    facts = []
+    for event in lifecycle.events:
+        row = fact_of(event)
+        if row.claim_id == claim_id:
+            facts.append(
+                StoredFact(row.event_type, row.fact_date, row.claim_id, row.charge_id, row.practice_id, row.attributes)
+            )
+    return summarize(facts)
+
+
+def test_a_claim_whose_void_the_payer_accepted_is_found_as_voided_not_accepted_or_reversed(lifecycle):
+    paid_claim(lifecycle, "C1")
+    void_accepted(lifecycle, "C1")
+    # The void's 277CA A2 (10-20) and the payer's reversal (10-27) come after the void went out: voided since 10-20.
+    summary = summary_of(lifecycle, "C1")
+    assert (summary.status, summary.status_date) == ("voided", date(2026, 10, 20))
+
+
+def test_a_claim_whose_void_the_payer_rejected_is_found_as_rejected(lifecycle):
+    paid_claim(lifecycle, "C1")
+    lifecycle.submit("C1", "C1", on=date(2026, 10, 20), attempt=2, frequency="8")
+    lifecycle.acknowledge("C1", kind="277CA", status_code="A7", outcome="rejected", on=date(2026, 10, 21), attempt=2)
+    assert summary_of(lifecycle, "C1").status == "rejected"
