@@ -103,10 +103,10 @@ async def api_key(
     return {"Authorization": f"Bearer {secret}"}
 
 
-async def deliver(client: httpx.AsyncClient, organization_id: uuid.UUID, body: str) -> httpx.Response:
-    """POST an 835 the way the sandbox clearinghouse does."""
+async def deliver(client: httpx.AsyncClient, organization_id: uuid.UUID, body: str | bytes) -> httpx.Response:
+    """POST an 835 the way the sandbox clearinghouse does (text is sent as UTF-8, bytes as they are)."""
     submitter = str(organization_id)
-    raw = body.encode()
+    raw = body.encode() if isinstance(body, str) else body
     secret = SETTINGS.clearinghouse_secret.get_secret_value()
     return await client.post(
         "/v1/era/clearinghouse",
