@@ -29,7 +29,7 @@ from sandbox.delivery import delivery_loop
 from sandbox.domain import Behaviour, PayerRules
 from shared.problems import install_problem_handlers
 from shared.settings import load_settings
-from shared.x12 import X12Error
+from shared.x12 import X12Error, decode_interchange
 
 log = structlog.get_logger()
 SUBMITTER_HEADER = "X-Claimflow-Submitter"
@@ -104,7 +104,7 @@ class BehaviourRequest(BaseModel):
 
 
 def _problem(status: int, detail: str) -> JSONResponse:
-    titles = {400: "Bad Request", 401: "Unauthorized", 503: "Service Unavailable"}
+    titles = {400: "Bad Request", 401: "Unauthorized", 422: "Unprocessable Content", 503: "Service Unavailable"}
     return JSONResponse(
         {"type": "about:blank", "title": titles.get(status, "Error"), "status": status, "detail": detail},
         status_code=status,
@@ -165,7 +165,12 @@ def create_app(*, remittance_transport: httpx.AsyncBaseTransport | None = None) 
         "/v1/batches",
         summary="Submit an 837P batch; answers its 999 and 277CA",
         openapi_extra={"requestBody": {"content": {"application/edi-x12": {"schema": {"type": "string"}}}}},
-        responses={400: {"description": "Not an X12 interchange"}, 401: {}, 503: {"description": "Outage"}},
+        responses={
+            400: {"description": "Not an X12 interchange"},
+            401: {},
+            422: {"description": "A byte outside the X12 character sets, or not ASCII (UTF-16, a byte-order mark)"},
+            503: {"description": "Outage"},
+        },
     )
     async def submit_batch(request: Request) -> Any:
         submitter = request.headers.get(SUBMITTER_HEADER, "").strip()
@@ -174,7 +179,10 @@ def create_app(*, remittance_transport: httpx.AsyncBaseTransport | None = None) 
         house: Clearinghouse = request.app.state.clearinghouse
         if house.submitter(submitter).behaviour.outage:
             return _problem(503, "the sandbox clearinghouse is in a simulated outage")
-        body = (await request.body()).decode("utf-8", errors="replace")
+        try:
+            body = decode_interchange(await request.body())
+        except X12Error as error:  # bytes outside X12 or another encoding: the shared check names the offset
+            return _problem(422, f"not an X12 interchange in the X12 character sets: {error.reason}")
         try:
             answer = house.receive_batch(submitter, body)
         except (X12Error, IndexError) as error:

@@ -302,3 +302,23 @@ async def test_a_replacement_reverses_the_paid_original_and_a_void_drops_an_unpa
     assert ok, output
     orphan = files.batch(74, claims=("CFNEVER",), frequency="8", payer_claim_number="X")
     assert _statuses((await _submit(client, submitter, orphan)).json()) == ["A7:21"]
+
+
+@pytest.mark.parametrize(
+    ("mangle", "said"),
+    [
+        (lambda batch: batch.replace(b"DOE*JANE", b"DOE\x00*JANE"), "byte 0x00 at offset"),
+        (lambda batch: batch.replace(b"DOE*JANE", "DO\u00c9*JANE".encode()), "byte 0xC3 at offset"),
+        (lambda batch: batch.decode().encode("utf-16"), "UTF-16"),
+        (lambda batch: b"ISA\x01\x02\xff\xfe\x00binary" * 20, "offset"),
+    ],
+    ids=["nul", "utf8-letter", "utf-16", "isa-then-binary"],
+)
+async def test_a_batch_whose_bytes_are_not_x12_is_a_422_naming_where_through_the_shared_check(
+    client: httpx.AsyncClient, files: Any, mangle: Any, said: str
+) -> None:
+    body = mangle(files.batch().encode())
+    headers = {**_auth(str(uuid.uuid4())), "Content-Type": "application/edi-x12"}
+    response = await client.post("/v1/batches", content=body, headers=headers)
+    assert response.status_code == 422, response.text
+    assert said in response.json()["detail"]
