@@ -22,7 +22,7 @@ from shared.health import database_reachable, kafka_reachable
 from shared.heap import freeze_startup_heap
 from shared.infra_tables import InfraTables
 from shared.observability import READY, HttpMetrics, configure_logging, route_template
-from shared.openapi import PUBLIC_PATHS, problem_openapi
+from shared.openapi import problem_openapi
 from shared.problems import Problem, install_problem_handlers, problem_response
 from shared.request_limits import RequestSizeLimit
 from shared.settings import ServiceSettings
@@ -40,7 +40,6 @@ def create_service_app(
     title: str,
     description: str,
     on_startup: StartupHook | None = None,
-    public_paths: tuple[str, ...] = PUBLIC_PATHS,
 ) -> FastAPI:
     """A service's HTTP application; engines are built in the lifespan, never at import."""
     configure_logging(settings.service_name, settings.log_level)
@@ -64,7 +63,7 @@ def create_service_app(
     install_problem_handlers(app)
     app.add_middleware(TextGuard)
     app.add_middleware(RequestSizeLimit, max_bytes=settings.max_request_bytes)
-    app.openapi = lambda: problem_openapi(app, public_paths)  # type: ignore[method-assign]
+    app.openapi = lambda: problem_openapi(app)  # type: ignore[method-assign]
 
     app.add_middleware(UnexpectedErrors)
     app.add_middleware(HttpMetrics, service=settings.service_name)

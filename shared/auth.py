@@ -120,6 +120,7 @@ def require_scope(scope: str, *alternatives: str) -> Callable[[Request], Awaitab
             raise Problem(403, "Forbidden", f"this API key lacks the {named} scope")
         return principal
 
+    dependency.scopes = accepted  # type: ignore[attr-defined]  # the OpenAPI document reads what a route checks
     return dependency
 
 

@@ -1,5 +1,6 @@
-"""OpenAPI of every service: 4xx answers declared as RFC 9457 problem+json, the API-key security scheme, and links
-from an answer to the operations that take the ids it returns."""
+"""OpenAPI of every service: 4xx answers declared as RFC 9457 problem+json, each operation's real authentication
+(derived from the dependencies that check it), and links from an answer to the operations that take the ids it
+returns."""
 
 from __future__ import annotations
 
@@ -7,13 +8,40 @@ from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, Field
 
+from shared.auth import require_operator
 from shared.problems import PROBLEM_JSON
 
-# Unauthenticated or operator-only operations; every other /v1/ operation takes an organization's API key.
-PUBLIC_PATHS = ("/healthz", "/readyz", "/admin/", "/metrics")
+SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
+    "apiKey": {"type": "http", "scheme": "bearer", "description": "An organization's API key: cf_<id>.<secret>"},
+    "operatorToken": {"type": "http", "scheme": "bearer", "description": "The platform operator's token"},
+    "clearinghouseSignature": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Claimflow-Signature",
+        "description": "sha256=<hex HMAC-SHA256 under the clearinghouse secret of the submitter, a newline, the body>",
+    },
+    "clearinghouseSubmitter": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Claimflow-Submitter",
+        "description": "The organization the delivery is for (its uuid); signed with the body",
+    },
+    "dashboardLink": {
+        "type": "apiKey",
+        "in": "query",
+        "name": "token",
+        "description": "The token of a signed dashboard link (POST /v1/dashboard-links)",
+    },
+}
+# A signed clearinghouse delivery: a route authenticated by the signature headers declares this in `openapi_extra`.
+SIGNED_DELIVERY: dict[str, Any] = {"security": [{"clearinghouseSignature": [], "clearinghouseSubmitter": []}]}
+# A page opened from a signed link: the token in the query is its credential.
+SIGNED_LINK: dict[str, Any] = {"security": [{"dashboardLink": []}]}
 
 
 class FieldProblem(BaseModel):
@@ -96,10 +124,12 @@ def links(status: int, **named: dict[str, Any]) -> dict[int | str, dict[str, Any
     return {status: {"links": named}}
 
 
-def problem_openapi(app: FastAPI, public_paths: tuple[str, ...] = PUBLIC_PATHS) -> dict[str, Any]:
-    """The OpenAPI document with problem+json error responses and the API-key security scheme declared.
+def problem_openapi(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI document with problem+json error responses and each operation's authentication declared.
 
-    Operations under /v1/ take an organization's API key unless their path starts with one of public_paths.
+    An operation's security is what its dependencies check (`require_operator`: the operator's token;
+    `require_scope`: an API key), unless the route declares its own (a signed delivery, SIGNED_DELIVERY); an
+    operation that checks nothing declares none.
     """
     if app.openapi_schema:
         return app.openapi_schema
@@ -111,25 +141,47 @@ def problem_openapi(app: FastAPI, public_paths: tuple[str, ...] = PUBLIC_PATHS) 
     components.setdefault("schemas", {})["ProblemDetails"] = problem_schema
     components["schemas"].pop("HTTPValidationError", None)
     components["schemas"].pop("ValidationError", None)
-    components["securitySchemes"] = {"apiKey": {"type": "http", "scheme": "bearer", "description": "cf_<id>.<secret>"}}
+    components["securitySchemes"] = dict(SECURITY_SCHEMES)
+    authentication = {
+        (route.path_format, method.lower()): _authentication(route.dependant)
+        for route in iter_route_contexts(app.routes)
+        if isinstance(route.original_route, APIRoute)
+        for method in route.methods or ()
+    }
     for path, operations in schema.get("paths", {}).items():
-        for operation in operations.values():
+        for method, operation in operations.items():
             responses = operation.setdefault("responses", {})
             for status, response in responses.items() if path.startswith(("/v1/", "/admin/")) else ():
                 if status.isdigit() and int(status) >= 400:
                     content = response.get("content") or {}
                     if PROBLEM_JSON not in content:
                         responses[status] = {**problem_response_doc(int(status)), **_description(response)}
-            if path.startswith("/v1/") and not path.startswith(public_paths):
-                operation["security"] = [{"apiKey": []}]
-                for status in (401, 403):
-                    responses.setdefault(str(status), problem_response_doc(status))
+            checked_by = authentication.get((path, method))
+            if "security" not in operation and checked_by is not None:
+                operation["security"] = [{checked_by: []}]
+            if operation.get("security"):
+                responses.setdefault("401", problem_response_doc(401))
+            if checked_by == "apiKey":
+                responses.setdefault("403", problem_response_doc(403))
             if operation.get("requestBody") or operation.get("parameters"):
                 responses.setdefault("422", problem_response_doc(422))
             if operation.get("requestBody"):
                 responses.setdefault("413", problem_response_doc(413))
     app.openapi_schema = schema
     return schema
+
+
+def _authentication(dependant: Dependant) -> str | None:
+    """The security scheme an operation's dependencies check: the operator's token, an API key, or none."""
+    pending, found = [dependant], None
+    while pending:
+        current = pending.pop()
+        if current.call is require_operator:
+            return "operatorToken"
+        if getattr(current.call, "scopes", None) is not None:
+            found = "apiKey"
+        pending.extend(current.dependencies)
+    return found
 
 
 def _description(response: dict[str, Any]) -> dict[str, Any]:

@@ -4,11 +4,11 @@ import asyncio
 
 from fastapi import FastAPI
 
-from intake import codeset, encounter_api, master_api
+from intake import encounter_api, master_api
 from intake.config import IntakeSettings
 from intake.models import infra
+from shared import icd10
 from shared.app import create_service_app
-from shared.openapi import PUBLIC_PATHS
 from shared.settings import load_settings
 
 
@@ -17,7 +17,7 @@ def create_app() -> FastAPI:
     settings = load_settings(IntakeSettings)
 
     async def warm(app: FastAPI) -> None:
-        app.state.code_sets = await asyncio.to_thread(codeset.load_code_sets)
+        app.state.code_sets = await asyncio.to_thread(icd10.load_code_sets)
 
     app = create_service_app(
         settings=settings,
@@ -30,6 +30,5 @@ def create_app() -> FastAPI:
             "every 4xx is RFC 9457 problem+json naming the field."
         ),
         on_startup=warm,
-        public_paths=(*PUBLIC_PATHS, "/v1/organizations"),
     )
     return app
