@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
 from typing import Annotated, Any
 
@@ -10,9 +9,10 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from coding import holds, monthly, months, repository
+from coding import holds, lists, monthly, months, repository
 from coding.charges import EventContext
-from coding.models import idempotency_keys
+from coding.models import charges, idempotency_keys
+from coding.paging import DEFAULT_LIMIT, Cursor, Limit, Page
 from coding.schemas import ChargeView, MonthOutcomeView, ResolveHoldIn
 from shared import idempotency
 from shared.auth import Principal, require_scope
@@ -51,41 +51,80 @@ async def get_charge(request: Request, charge_id: str, principal: Reader) -> Cha
     return view(row)
 
 
-@router.get("/charges", tags=["charges"], summary="Every charge (revision) of an encounter")
-async def list_charges(request: Request, principal: Reader, encounter_id: uuid.UUID) -> list[ChargeView]:
-    """The charges of an encounter, first revision first."""
+@router.get(
+    "/charges",
+    tags=["charges"],
+    summary="Charges, filtered, oldest date of service first, a page at a time",
+    responses=links(
+        200,
+        GetCharge=link(
+            "GET",
+            "/v1/charges/{charge_id}",
+            description="Read the first charge of the page",
+            parameters={"path.charge_id": "$response.body#/items/0/charge_id"},
+        ),
+    ),
+)
+async def list_charges(
+    request: Request,
+    principal: Reader,
+    filters: Annotated[lists.ChargeFilters, Depends()],
+    status: Annotated[lists.ChargeStatus | None, Query(description="Only charges in this status")] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[ChargeView]:
+    """Charges of the caller's organization (and practices) matching every filter given; by date of service, then
+    charge id. Pass next_cursor back as `cursor` for the next page."""
+    conditions = filters.conditions(principal)
+    if status is not None:
+        conditions.append(charges.c.status == status)
     async with unit_of_work(request.app.state.sessions, principal.organization_id) as session:
-        rows = await repository.charges_of_encounter(session, encounter_id)
-    return [view(row) for row in rows if principal.may_access_practice(row.practice_id)]
+        rows, next_cursor = await lists.charge_page(session, lists.CHARGES, conditions, cursor=cursor, limit=limit)
+    return Page(items=[view(row) for row in rows], next_cursor=next_cursor)
 
 
 @router.get(
     "/holds",
     tags=["holds"],
-    summary="Charges held for coding review, with reasons",
+    summary="Charges held for coding review, with reasons, oldest date of service first, a page at a time",
     responses=links(
         200,
         GetCharge=link(
             "GET",
             "/v1/charges/{charge_id}",
             description="Read the oldest held charge",
-            parameters={"path.charge_id": "$response.body#/0/charge_id"},
+            parameters={"path.charge_id": "$response.body#/items/0/charge_id"},
         ),
         ResolveHold=link(
             "POST",
             "/v1/holds/{charge_id}/resolve",
             description="Resolve the oldest held charge",
-            parameters={"path.charge_id": "$response.body#/0/charge_id"},
+            parameters={"path.charge_id": "$response.body#/items/0/charge_id"},
         ),
     ),
 )
 async def list_holds(
-    request: Request, principal: Reader, limit: Annotated[int, Query(ge=1, le=500)] = 100
-) -> list[ChargeView]:
-    """Held charges of the caller's organization, oldest date of service first."""
+    request: Request,
+    principal: Reader,
+    filters: Annotated[lists.ChargeFilters, Depends()],
+    reason: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[A-Z0-9][A-Z0-9-]{1,39}$",
+            examples=["REVIEW-NEW-CLINICIAN"],
+            description="Only charges held for this rule id (REVIEW-NEW-CLINICIAN: the review samples)",
+        ),
+    ] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[ChargeView]:
+    """Held charges of the caller's organization (and practices) matching every filter given."""
+    conditions = [charges.c.status == "held", *filters.conditions(principal)]
+    if reason is not None:
+        conditions.append(charges.c.hold_reasons.contains([{"rule_id": reason}]))
     async with unit_of_work(request.app.state.sessions, principal.organization_id) as session:
-        rows = await repository.held_charges(session, limit)
-    return [view(row) for row in rows if principal.may_access_practice(row.practice_id)]
+        rows, next_cursor = await lists.charge_page(session, lists.HOLDS, conditions, cursor=cursor, limit=limit)
+    return Page(items=[view(row) for row in rows], next_cursor=next_cursor)
 
 
 @router.post(
@@ -134,7 +173,7 @@ async def close_month(request: Request, month: MonthPath, principal: Biller) -> 
 @router.get(
     "/care-management/months/{month}",
     tags=["care management"],
-    summary="Outcomes of a month",
+    summary="Outcomes of a month, by patient, a page at a time",
     responses=links(
         200,
         CloseMonth=link(
@@ -145,19 +184,20 @@ async def close_month(request: Request, month: MonthPath, principal: Biller) -> 
         ),
     ),
 )
-async def month_outcomes(request: Request, month: MonthPath, principal: Reader) -> list[MonthOutcomeView]:
-    """Closed patient-months (charged, held, no charge with the reason) and open ones with their minutes so far."""
+async def month_outcomes(
+    request: Request,
+    month: MonthPath,
+    principal: Reader,
+    filters: Annotated[lists.MonthFilters, Depends()],
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[MonthOutcomeView]:
+    """Closed patient-months (charged, held, no charge with the reason) and open ones with their minutes so far,
+    by patient, a page at a time."""
     first = date.fromisoformat(f"{month}-01")
     async with unit_of_work(request.app.state.sessions, principal.organization_id) as session:
-        closed, open_minutes = await repository.months_of(session, first)
-    views = {row.patient_id: _month_view(dict(row._mapping)) for row in closed}
-    for row in open_minutes:
-        current = views.get(row.patient_id) or MonthOutcomeView(patient_id=row.patient_id, month=month, status="open")
-        if current.status != "open":
-            continue
-        key = "collaborative_minutes" if row.model == "collaborative_care" else "bhi_minutes"
-        views[row.patient_id] = current.model_copy(update={key: int(row.minutes)})
-    return list(views.values())
+        rows, next_cursor = await lists.month_page(session, first, filters, principal, cursor=cursor, limit=limit)
+    return Page(items=[_month_view({**row._mapping, "month": first}) for row in rows], next_cursor=next_cursor)
 
 
 def _month_view(values: dict[str, Any]) -> MonthOutcomeView:
@@ -168,8 +208,8 @@ def _month_view(values: dict[str, Any]) -> MonthOutcomeView:
         status=values["status"],
         charge_id=values.get("charge_id"),
         reason=values.get("reason"),
-        collaborative_minutes=values.get("collaborative_minutes", 0),
-        bhi_minutes=values.get("bhi_minutes", 0),
+        collaborative_minutes=values.get("collaborative_minutes") or 0,
+        bhi_minutes=values.get("bhi_minutes") or 0,
         closed_date=values.get("closed_date"),
     )
 

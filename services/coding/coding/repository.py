@@ -127,18 +127,6 @@ async def update_charge(session: AsyncSession, charge_id: str, values: dict[str,
     )
 
 
-async def held_charges(session: AsyncSession, limit: int) -> Sequence[Row[Any]]:
-    """Held charges, oldest date of service first."""
-    return (
-        await session.execute(
-            select(charges)
-            .where(charges.c.status == "held")
-            .order_by(charges.c.date_of_service, charges.c.charge_id)
-            .limit(limit)
-        )
-    ).all()
-
-
 async def practice_fees(session: AsyncSession, practice_id: uuid.UUID) -> tuple[FeeEntry, ...]:
     """The practice's fee schedule from the reference replica (read once per unit of work: a consumer's batch codes
     many visits of the same practices)."""
@@ -303,23 +291,3 @@ async def months_due(session: AsyncSession, before: date, month: date | None = N
     if month is not None:
         query = query.where(care_management_minutes.c.month == month)
     return (await session.execute(query)).all()
-
-
-async def months_of(session: AsyncSession, month: date) -> tuple[Sequence[Any], Sequence[Any]]:
-    """(closed month records, open minutes by patient) of one month."""
-    closed = (
-        await session.execute(
-            select(care_management_months)
-            .where(care_management_months.c.month == month)
-            .order_by(care_management_months.c.patient_id)
-        )
-    ).all()
-    minutes = care_management_minutes
-    open_rows = (
-        await session.execute(
-            select(minutes.c.patient_id, minutes.c.model, func.sum(minutes.c.minutes).label("minutes"))
-            .where(minutes.c.month == month, minutes.c.cancelled.is_(False))
-            .group_by(minutes.c.patient_id, minutes.c.model)
-        )
-    ).all()
-    return closed, open_rows

@@ -74,7 +74,7 @@ class Billing:
         """September's outcome per patient, as coding answers it."""
         answer = await self.tenant.request("GET", "coding", "/v1/care-management/months/2026-09")
         assert answer.status_code == 200, answer.text
-        return {row["patient_id"]: row for row in answer.json()}
+        return {row["patient_id"]: row for row in answer.json()["items"]}
 
     async def wait_for_month(self, what: str, ready: Any) -> dict[str, dict[str, Any]]:
         """September's outcomes once `ready(outcomes)` holds."""

@@ -220,7 +220,7 @@ async def test_held_charges_are_listed_and_resolved_by_a_person(
     assert held_short["lines"] == []
     assert "under 16 minutes" in held_short["hold_reasons"][0]["reason"]
     await clinic.charge(billed, "created")
-    queue = (await organization.request("GET", "coding", "/v1/holds")).json()
+    queue = (await organization.request("GET", "coding", "/v1/holds")).json()["items"]
     assert {charge["charge_id"] for charge in queue} == {audio, short}
 
     path = f"/v1/holds/{audio}/resolve"
@@ -271,7 +271,7 @@ async def test_held_charges_are_listed_and_resolved_by_a_person(
         "charge.held",
         "charge.voided",
     ]
-    assert (await organization.request("GET", "coding", "/v1/holds")).json() == []
+    assert (await organization.request("GET", "coding", "/v1/holds")).json() == {"items": [], "next_cursor": None}
 
 
 async def test_amended_encounters_are_recoded_and_cancelled_ones_voided(organization: Tenant) -> None:
@@ -295,14 +295,16 @@ async def test_amended_encounters_are_recoded_and_cancelled_ones_voided(organiza
 
     async def revisions_of() -> list[dict[str, Any]] | None:
         found = await organization.request("GET", "coding", "/v1/charges", params={"encounter_id": amended})
-        charges: list[dict[str, Any]] = found.json()
+        charges: list[dict[str, Any]] = found.json()["items"]
         return charges if len(charges) == 2 else None
 
     await wait_until(revisions_of, timeout=60, what="coding to re-code the amended encounter")
     recoded = await clinic.charge(f"{amended}.2", "created")
     assert rendered(recoded) == ["90837-95@10 $200.00"]
     assert recoded["revision"] == 2
-    revisions = (await organization.request("GET", "coding", "/v1/charges", params={"encounter_id": amended})).json()
+    revisions = (await organization.request("GET", "coding", "/v1/charges", params={"encounter_id": amended})).json()[
+        "items"
+    ]
     assert [(charge["charge_id"], charge["status"]) for charge in revisions] == [
         (amended, "voided"),
         (f"{amended}.2", "created"),
@@ -351,7 +353,7 @@ async def test_care_management_minutes_bill_once_when_the_business_month_closes(
         )
 
     async def open_month() -> list[dict[str, Any]] | None:
-        outcomes = (await organization.request("GET", "coding", "/v1/care-management/months/2026-09")).json()
+        outcomes = (await organization.request("GET", "coding", "/v1/care-management/months/2026-09")).json()["items"]
         return outcomes if outcomes and outcomes[0]["collaborative_minutes"] == 45 else None
 
     (pending,) = await wait_until(open_month, timeout=60, what="coding to accumulate 45 care-management minutes")
@@ -368,7 +370,7 @@ async def test_care_management_minutes_bill_once_when_the_business_month_closes(
     assert rendered(charge) == ["99492@11 $170.00"]
     assert charge["date_of_service"] == "2026-09-30"
     assert charge["program"] == "collaborative_care"
-    (closed,) = (await organization.request("GET", "coding", "/v1/care-management/months/2026-09")).json()
+    (closed,) = (await organization.request("GET", "coding", "/v1/care-management/months/2026-09")).json()["items"]
     assert closed["status"] == "charged"
     assert closed["charge_id"] == f"cm-{enrolled}-2026-09"
     bad = await organization.request("POST", "coding", "/v1/care-management/months/2026-13/close")

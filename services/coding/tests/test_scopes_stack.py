@@ -61,3 +61,13 @@ async def test_an_encounters_write_key_can_neither_resolve_holds_nor_close_month
         # With claims:write the request gets past the scope check (the charge is unknown, the clock not started).
         allowed = await biller.request(method, "coding", path, json=body_for(path))
         assert allowed.status_code in (404, 409), (method, path, allowed.text)
+
+
+async def test_a_read_key_reads_every_collection_and_changes_nothing(organization: Tenant) -> None:
+    reader = await issue_key(organization, "read")
+    for method, path in await coding_operations(organization):
+        answer = await reader.request(method, "coding", path, json=body_for(path))
+        if method == "GET":
+            assert answer.status_code in (200, 404), (path, answer.text)
+        else:
+            assert answer.status_code == 403, (method, path, answer.text)
