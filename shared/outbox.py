@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import structlog
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import Insert, TextualSelect, func, insert, select, text
+from sqlalchemy import CursorResult, Insert, TextualSelect, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.events.catalogue import serialize_event
@@ -76,6 +76,9 @@ async def add_message(
     )
 
 
+PURGE_CHUNK = 5000
+
+
 class OutboxRelay:
     """Publishes outbox rows in id order with the idempotent producer, then marks them sent."""
 
@@ -88,6 +91,8 @@ class OutboxRelay:
         producer: AIOKafkaProducer,
         batch_size: int = 500,
         poll_seconds: float = 0.05,
+        retention_hours: float = 24,
+        purge_every_seconds: float = 300,
     ) -> None:
         self.service = service
         self.sessions = sessions
@@ -95,6 +100,8 @@ class OutboxRelay:
         self.producer = producer
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
+        self.retention_hours = retention_hours
+        self.purge_every_seconds = purge_every_seconds
         self._lock_key = f"claimflow.outbox.{service}"
         self._claim = _claim_statement(tables)
         self._pending = select(tables.outbox.c.id).where(tables.outbox.c.sent_at.is_(None)).limit(1)
@@ -143,25 +150,36 @@ class OutboxRelay:
             count = await session.scalar(select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None)))
         return int(count or 0)
 
-    async def purge_sent(self, older_than_hours: int = 24) -> None:
-        """Delete rows published long ago (the topics keep the history)."""
+    async def purge_sent(self) -> int:
+        """Delete rows published more than the retention ago (the topics keep the history; the rows carry PHI),
+        a few thousand at a time so no statement holds many locks; returns how many went."""
         outbox = self.tables.outbox
-        async with self.sessions() as session, session.begin():
-            await session.execute(
-                outbox.delete().where(outbox.c.sent_at < func.now() - text(f"interval '{int(older_than_hours)} hours'"))
-            )
+        cutoff = func.now() - func.make_interval(0, 0, 0, 0, 0, 0, float(self.retention_hours) * 3600)
+        chunk = select(outbox.c.id).where(outbox.c.sent_at < cutoff).limit(PURGE_CHUNK).scalar_subquery()
+        purged = 0
+        while True:
+            async with self.sessions() as session, session.begin():
+                result = await session.execute(outbox.delete().where(outbox.c.id.in_(chunk)))
+            deleted = int(cast("CursorResult[Any]", result).rowcount)
+            purged += deleted
+            if deleted < PURGE_CHUNK:
+                return purged
 
     async def run(self, stop: asyncio.Event, on_health: HealthReporter | None = None) -> None:
         """Relay until stopped; transient failures are retried with backoff and reported as not ready."""
         backoff = 0.2
         last_gauge = 0.0
         loop = asyncio.get_running_loop()
+        last_purge = loop.time() - self.purge_every_seconds  # a restarted relay purges at once
         while not stop.is_set():
             try:
                 published = await self.publish_batch()
                 if loop.time() - last_gauge > 5:
                     OUTBOX_BACKLOG.labels(self.service).set(await self.backlog())
                     last_gauge = loop.time()
+                if loop.time() - last_purge > self.purge_every_seconds:
+                    await self.purge_sent()
+                    last_purge = loop.time()
                 if on_health:
                     on_health.report("outbox", True)
                 backoff = 0.2

@@ -42,6 +42,9 @@ class ServiceSettings(BaseSettings):
     consumer_transaction_size: int = 100
     outbox_batch_size: int = 500
     outbox_poll_seconds: float = 0.05
+    # Published outbox rows are deleted this long after they were sent: the topics keep the history, and the rows
+    # hold the events' PHI outside row-level security.
+    outbox_retention_hours: float = 24
     # Workers (consumers, outbox relay, analytics' gauge refresher) yield the CPU to the request-serving APIs:
     # their latency budget is seconds, an EHR waiting on intake's answer has milliseconds. 0 keeps the default.
     worker_nice: int = 10

@@ -73,6 +73,7 @@ async def run_worker(spec: WorkerSpec) -> None:
         producer=producer,
         batch_size=settings.outbox_batch_size,
         poll_seconds=settings.outbox_poll_seconds,
+        retention_hours=settings.outbox_retention_hours,
     )
     tasks = [asyncio.create_task(relay.run(stop, health), name="outbox-relay")]
     for consumer_spec in spec.consumers:

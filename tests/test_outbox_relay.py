@@ -76,7 +76,9 @@ async def rig(stack_env: dict[str, str]) -> AsyncIterator[Rig]:
     name = f"outbox_check_{uuid.uuid4().hex[:8]}"
     owner = await connect_as(stack_env, "intake", owner=True)
     await owner.execute(f"CREATE TABLE intake.{name} (LIKE intake.outbox INCLUDING ALL)")
-    await owner.execute(f"GRANT SELECT, INSERT, UPDATE ON intake.{name} TO {stack_env['CLAIMFLOW_INTAKE_DB_USER']}")
+    await owner.execute(
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON intake.{name} TO {stack_env['CLAIMFLOW_INTAKE_DB_USER']}"
+    )
     scratch = infra_tables(MetaData(schema="intake")).outbox.to_metadata(MetaData(), name=name)
     settings = load_settings(ServiceSettings).model_copy(update={"service_name": "intake"})
     engine = create_engine(settings, pool_size=2)
@@ -138,3 +140,49 @@ async def test_a_relay_that_does_not_lead_publishes_nothing(rig: Rig) -> None:
         assert await rig.unsent() == 1
     assert await rig.relay.publish_batch() == 1
     assert rig.producer.sent == [("t", b"a", b"v")]
+
+
+async def test_rows_sent_longer_ago_than_the_retention_are_purged_and_the_others_kept(rig: Rig) -> None:
+    await rig.add("old-1", "old-2", "recent", "unsent")
+    async with rig.sessions() as session, session.begin():
+        outbox = rig.outbox
+        await session.execute(
+            outbox.update()
+            .where(outbox.c.message_key.in_(["old-1", "old-2"]))
+            .values(sent_at=func.now() - text("interval '25 hours'"))
+        )
+        await session.execute(
+            outbox.update()
+            .where(outbox.c.message_key == "recent")
+            .values(sent_at=func.now() - text("interval '1 hour'"))
+        )
+    rig.relay.retention_hours = 24
+
+    assert await rig.relay.purge_sent() == 2
+
+    async with rig.sessions() as session:
+        kept = (await session.scalars(select(rig.outbox.c.message_key).order_by(rig.outbox.c.id))).all()
+    assert kept == ["recent", "unsent"]
+
+
+async def test_the_relay_purges_as_it_runs(rig: Rig) -> None:
+    await rig.add("old")
+    async with rig.sessions() as session, session.begin():
+        await session.execute(rig.outbox.update().values(sent_at=func.now() - text("interval '2 days'")))
+    rig.relay.retention_hours = 24
+    stop = asyncio.Event()
+    running = asyncio.create_task(rig.relay.run(stop))
+
+    async def purged() -> bool:
+        async with rig.sessions() as session:
+            return not (await session.scalar(select(func.count()).select_from(rig.outbox)))
+
+    try:
+        for _ in range(200):
+            if await purged():
+                break
+            await asyncio.sleep(0.05)
+        assert await purged(), "the running relay did not purge a row sent two days ago"
+    finally:
+        stop.set()
+        await asyncio.wait_for(running, timeout=10)
