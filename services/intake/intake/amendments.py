@@ -10,7 +10,6 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake import domain
 from intake.common import audit, business_today, invalid, invalid_fields
 from intake.encounter_models import encounter_changes
 from intake.encounter_schemas import (
@@ -20,6 +19,7 @@ from intake.encounter_schemas import (
 )
 from intake.encounters import encounter_view, evaluate, intake_event
 from intake.models import encounters, infra
+from shared import icd10
 from shared.auth import Principal
 from shared.events.encounter import (
     EncounterAmended,
@@ -140,7 +140,7 @@ async def amend_encounter(
     encounter_id: uuid.UUID,
     amendment: EncounterAmendmentIn,
     correlation_id: str,
-    releases: Sequence[domain.CodeRelease],
+    releases: Sequence[icd10.CodeRelease],
 ) -> EncounterView:
     """Apply the EHR's correction (late minutes, corrected diagnoses...) and emit encounter.amended."""
     row = await stored_encounter(session, principal, encounter_id)

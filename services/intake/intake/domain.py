@@ -1,20 +1,11 @@
-"""Pure intake rules: identifiers, diagnosis codes by date of service, coverage, authorization and minutes checks."""
+"""Pure intake rules: identifiers, coverage, authorization and minutes checks (diagnosis codes: shared.icd10)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal, Protocol
+from typing import Any
 
-# The packaged ICD-10-CM tabular (simple-icd-10-cm) is the FY2026 set, valid 2025-10-01 to 2026-09-30.
-PACKAGED_CODE_SET_START = date(2025, 10, 1)
-PACKAGED_CODE_SET_END = date(2026, 9, 30)
-ICD10_START = date(2015, 10, 1)
-
-# ICD-10-CM shape: letter, digit, letter or digit, then up to four more characters after the dot.
-_ICD10_SHAPE = re.compile(r"^[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?$")
 PRIORITY_ORDER = {"primary": 0, "secondary": 1, "tertiary": 2}
 
 # The procedure codes a service type is likely to be billed with (to match payer auth lists and auth codes).
@@ -39,34 +30,6 @@ _MINUTES_NEEDED = {
 }
 
 
-class CodeRelease(Protocol):
-    """An ICD-10-CM release in force for a range of dates of service."""
-
-    @property
-    def label(self) -> str:
-        """The fiscal year label, e.g. FY2026."""
-
-    @property
-    def valid_from(self) -> date:
-        """First date of service the release is in force for."""
-
-    @property
-    def valid_to(self) -> date:
-        """Last date of service the release is in force for."""
-
-    def billable(self, code: str) -> bool | None:
-        """True billable, False category only, None not in the release."""
-
-
-@dataclass(frozen=True)
-class DiagnosisFinding:
-    """What intake does with one diagnosis: accept it, hold the visit with a reason, or refuse the request."""
-
-    outcome: Literal["billable", "held", "refused"]
-    reason_code: str = ""
-    reason: str = ""
-
-
 def npi_is_valid(npi: str) -> bool:
     """NPI check digit: Luhn over the 9-digit base with the 80840 prefix (CMS NPI standard)."""
     if len(npi) != 10 or not npi.isdigit():
@@ -88,58 +51,6 @@ def with_npi_check_digit(base9: str) -> str:
         if npi_is_valid(base9 + str(check)):
             return base9 + str(check)
     raise ValueError("no check digit found")
-
-
-def normalize_diagnosis(code: str) -> str:
-    """An ICD-10-CM code in its dotted upper-case form (F411 and f41.1 both become F41.1)."""
-    compact = code.strip().upper().replace(".", "")
-    return compact if len(compact) <= 3 else f"{compact[:3]}.{compact[3:]}"
-
-
-def diagnosis_finding(code: str, date_of_service: date, releases: Sequence[CodeRelease]) -> DiagnosisFinding:
-    """Check a dotted ICD-10-CM code against the release in force on the date of service (DOMAIN.md 3.10).
-
-    A code no release knows is refused; a category code, a code of another release than the one in force, and any
-    code checked against a release that does not cover the date of service are accepted and held with the reason.
-    """
-    if not _ICD10_SHAPE.match(code):
-        return DiagnosisFinding("refused", reason=f"'{code}' is not an ICD-10-CM code")
-    ordered = sorted(releases, key=lambda r: (r.valid_from, r.valid_to))
-    in_force = [r for r in ordered if r.valid_from <= date_of_service <= r.valid_to]
-    if in_force:
-        release = in_force[-1]
-        status = release.billable(code)
-        if status is True:
-            return DiagnosisFinding("billable")
-        if status is False:
-            return _category_hold(code, release.label)
-        if any(r.billable(code) is not None for r in ordered):
-            return DiagnosisFinding(
-                "held",
-                "DX-NOT-VALID-ON-DATE",
-                f"diagnosis {code} is not in the {release.label} ICD-10-CM code set in force on {date_of_service}",
-            )
-        return DiagnosisFinding("refused", reason=f"'{code}' exists in no ICD-10-CM code set")
-    earlier = [r for r in ordered if r.valid_from <= date_of_service]
-    release = earlier[-1] if earlier else ordered[0]
-    pending = f"the code set in force on {date_of_service} is not loaded; checked against {release.label}"
-    status = release.billable(code)
-    if status is True:
-        return DiagnosisFinding("held", "DX-CODE-SET-PENDING", f"diagnosis {code}: {pending}")
-    if status is False:
-        return _category_hold(code, release.label, pending)
-    if any(r.billable(code) is not None or r.billable(code[:3]) is not None for r in ordered):
-        # An unknown code under a known category may be new in the release that is not loaded yet.
-        return DiagnosisFinding(
-            "held", "DX-CODE-SET-PENDING", f"diagnosis {code} is unknown to {release.label}; {pending}"
-        )
-    return DiagnosisFinding("refused", reason=f"'{code}' exists in no ICD-10-CM code set")
-
-
-def _category_hold(code: str, label: str, note: str = "") -> DiagnosisFinding:
-    """The hold of a category code, which is never billable on a claim."""
-    reason = f"diagnosis {code} is a category in {label}, not a billable code"
-    return DiagnosisFinding("held", "DX-NOT-BILLABLE", f"{reason}; {note}" if note else reason)
 
 
 def coverage_active(start: date, end: date | None, on: date) -> bool:

@@ -36,6 +36,7 @@ from intake.visit_records import (
     visit_records,
     visit_records_of,
 )
+from shared import icd10
 from shared.auth import Principal
 from shared.db import bound, bound_insert_for_each, prefixed
 from shared.events.catalogue import build_event
@@ -75,27 +76,13 @@ def _flag(queue: str, reason_code: str, reason: str) -> WorkQueueFlag:
 
 
 def check_diagnoses(
-    diagnoses: Sequence[str], date_of_service: date, releases: Sequence[domain.CodeRelease]
+    diagnoses: Sequence[str], date_of_service: date, releases: Sequence[icd10.CodeRelease]
 ) -> tuple[list[str], list[WorkQueueFlag]]:
     """Normalized diagnoses and their coding holds; a 422 naming each code that exists in no code set."""
-    problems: list[dict[str, str]] = []
-    flags: list[WorkQueueFlag] = []
-    codes: list[str] = []
-    if date_of_service < domain.ICD10_START:
-        raise _refuse([{"field": "date_of_service", "reason": "ICD-10-CM requires dates of service from 2015-10-01"}])
-    for index, raw in enumerate(diagnoses):
-        code = domain.normalize_diagnosis(raw)
-        if code in codes:
-            problems.append({"field": f"diagnoses.{index}", "reason": f"'{code}' is listed twice"})
-            continue
-        codes.append(code)
-        finding = domain.diagnosis_finding(code, date_of_service, releases)
-        if finding.outcome == "refused":
-            problems.append({"field": f"diagnoses.{index}", "reason": finding.reason})
-        elif finding.outcome == "held":
-            flags.append(_flag("coding", finding.reason_code, finding.reason))
+    codes, findings, problems = icd10.diagnosis_list_problems(diagnoses, date_of_service, releases)
     if problems:
-        raise _refuse(problems)
+        raise _refuse([{"field": field, "reason": reason} for field, reason in problems])
+    flags = [_flag("coding", f.reason_code, f.reason) for f in findings if f.outcome == "held"]
     return codes, flags
 
 
@@ -186,7 +173,7 @@ async def evaluate(
     session: AsyncSession,
     principal: Principal,
     body: EncounterIn,
-    releases: Sequence[domain.CodeRelease],
+    releases: Sequence[icd10.CodeRelease],
     encounter_id: uuid.UUID,
     records: VisitRecords | None = None,
     today: date | None = None,
@@ -299,7 +286,7 @@ async def receive_encounter(
     principal: Principal,
     body: EncounterIn,
     correlation_id: str,
-    releases: Sequence[domain.CodeRelease],
+    releases: Sequence[icd10.CodeRelease],
 ) -> tuple[EncounterAccepted, bool]:
     """Accept an encounter (flagging business problems for work queues); (result, created?)."""
     if not principal.may_access_practice(body.practice_id):

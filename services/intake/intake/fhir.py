@@ -9,7 +9,6 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake import domain
 from intake.common import create_master, find_masters
 from intake.encounter_schemas import EncounterIn, FhirBundleAccepted
 from intake.encounters import receive_encounter
@@ -27,6 +26,7 @@ from intake.fhir_mapping import (
     preferred_identifier,
     refuse,
 )
+from shared import icd10
 from shared.auth import Principal
 from shared.problems import Problem
 
@@ -144,7 +144,7 @@ async def receive_bundle(
     principal: Principal,
     document: Any,
     correlation_id: str,
-    releases: Sequence[domain.CodeRelease],
+    releases: Sequence[icd10.CodeRelease],
 ) -> tuple[FhirBundleAccepted, bool]:
     """Map a transaction Bundle onto the native model, reusing or creating patient and coverage; (result, created?)."""
     content = index_bundle(parse_bundle(document))

@@ -10,12 +10,12 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake import domain
 from intake.amendments import store_amendment, stored_encounter, stored_input
 from intake.common import audit, invalid
 from intake.encounter_schemas import EligibilityItem, EligibilityPage, EncounterView, WorkQueueFlagOut
 from intake.encounters import evaluate
 from intake.models import encounters
+from shared import icd10
 from shared.auth import Principal
 from shared.problems import Problem
 
@@ -74,7 +74,7 @@ async def resolve_eligibility(
     encounter_id: uuid.UUID,
     note: str,
     correlation_id: str,
-    releases: Sequence[domain.CodeRelease],
+    releases: Sequence[icd10.CodeRelease],
 ) -> EncounterView:
     """Re-check coverage after a fix; when it now passes, leave the queue and emit encounter.amended."""
     row = await stored_encounter(session, principal, encounter_id)

@@ -6,26 +6,27 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from intake import codeset, domain
+
+from shared import icd10
 
 FIXTURES = Path(__file__).parent / "fixtures"
-FY2027 = codeset.CodeFile(fiscal_year=2027, path=FIXTURES / "icd10cm-order-2027.txt")
+FY2027 = icd10.CodeFile(fiscal_year=2027, path=FIXTURES / "icd10cm-order-2027.txt")
 
 
 @pytest.fixture(scope="module")
-def packaged_only() -> tuple[codeset.CodeSet, ...]:
+def packaged_only() -> tuple[icd10.CodeSet, ...]:
     """The packaged FY2026 set alone (no newer release loaded)."""
-    return codeset.load_code_sets([])
+    return icd10.load_code_sets([])
 
 
 @pytest.fixture(scope="module")
-def with_fy2027() -> tuple[codeset.CodeSet, ...]:
+def with_fy2027() -> tuple[icd10.CodeSet, ...]:
     """FY2026 plus the FY2027 fixture release."""
-    return codeset.load_code_sets([FY2027])
+    return icd10.load_code_sets([FY2027])
 
 
 def test_order_file_marks_billable_codes_and_headers() -> None:
-    codes = codeset.parse_cms_release((FIXTURES / "icd10cm-order-2027.txt").read_text().splitlines())
+    codes = icd10.parse_cms_release((FIXTURES / "icd10cm-order-2027.txt").read_text().splitlines())
     assert codes["F411"] is True
     assert codes["F41"] is False
     assert codes["F431"] is False
@@ -35,7 +36,7 @@ def test_order_file_marks_billable_codes_and_headers() -> None:
 
 
 def test_codes_file_lists_billable_codes_and_their_prefixes_are_categories() -> None:
-    codes = codeset.parse_cms_release((FIXTURES / "icd10cm-codes-2027.txt").read_text().splitlines())
+    codes = icd10.parse_cms_release((FIXTURES / "icd10cm-codes-2027.txt").read_text().splitlines())
     assert codes["F4310"] is True
     assert codes["F431"] is False
     assert codes["F43"] is False
@@ -45,10 +46,10 @@ def test_codes_file_lists_billable_codes_and_their_prefixes_are_categories() -> 
 
 def test_a_line_in_neither_format_is_refused_naming_it() -> None:
     with pytest.raises(ValueError, match="not a CMS ICD-10-CM release line"):
-        codeset.parse_cms_release(["this is not a release file"])
+        icd10.parse_cms_release(["this is not a release file"])
 
 
-def test_a_release_defaults_to_its_fiscal_year_dates(with_fy2027: tuple[codeset.CodeSet, ...]) -> None:
+def test_a_release_defaults_to_its_fiscal_year_dates(with_fy2027: tuple[icd10.CodeSet, ...]) -> None:
     fy2027 = next(s for s in with_fy2027 if s.label == "FY2027")
     assert (fy2027.valid_from, fy2027.valid_to) == (date(2026, 10, 1), date(2027, 9, 30))
     assert [s.label for s in with_fy2027] == ["FY2026", "FY2027"]
@@ -59,7 +60,7 @@ def test_release_files_come_from_the_setting(monkeypatch: pytest.MonkeyPatch) ->
         "CLAIMFLOW_ICD10_CODE_FILES",
         f'[{{"fiscal_year": 2027, "path": "{FIXTURES / "icd10cm-codes-2027.txt"}", "valid_from": "2026-10-01"}}]',
     )
-    sets = codeset.load_code_sets()
+    sets = icd10.load_code_sets()
     assert [s.label for s in sets] == ["FY2026", "FY2027"]
     assert sets[1].billable("F41.12") is True
 
@@ -81,9 +82,9 @@ def test_release_files_come_from_the_setting(monkeypatch: pytest.MonkeyPatch) ->
     ],
 )
 def test_packaged_set_alone(
-    packaged_only: tuple[codeset.CodeSet, ...], code: str, date_of_service: date, outcome: str, reason_code: str
+    packaged_only: tuple[icd10.CodeSet, ...], code: str, date_of_service: date, outcome: str, reason_code: str
 ) -> None:
-    finding = domain.diagnosis_finding(code, date_of_service, packaged_only)
+    finding = icd10.diagnosis_finding(code, date_of_service, packaged_only)
     assert (finding.outcome, finding.reason_code) == (outcome, reason_code)
 
 
@@ -103,14 +104,14 @@ def test_packaged_set_alone(
     ],
 )
 def test_with_a_newer_release_loaded(
-    with_fy2027: tuple[codeset.CodeSet, ...], code: str, date_of_service: date, outcome: str, reason_code: str
+    with_fy2027: tuple[icd10.CodeSet, ...], code: str, date_of_service: date, outcome: str, reason_code: str
 ) -> None:
-    finding = domain.diagnosis_finding(code, date_of_service, with_fy2027)
+    finding = icd10.diagnosis_finding(code, date_of_service, with_fy2027)
     assert (finding.outcome, finding.reason_code) == (outcome, reason_code)
 
 
-def test_the_pending_warning_names_the_set_used(packaged_only: tuple[codeset.CodeSet, ...]) -> None:
-    finding = domain.diagnosis_finding("F41.1", date(2026, 11, 15), packaged_only)
+def test_the_pending_warning_names_the_set_used(packaged_only: tuple[icd10.CodeSet, ...]) -> None:
+    finding = icd10.diagnosis_finding("F41.1", date(2026, 11, 15), packaged_only)
     assert "checked against FY2026" in finding.reason
     assert "2026-11-15" in finding.reason
 
@@ -119,4 +120,4 @@ def test_the_pending_warning_names_the_set_used(packaged_only: tuple[codeset.Cod
     ("raw", "normalized"), [("F411", "F41.1"), ("f41.1", "F41.1"), (" F32A ", "F32.A"), ("F41", "F41")]
 )
 def test_codes_are_normalized_to_the_dotted_form(raw: str, normalized: str) -> None:
-    assert domain.normalize_diagnosis(raw) == normalized
+    assert icd10.normalize_diagnosis(raw) == normalized

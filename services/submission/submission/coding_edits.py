@@ -11,20 +11,16 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from datetime import date
-from functools import cache
-from types import ModuleType
 
+from shared import icd10
 from shared.events.charge import ChargeLine
 from shared.events.claim import ScrubEdit
 from submission import rules
 from submission.domain import npi_is_valid
 from submission.scrub_input import ScrubInput, error_finding, warning_finding
 
-MAX_DIAGNOSES = 12
+MAX_DIAGNOSES = icd10.MAX_DIAGNOSES
 MAX_POINTERS_PER_LINE = 4
-# The newest packaged ICD-10-CM tabular is FY2026 (DOMAIN.md 3.10); later dates of service get a visible warning.
-PACKAGED_CODE_SET_LAST_DAY = date(2026, 9, 30)
-ICD10_START = date(2015, 10, 1)
 TAXONOMY = re.compile(r"^[0-9]{3}[0-9A-Z]{6}X$")
 
 
@@ -98,33 +94,9 @@ def edit_coding_pairs(scrub: ScrubInput, pairs: Sequence[rules.SameDayPair] = ru
     return edits
 
 
-def load_tabular() -> None:
-    """Load the ICD-10-CM tabular now (a worker does at start, before freezing its heap)."""
-    _icd10()
-
-
-@cache
-def _icd10() -> ModuleType:
-    """The packaged ICD-10-CM tabular (imported on first use: it takes a second to load)."""
-    import simple_icd_10_cm
-
-    module: ModuleType = simple_icd_10_cm
-    return module
-
-
-def diagnosis_problem(code: str) -> str | None:
-    """Why an ICD-10-CM code cannot be billed ('invalid' or 'not billable'), None when it is a billable code."""
-    icd = _icd10()
-    text = code.strip().upper()
-    if not text or not icd.is_valid_item(text):
-        return "invalid"
-    if not icd.is_leaf(text):
-        return "not billable"
-    return None
-
-
 def edit_diagnosis(scrub: ScrubInput) -> list[ScrubEdit]:
-    """Diagnoses present (at most 12), valid and billable ICD-10-CM codes, every line pointing at 1–4 of them."""
+    """Diagnoses present (at most 12), each a billable ICD-10-CM code of the release in force on the date of service
+    (shared.icd10, as intake checks them), every line pointing at 1–4 of them."""
     charge = scrub.charge
     edits: list[ScrubEdit] = []
     count = len(charge.diagnoses)
@@ -134,31 +106,12 @@ def edit_diagnosis(scrub: ScrubInput) -> list[ScrubEdit]:
         )
     if count > MAX_DIAGNOSES:
         edits.append(error_finding("DX-TOO-MANY", f"{count} diagnoses; a professional claim carries at most 12"))
-    if charge.date_of_service < ICD10_START:
+    if charge.date_of_service < icd10.ICD10_START:
         edits.append(
             error_finding("DX-INVALID", "dates of service before 2015-10-01 need ICD-9, which is not accepted")
         )
-    elif charge.date_of_service > PACKAGED_CODE_SET_LAST_DAY:
-        edits.append(
-            warning_finding(
-                "DX-CODE-SET",
-                "diagnoses were checked against the FY2026 ICD-10-CM code set; no code set for this date of "
-                "service is loaded yet",
-            )
-        )
-    for position, code in enumerate(charge.diagnoses, start=1):
-        if not code.strip():
-            continue
-        problem = diagnosis_problem(code)
-        if problem == "invalid":
-            edits.append(error_finding("DX-INVALID", f"diagnosis {position} ({code}) is not an ICD-10-CM code"))
-        elif problem == "not billable":
-            edits.append(
-                error_finding(
-                    "DX-NOT-BILLABLE",
-                    f"diagnosis {position} ({code}) is a category, not a billable code; use a more specific code",
-                )
-            )
+    else:
+        edits += _code_edits(charge.diagnoses, charge.date_of_service, scrub.code_sets)
     for line in charge.lines:
         pointers = line.diagnosis_pointers
         if not pointers or len(pointers) > MAX_POINTERS_PER_LINE:
@@ -170,6 +123,40 @@ def edit_diagnosis(scrub: ScrubInput) -> list[ScrubEdit]:
                     f"line {line.line_number} points at diagnosis {max(pointers)} but the claim has {count}",
                 )
             )
+    return edits
+
+
+def _code_edits(diagnoses: Sequence[str], on: date, releases: Sequence[icd10.CodeRelease]) -> list[ScrubEdit]:
+    """Each diagnosis against the release in force on the date of service: a non-code or a code of another release
+    is invalid, a category not billable, a leaf of the nearest release (the one in force not loaded) a warning."""
+    edits: list[ScrubEdit] = []
+    pending = False
+    for position, code in enumerate(diagnoses, start=1):
+        if not code.strip():
+            continue
+        finding = icd10.diagnosis_finding(icd10.normalize_diagnosis(code), on, releases)
+        if finding.outcome == "billable":
+            continue
+        if finding.reason_code == "DX-NOT-BILLABLE":
+            edits.append(
+                error_finding(
+                    "DX-NOT-BILLABLE",
+                    f"diagnosis {position} ({code}) is a category, not a billable code; use a more specific code",
+                )
+            )
+        elif finding.reason_code == "DX-CODE-SET-PENDING" and finding.billable_in_release:
+            pending = True
+        else:
+            why = finding.reason or "not an ICD-10-CM code"
+            edits.append(error_finding("DX-INVALID", f"diagnosis {position} ({code}) is not valid: {why}"))
+    if pending:
+        edits.append(
+            warning_finding(
+                "DX-CODE-SET",
+                "diagnoses were checked against the nearest ICD-10-CM code set; no code set for this date of service "
+                "is loaded yet",
+            )
+        )
     return edits
 
 

@@ -27,6 +27,7 @@ from shared.events.claim import ClaimVoided
 from shared.outbox import add_event
 from shared.problems import Problem
 from submission import domain
+from submission.correction_checks import checked_correction
 from submission.models import claim_attempts, claims, infra, send_queue, visits
 from submission.queues import (
     QUEUE_ACTIONS,
@@ -122,7 +123,14 @@ async def correct_and_resubmit(
             409, "Conflict", "the payer's claim number is not known, so a replacement (REF*F8) cannot be sent yet"
         )
     replaces = claim.status in PAYER_HOLDS and claim.payer_claim_number is not None
-    charge = apply_correction(ChargeFacts.model_validate(claim.pending_charge or claim.charge), changes)
+    stored = ChargeFacts.model_validate(claim.pending_charge or claim.charge)
+    changes = checked_correction(
+        changes,
+        date_of_service=stored.date_of_service,
+        diagnoses=stored.diagnoses,
+        lines=[line.model_dump() for line in stored.lines],
+    )
+    charge = apply_correction(stored, changes)
     note = f": {changes['note']}" if changes.get("note") else ""
     await resubmit(
         session,

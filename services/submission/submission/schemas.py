@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -19,6 +19,14 @@ QueueName = Literal[
     "timely_filing_risk",
     "repeat_rejection",
 ]
+
+
+# The shapes intake takes for the same fields: a CPT (4 digits and a digit or letter) or HCPCS (a letter and 4 digits)
+# code, and a two-character modifier.
+ProcedureCode = Annotated[
+    str, Field(pattern=r"^([0-9]{4}[0-9A-Z]|[A-Z][0-9]{4})$", examples=["90834"], description="CPT or HCPCS code")
+]
+Modifier = Annotated[str, Field(pattern=r"^[0-9A-Z]{2}$", examples=["95"])]
 
 
 class AcknowledgementView(BaseModel):
@@ -94,8 +102,8 @@ class CorrectedLine(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     line_number: int = Field(ge=1, le=50)
-    procedure_code: str = Field(pattern=r"^[0-9A-Z][0-9]{3}[0-9A-Z]$", examples=["90834"])
-    modifiers: list[str] = Field(default_factory=list, max_length=4, examples=[["95"]])
+    procedure_code: ProcedureCode
+    modifiers: list[Modifier] = Field(default_factory=list, max_length=4, examples=[["95"]])
     units: int = Field(ge=1, le=99)
     diagnosis_pointers: list[int] = Field(min_length=1, max_length=4)
     place_of_service: str = Field(pattern=r"^[0-9]{2}$", examples=["11"])

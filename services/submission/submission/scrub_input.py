@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from shared import icd10
 from shared.events.charge import ChargeFacts
 from shared.events.claim import ScrubEdit
 from shared.events.reference import PayerProfile, PayerRef, ProviderRef
@@ -43,7 +44,8 @@ class ClaimHistory:
 @dataclass(frozen=True)
 class ScrubInput:
     """What the scrubber looks at: the charge, the payer and its profile in force on the date of service, the
-    rendering provider's master data, the claim history and the submission business date."""
+    rendering provider's master data, the claim history, the submission business date and the ICD-10-CM code sets
+    (this process's, as configured)."""
 
     charge: ChargeFacts
     submission_date: date
@@ -51,6 +53,7 @@ class ScrubInput:
     profile: PayerProfile | None = None
     provider: ProviderRef | None = None
     history: ClaimHistory = field(default_factory=ClaimHistory)
+    code_sets: tuple[icd10.CodeSet, ...] = field(default_factory=icd10.configured_code_sets)
 
     @property
     def codes(self) -> list[str]:

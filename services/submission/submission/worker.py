@@ -1,9 +1,9 @@
 """Submission worker: consumes charges and reference data, sends 837P batches, relays the outbox."""
 
 from shared.events.catalogue import CHARGE, DENIAL, REFERENCE, REMITTANCE
+from shared.icd10 import configured_code_sets
 from shared.settings import load_settings
 from shared.worker import ConsumerSpec, WorkerSpec, main
-from submission.coding_edits import load_tabular
 from submission.config import SubmissionSettings
 from submission.handlers import HANDLERS, REFERENCE_HANDLERS, REMITTANCE_HANDLERS
 from submission.models import infra
@@ -22,7 +22,7 @@ def worker_spec() -> WorkerSpec:
             ConsumerSpec("remittance", (REMITTANCE, DENIAL), REMITTANCE_HANDLERS),
         ),
         background=(sender_task(settings),),
-        warm=(load_tabular,),
+        warm=(configured_code_sets,),
     )
 
 

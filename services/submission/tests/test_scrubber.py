@@ -14,11 +14,13 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
-from submission import domain, payer_edits, scrub_input, scrubber
+from submission import coding_edits, domain, payer_edits, scrub_input, scrubber
 
+from shared import icd10
 from shared.events.charge import ChargeLine
 from shared.events.reference import (
     AuthorizationPolicy,
@@ -635,3 +637,27 @@ def test_a_claim_consumes_one_unit_per_visit_line_and_add_ons_ride_along(
 ) -> None:
     charge = claim.charge.model_copy(update={"lines": lines, "authorization": claim.auth(service_codes=[])})
     assert payer_edits.authorization_units(charge) == units
+
+
+FY2027 = Path(__file__).parents[2] / "intake" / "tests" / "fixtures" / "icd10cm-order-2027.txt"
+
+
+@pytest.mark.parametrize(
+    ("diagnoses", "date_of_service", "expected"),
+    [
+        (["F41.12"], date(2026, 11, 15), []),  # new in FY2027, in force on that date
+        (["F411"], date(2026, 11, 15), []),  # undotted, as intake accepts it
+        (["F33.1"], date(2026, 11, 15), [("DX-INVALID", "error")]),  # dropped from FY2027
+        (["F41.12"], date(2026, 9, 30), [("DX-INVALID", "error")]),  # not yet valid under FY2026
+        (["F41"], date(2026, 11, 15), [("DX-NOT-BILLABLE", "error")]),
+        (["F41.1"], date(2027, 10, 1), [("DX-CODE-SET", "warning")]),  # FY2028 not loaded: nearest set, a warning
+    ],
+)
+def test_diagnoses_are_checked_against_the_release_in_force_on_the_date_of_service(
+    claim: Claim, diagnoses: list[str], date_of_service: date, expected: list[tuple[str, str]]
+) -> None:
+    sets = icd10.load_code_sets([icd10.CodeFile(fiscal_year=2027, path=FY2027)])
+    charge = {"diagnoses": diagnoses, "date_of_service": date_of_service, "lines": [_line()]}
+    scrub = claim.input(charge=charge, code_sets=sets)
+    found = [(e.rule_id, e.severity) for e in coding_edits.edit_diagnosis(scrub)]
+    assert found == expected
