@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import re
 import urllib.request
+import uuid
+from typing import Any
 
 import pytest
 
@@ -63,4 +65,82 @@ def test_no_patient_name_member_id_or_birth_date_appears_in_logs_or_metrics() ->
     sources |= {f"{name} /metrics": page for name, page in metrics_pages().items()}
     assert any(name.endswith("worker.log") for name in sources)
     leaks = {name: sorted(set(pattern.findall(text)))[:5] for name, text in sources.items() if pattern.search(text)}
+    assert not leaks
+
+
+def marker_835(last_name: str, member_id: str, *, complete: bool) -> str:
+    """An 835 naming a marker patient; without its trailers when not complete."""
+    segments = [
+        "ISA*00*          *00*          *ZZ*PAYER          *ZZ*SUBMITTER      *261001*1200*^*00501*000000901*0*P*:",
+        "GS*HP*PAYER*SUBMITTER*20261001*1200*901*X*005010X221A1",
+        "ST*835*0001",
+        "BPR*I*100.00*C*ACH*CCP*01*999999999*DA*123456*1234567890**01*999999999*DA*654321*20261001",
+        "TRN*1*MARKERTRN*1234567890",
+        "N1*PR*ACME HEALTH",
+        "N1*PE*LAKESIDE*XX*1234567893",
+        "LX*1",
+        "CLP*MARKERCLAIM*1*150.00*100.00*20.00*12*PCN1",
+        f"NM1*QC*1*{last_name}*ANA****MI*{member_id}",
+        "SVC*HC:90837*150.00*100.00**1",
+    ]
+    if complete:
+        segments += ["SE*11*0001", "GE*1*901", "IEA*1*000000901"]
+    return "~".join(segments) + "~"
+
+
+async def test_marker_phi_sent_through_bad_input_paths_reaches_no_log() -> None:
+    from deploy.client import ClaimflowClient
+
+    token = uuid.uuid4().hex[:10].upper()
+    last_name, member_id, note = f"ZQMARKER{token}", f"MK{token}", f"note about ZQMARKER{token}"
+    markers = [last_name, member_id, note]
+    claimflow = ClaimflowClient()
+    try:
+        tenant = await claimflow.create_tenant(f"phi-markers-{token.lower()}")
+        some_id = str(uuid.uuid4())
+        era = marker_835(last_name, member_id, complete=True)
+        bad_requests: list[tuple[str, str, str, dict[str, Any]]] = [
+            ("POST", "intake", "/v1/patients", {"json": {"first_name": "Ana\u0000", "last_name": last_name}}),
+            (
+                "POST",
+                "intake",
+                "/v1/patients",
+                {"json": {"last_name": last_name, "birth_date": "0"}},
+            ),
+            (
+                "POST",
+                "intake",
+                "/v1/encounters",
+                {"json": {"ehr_encounter_id": member_id, "date_of_service": "0"}},
+            ),
+            ("POST", "intake", "/v1/fhir/Bundle", {"content": f'{{"resourceType": "Bundle", "x": "{last_name}"'}),
+            ("POST", "remittance", f"/v1/denials/{some_id}/notes", {"json": {"note": note + "\u0000"}}),
+            ("POST", "remittance", f"/v1/denials/{some_id}/notes", {"json": {"note": note}}),
+            ("POST", "remittance", "/v1/era", {"content": marker_835(last_name, member_id, complete=False)}),
+            ("POST", "remittance", "/v1/era", {"content": era[:-30]}),
+            (
+                "POST",
+                "remittance",
+                "/v1/era",
+                {"content": era.encode("utf-16")},
+            ),
+            ("POST", "remittance", "/v1/era", {"content": marker_835(last_name + "\u0000", member_id, complete=True)}),
+            (
+                "POST",
+                "submission",
+                f"/v1/claims/{some_id}/corrections",
+                {"json": {"diagnoses": [member_id]}},
+            ),
+            ("GET", "analytics", "/v1/claims", {"params": {"member_id": member_id, "q": last_name + "\u0000"}}),
+            ("POST", "coding", f"/v1/holds/{some_id}/resolve", {"json": {"note": note + "\u0001"}}),
+        ]
+        for method, service, path, arguments in bad_requests:
+            answer = await tenant.request(method, service, path, **arguments)
+            assert answer.status_code < 500, (method, service, path, answer.status_code, answer.text[:300])
+    finally:
+        await claimflow.close()
+    pattern = re.compile("|".join(re.escape(marker) for marker in markers))
+    logs = {path.name: path.read_text(errors="replace") for path in LOGS.glob("*-*.log")}
+    assert logs, "the stack's logs should be there"
+    leaks = {name: sorted(set(pattern.findall(text)))[:3] for name, text in logs.items() if pattern.search(text)}
     assert not leaks
