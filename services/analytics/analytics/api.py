@@ -29,13 +29,14 @@ from analytics.schemas import (
     TimelineEntry,
 )
 from shared.auth import Principal, require_scope
+from shared.dates import CalendarDate
 from shared.db import unit_of_work
-from shared.openapi import link, links
+from shared.openapi import SIGNED_LINK, link, links
 from shared.problems import Problem
 
 router = APIRouter(prefix="/v1", tags=["kpis"])
 Reader = Annotated[Principal, Depends(require_scope("read"))]
-AsOf = Annotated[date | None, Query(description="Business date D; default: the latest one in the events")]
+AsOf = Annotated[CalendarDate | None, Query(description="Business date D; default: the latest one in the events")]
 LINKS_OFF = {"description": "No dashboard link secret is configured, so links are neither signed nor verified"}
 WindowDays = Annotated[int, Query(ge=1, le=366, description="Length of the KPI window in days (default 30)")]
 
@@ -218,8 +219,8 @@ async def search_claims(
     payer_id: uuid.UUID | None = None,
     provider_id: uuid.UUID | None = None,
     status: Annotated[ClaimStatus | None, Query(description="Current status of the claim")] = None,
-    date_from: Annotated[date | None, Query(description="Date of service on or after")] = None,
-    date_to: Annotated[date | None, Query(description="Date of service on or before")] = None,
+    date_from: Annotated[CalendarDate | None, Query(description="Date of service on or after")] = None,
+    date_to: Annotated[CalendarDate | None, Query(description="Date of service on or before")] = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> ClaimSearchPage:
@@ -328,6 +329,7 @@ def _link_secret(settings: AnalyticsSettings) -> bytes:
     response_class=HTMLResponse,
     summary="KPI tiles with targets and trends (HTML)",
     responses={404: {"description": "No business events for this organization yet"}, 503: LINKS_OFF},
+    openapi_extra=SIGNED_LINK,
 )
 async def get_dashboard(
     request: Request,

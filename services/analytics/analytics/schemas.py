@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from shared.dates import CalendarDate
 
 
 class Tally(BaseModel):
@@ -27,15 +29,15 @@ class KpiView(BaseModel):
     definition: str
     numerator: Tally
     denominator: Tally
-    period_start: date | None
-    period_end: date
+    period_start: CalendarDate | None
+    period_end: CalendarDate
 
 
 class KpiReport(BaseModel):
     """The KPIs of an organization (or a slice of it) as of a business date."""
 
     organization_id: uuid.UUID
-    as_of: date
+    as_of: CalendarDate
     window_days: int
     practice_id: uuid.UUID | None = None
     provider_id: uuid.UUID | None = None
@@ -49,7 +51,7 @@ class TimelineEntry(BaseModel):
 
     event_id: str
     event_type: str
-    business_date: date
+    business_date: CalendarDate
     practice_id: uuid.UUID | None
     charge_id: str | None
     facts: dict[str, Any]
@@ -73,11 +75,11 @@ class ClaimSearchItem(BaseModel):
     patient_id: uuid.UUID | None
     program: str
     payer_priority: str
-    date_of_service: date
+    date_of_service: CalendarDate
     billed: Decimal
     status: str
-    status_date: date
-    first_submitted_date: date | None
+    status_date: CalendarDate
+    first_submitted_date: CalendarDate | None
 
 
 class ClaimSearchPage(BaseModel):
@@ -93,7 +95,7 @@ class DashboardLinkRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     practice_id: uuid.UUID | None = None
-    as_of: date | None = None
+    as_of: CalendarDate | None = None
     lifetime_minutes: int | None = Field(
         default=None,
         ge=1,

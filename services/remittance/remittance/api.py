@@ -20,7 +20,7 @@ from remittance.schemas import EraReceiptView, ManualMatchRequest, UnmatchedView
 from remittance.web import CONFLICT, INVALID, NOT_FOUND, respond_idempotently
 from shared.auth import Principal, require_scope
 from shared.db import unit_of_work
-from shared.openapi import link, links
+from shared.openapi import SIGNED_DELIVERY, link, links
 from shared.problems import Problem
 
 router = APIRouter(prefix="/v1", tags=["remittance"])
@@ -105,7 +105,7 @@ def _answer(receipt: EraReceipt, response: Response) -> EraReceiptView:
 @router.post(
     "/era/clearinghouse",
     summary="835 delivered by the clearinghouse (signed webhook)",
-    openapi_extra=RAW_835_BODY,
+    openapi_extra={**RAW_835_BODY, **SIGNED_DELIVERY},
     responses={401: {"description": "Missing or invalid signature"}, **ERA_RESPONSES},
 )
 async def receive_clearinghouse_era(request: Request, response: Response) -> EraReceiptView:

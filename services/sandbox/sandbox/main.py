@@ -13,13 +13,13 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import structlog
 from fastapi import FastAPI, Query, Request
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -27,8 +27,11 @@ from sandbox.clearinghouse import Clearinghouse, total_paid
 from sandbox.config import SandboxSettings
 from sandbox.delivery import delivery_loop
 from sandbox.domain import Behaviour, PayerRules
+from shared.app import UnexpectedErrors
+from shared.dates import CalendarDate
 from shared.problems import install_problem_handlers
 from shared.settings import load_settings
+from shared.text_guard import TextGuard
 from shared.x12 import X12Error, decode_interchange
 
 log = structlog.get_logger()
@@ -36,11 +39,11 @@ SUBMITTER_HEADER = "X-Claimflow-Submitter"
 
 
 class ClockRequest(BaseModel):
-    """Set a submitter's sandbox business date (it never goes back before the latest BHT04 seen)."""
+    """Set a submitter's sandbox business date (it never goes back before the latest BHT04 seen); null unpins it."""
 
     model_config = ConfigDict(extra="forbid")
     submitter: str
-    date: date
+    date: CalendarDate | None  # null: follow the dates of the submitter's own batches (BHT04) again
 
 
 class PayerRulesRequest(BaseModel):
@@ -160,6 +163,8 @@ def create_app(*, remittance_transport: httpx.AsyncBaseTransport | None = None) 
     app.state.settings = settings
     app.state.clearinghouse = Clearinghouse(defaults)
     install_problem_handlers(app)
+    app.add_middleware(TextGuard)
+    app.add_middleware(UnexpectedErrors)
 
     @app.post(
         "/v1/batches",
@@ -257,7 +262,31 @@ def create_app(*, remittance_transport: httpx.AsyncBaseTransport | None = None) 
     async def readyz() -> dict[str, bool]:
         return {"ready": True}
 
+    app.openapi = lambda: _openapi_with_security(app)  # type: ignore[method-assign]
     return app
+
+
+SUBMITTER_TOKEN = {
+    "type": "http",
+    "scheme": "bearer",
+    "description": "Hex HMAC-SHA256 of the submitter (the organization id) under the clearinghouse secret",
+}
+
+
+def _openapi_with_security(app: FastAPI) -> dict[str, Any]:
+    """The document with the submitter token declared on every /v1/ operation, each of which checks it."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    schema.setdefault("components", {})["securitySchemes"] = {"submitterToken": SUBMITTER_TOKEN}
+    for path, operations in schema.get("paths", {}).items():
+        for operation in operations.values() if path.startswith("/v1/") else ():
+            operation["security"] = [{"submitterToken": []}]
+            operation.setdefault("responses", {}).setdefault(
+                "401", {"description": "The bearer token is not the submitter's"}
+            )
+    app.openapi_schema = schema
+    return schema
 
 
 def _behaviour_view(behaviour: Behaviour) -> dict[str, Any]:
