@@ -20,6 +20,11 @@ LATEST = date(2100, 12, 31)
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
+def in_bounds(day: date) -> bool:
+    """Whether a date lies within the bounds every contract keeps (X12 readers refuse the others too)."""
+    return EARLIEST <= day <= LATEST
+
+
 def calendar_date(value: Any) -> date:
     """A date from ISO text (YYYY-MM-DD) or a date, refused outside 1900-01-01..2100-12-31."""
     if isinstance(value, datetime):
@@ -33,7 +38,7 @@ def calendar_date(value: Any) -> date:
             raise PydanticCustomError("date_format", "not a calendar date: {why}", {"why": str(error)}) from None
     else:
         raise PydanticCustomError("date_format", "a date is written YYYY-MM-DD (a number is not a date)")
-    if not EARLIEST <= parsed <= LATEST:
+    if not in_bounds(parsed):
         raise PydanticCustomError(
             "date_range",
             "a date must lie between {earliest} and {latest}",

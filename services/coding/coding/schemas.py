@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from shared.dates import CalendarDate
 
 Modifier = Annotated[str, Field(pattern=r"^[0-9A-Z]{2}$", description="A two-character procedure modifier")]
 
@@ -21,8 +22,8 @@ class ChargeView(BaseModel):
     patient_id: uuid.UUID | None = None
     provider_id: uuid.UUID | None = None
     status: str = Field(description="created, held, released, rejected or voided")
-    date_of_service: date
-    charge_posted_date: date
+    date_of_service: CalendarDate
+    charge_posted_date: CalendarDate
     program: str
     total_amount: Decimal
     lines: list[dict[str, Any]]
@@ -31,7 +32,7 @@ class ChargeView(BaseModel):
     revision: int = 1
     review_sampled: bool = False
     resolution: dict[str, Any] | None = None
-    care_management_month: date | None = None
+    care_management_month: CalendarDate | None = None
 
 
 class RequestModel(BaseModel):
@@ -70,4 +71,4 @@ class MonthOutcomeView(BaseModel):
     reason: str | None = None
     collaborative_minutes: int = 0
     bhi_minutes: int = 0
-    closed_date: date | None = None
+    closed_date: CalendarDate | None = None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -24,6 +23,7 @@ from remittance.schemas import (
     WriteOffView,
 )
 from remittance.web import INVALID, NOT_FOUND, Reader, Writer, ensure_practice_access, respond_idempotently
+from shared.dates import CalendarDate
 from shared.db import unit_of_work
 from shared.problems import Problem
 
@@ -84,7 +84,7 @@ async def post_write_off(request: Request, body: WriteOffRequest, principal: Wri
         raise _invalid("denial_id", "is required when the reason is denial")
     if body.reason != "denial" and body.denial_id is not None:
         raise _invalid("denial_id", "is only allowed when the reason is denial")
-    written_off_date: date = body.written_off_date or request.app.state.clock.today()
+    written_off_date: CalendarDate = body.written_off_date or request.app.state.clock.today()
 
     async def use_case(session: AsyncSession) -> tuple[int, Any]:
         claim = await accounts.locked_claim(session, body.claim_id, field="claim_id")
@@ -108,7 +108,7 @@ async def post_write_off(request: Request, body: WriteOffRequest, principal: Wri
 
 
 async def _denial_write_off(
-    session: AsyncSession, organization_id: uuid.UUID, body: WriteOffRequest, written_off_date: date
+    session: AsyncSession, organization_id: uuid.UUID, body: WriteOffRequest, written_off_date: CalendarDate
 ) -> WriteOffView:
     """A denial write-off resolves the denial with the outcome written_off."""
     assert body.denial_id is not None
@@ -170,8 +170,8 @@ async def list_underpayments(
     practice_id: uuid.UUID | None = None,
     claim_id: str | None = Query(default=None, max_length=50),
     status: Literal["open", "cancelled"] = "open",
-    payment_date_from: date | None = None,
-    payment_date_to: date | None = None,
+    payment_date_from: CalendarDate | None = None,
+    payment_date_to: CalendarDate | None = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[UnderpaymentView]:

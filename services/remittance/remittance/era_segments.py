@@ -9,6 +9,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from remittance.era_models import CasAdjustment, EraRefused, ProviderAdjustment, ServiceLinePayment
+from shared.dates import EARLIEST, LATEST, in_bounds
 from shared.x12 import Segment, Separators
 
 ADJUSTMENT_GROUPS = frozenset({"CO", "PR", "OA", "PI", "CR"})
@@ -48,9 +49,12 @@ def x12_date(value: str, label: str) -> date:
     if len(cleaned) != 8 or not cleaned.isdigit():
         raise UnreadableSegment(f"{label} '{value[:20]}' is not a CCYYMMDD date")
     try:
-        return date(int(cleaned[:4]), int(cleaned[4:6]), int(cleaned[6:]))
+        day = date(int(cleaned[:4]), int(cleaned[4:6]), int(cleaned[6:]))
     except ValueError as error:
         raise UnreadableSegment(f"{label} '{cleaned}' is not a valid date") from error
+    if not in_bounds(day):
+        raise UnreadableSegment(f"{label} '{cleaned}' is outside {EARLIEST:%Y%m%d}-{LATEST:%Y%m%d}")
+    return day
 
 
 @dataclass

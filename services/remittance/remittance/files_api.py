@@ -4,7 +4,7 @@ person's post or reject of a held file."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
@@ -26,6 +26,7 @@ from remittance.schemas import (
 )
 from remittance.web import CONFLICT, INVALID, NOT_FOUND, Reader, Writer, respond_idempotently
 from shared.auth import Principal
+from shared.dates import CalendarDate
 from shared.db import unit_of_work
 from shared.openapi import link, links
 from shared.problems import Problem
@@ -67,8 +68,12 @@ async def list_remittances(
     principal: Reader,
     status: FileStatus | None = None,
     source: str | None = Query(default=None, pattern="^(clearinghouse|upload)$"),
-    payment_date_from: date | None = Query(default=None, description="A payment of the file on or after this date"),
-    payment_date_to: date | None = Query(default=None, description="A payment of the file on or before this date"),
+    payment_date_from: CalendarDate | None = Query(
+        default=None, description="A payment of the file on or after this date"
+    ),
+    payment_date_to: CalendarDate | None = Query(
+        default=None, description="A payment of the file on or before this date"
+    ),
     payer: str | None = Query(
         default=None, min_length=1, max_length=80, description="Payer key (TRN03), N1*PR identifier or name"
     ),

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from shared.dates import CalendarDate
 
 
 class Request(BaseModel):
@@ -77,7 +79,7 @@ class PostingView(BaseModel):
     kind: str
     claim_status_code: str
     trace_number: str
-    payment_date: date
+    payment_date: CalendarDate
     charge_amount: Decimal
     paid_amount: Decimal
     patient_responsibility: Decimal
@@ -121,7 +123,7 @@ class FilePaymentView(BaseModel):
     payer_name: str
     payment_amount: Decimal
     payment_method: str
-    payment_date: date
+    payment_date: CalendarDate
     status: str
 
 
@@ -182,14 +184,14 @@ class DenialView(BaseModel):
     denied_amount: Decimal
     patient_billable: bool
     initial: bool
-    payment_date: date
+    payment_date: CalendarDate
     status: str
     queue: str
     assigned_to: uuid.UUID | None
-    appealed_date: date | None
-    correction_requested_date: date | None
+    appealed_date: CalendarDate | None
+    correction_requested_date: CalendarDate | None
     outcome: str | None
-    resolved_date: date | None
+    resolved_date: CalendarDate | None
     recovered_amount: Decimal | None
     written_off_amount: Decimal | None
     escalation_rules: list[str]
@@ -208,7 +210,9 @@ class PatientPaymentRequest(Request):
     amount: Decimal = Field(gt=0, max_digits=12, decimal_places=2, examples=["20.00"])
     method: Literal["copay", "statement", "card", "cash", "check", "other"] = "statement"
     reference: str | None = Field(default=None, max_length=50, description="Receipt, check or statement number")
-    posted_date: date | None = Field(default=None, description="Business date of the payment; today when absent")
+    posted_date: CalendarDate | None = Field(
+        default=None, description="Business date of the payment; today when absent"
+    )
 
 
 class WriteOffRequest(Request):
@@ -219,7 +223,7 @@ class WriteOffRequest(Request):
     reason: Literal["small_balance", "bad_debt", "denial", "timely_filing", "other"]
     amount: Decimal = Field(gt=0, max_digits=12, decimal_places=2, examples=["4.50"])
     denial_id: uuid.UUID | None = Field(default=None, description="Required with reason denial")
-    written_off_date: date | None = Field(default=None, description="Business date; today when absent")
+    written_off_date: CalendarDate | None = Field(default=None, description="Business date; today when absent")
     note: str | None = Field(default=None, max_length=2000)
 
 
@@ -246,7 +250,7 @@ class PatientPaymentView(BaseModel):
     amount: Decimal
     method: str
     reference: str | None
-    posted_date: date
+    posted_date: CalendarDate
     balance: ClaimBalanceView
 
 
@@ -258,7 +262,7 @@ class WriteOffView(BaseModel):
     balance: str
     reason: str
     amount: Decimal
-    written_off_date: date
+    written_off_date: CalendarDate
     denial_id: uuid.UUID | None
     claim_balance: ClaimBalanceView
 
@@ -280,7 +284,7 @@ class UnderpaymentView(BaseModel):
     allowed_amount: Decimal
     contracted_amount: Decimal
     difference: Decimal
-    payment_date: date
+    payment_date: CalendarDate
     status: str
 
 
@@ -317,7 +321,7 @@ class NoteRequest(Request):
 class AppealRequest(Request):
     """The date the appeal was sent."""
 
-    appealed_date: date
+    appealed_date: CalendarDate
     note: str | None = Field(default=None, max_length=2000)
 
 
@@ -327,7 +331,7 @@ class ResolveRequest(Request):
     outcome: Literal["overturned", "upheld", "written_off", "corrected"]
     recovered_amount: Decimal = Field(default=Decimal("0"), ge=0, max_digits=12, decimal_places=2)
     written_off_amount: Decimal = Field(default=Decimal("0"), ge=0, max_digits=12, decimal_places=2)
-    resolved_date: date | None = Field(default=None, description="Business date; today when absent")
+    resolved_date: CalendarDate | None = Field(default=None, description="Business date; today when absent")
     note: str | None = Field(default=None, max_length=2000)
 
 
@@ -335,7 +339,7 @@ class CorrectionRequest(Request):
     """Ask submission for a corrected claim."""
 
     note: str | None = Field(default=None, max_length=2000)
-    requested_date: date | None = Field(default=None, description="Business date; today when absent")
+    requested_date: CalendarDate | None = Field(default=None, description="Business date; today when absent")
 
 
 class DenialNoteView(BaseModel):
@@ -355,7 +359,7 @@ class EscalationView(BaseModel):
     rule: str
     route: str
     root_cause: str
-    escalated_date: date
+    escalated_date: CalendarDate
 
 
 class DenialDetailView(DenialView):

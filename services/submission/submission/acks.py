@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
+from shared.dates import in_bounds
 from shared.events.claim import is_claim_id
 from shared.x12 import Segment, tokenize
 
@@ -156,15 +157,17 @@ class ClaimAcknowledgement:
 
 
 def _date(value: str) -> date | None:
-    """A CCYYMMDD (or YYMMDD) date, None when absent or not a calendar date."""
+    """A CCYYMMDD (or YYMMDD) date, None when absent, not a calendar date or out of every contract's bounds."""
     try:
         if len(value) == 8 and value.isdigit():
-            return date(int(value[:4]), int(value[4:6]), int(value[6:]))
-        if len(value) == 6 and value.isdigit():
-            return date(2000 + int(value[:2]), int(value[2:4]), int(value[4:]))
+            day = date(int(value[:4]), int(value[4:6]), int(value[6:]))
+        elif len(value) == 6 and value.isdigit():
+            day = date(2000 + int(value[:2]), int(value[2:4]), int(value[4:]))
+        else:
+            return None
     except ValueError:
         return None
-    return None
+    return day if in_bounds(day) else None
 
 
 def parse_999(text: str) -> list[FunctionalAck]:

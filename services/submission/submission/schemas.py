@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from shared.dates import CalendarDate
 
 ClaimStatusName = Literal["held", "queued", "batched", "sent", "rejected", "adjudicated", "voided"]
 QueueName = Literal[
@@ -36,7 +37,7 @@ class AcknowledgementView(BaseModel):
     status_code: str
     outcome: str
     reason: str | None
-    acknowledged_date: date
+    acknowledged_date: CalendarDate
     attempt_number: int
     batch_control_number: int
 
@@ -47,8 +48,8 @@ class AttemptView(BaseModel):
     attempt_number: int
     frequency_code: str
     status: str
-    business_date: date
-    submitted_date: date | None
+    business_date: CalendarDate
+    submitted_date: CalendarDate | None
     batch_control_number: int | None
     rework_of_attempt: int | None = None
     manually_touched: bool = False
@@ -65,13 +66,13 @@ class ClaimView(BaseModel):
     patient_id: uuid.UUID
     payer_priority: str
     program: str
-    date_of_service: date
+    date_of_service: CalendarDate
     billed_amount: Decimal
     status: str
     status_reason: str | None
     scrub_edits: list[dict[str, Any]]
     payer_claim_number: str | None = None
-    adjudicated_date: date | None = None
+    adjudicated_date: CalendarDate | None = None
     manually_touched: bool = False
     attempts: list[AttemptView] = []
     acknowledgements: list[AcknowledgementView] = []
@@ -86,13 +87,13 @@ class WorkItemView(BaseModel):
     reason_code: str
     reason: str
     action: str
-    opened_date: date
+    opened_date: CalendarDate
     status: str
-    resolved_date: date | None
+    resolved_date: CalendarDate | None
     resolution: str | None
     claim_status: str
     payer_id: uuid.UUID
-    date_of_service: date
+    date_of_service: CalendarDate
     billed_amount: Decimal
 
 
@@ -142,11 +143,13 @@ class SweepRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    as_of: date | None = Field(default=None, description="Business date; the organization's latest one when omitted")
+    as_of: CalendarDate | None = Field(
+        default=None, description="Business date; the organization's latest one when omitted"
+    )
 
 
 class SweepResult(BaseModel):
     """How many items a sweep opened per queue."""
 
-    as_of: date
+    as_of: CalendarDate
     opened: dict[str, int]
