@@ -58,6 +58,17 @@ def test_each_money_rule_of_domain_5_1_holds_the_file_and_clp05_only_informs(era
     assert "patient_responsibility" not in HOLDING_RULES
 
 
+def test_an_unreadable_claim_counts_its_clp04_in_the_file_balance_or_holds_the_file_when_that_is_unreadable(
+    eras,
+) -> None:
+    unreadable = eras.paid.format(claim="C1").replace("CAS*PR*3*20", "CAS*PR*3*2O")
+    assert check_remittance(read_835(eras.text([unreadable], payment="100"))) == []
+    assert [d.rule for d in check_remittance(read_835(eras.text([unreadable], payment="90")))] == ["payment_balance"]
+    no_amount = unreadable.replace("*150*100*20*", "*150*1OO*20*")
+    found = check_remittance(read_835(eras.text([no_amount], payment="100")))
+    assert [(d.rule, d.holds, d.claim_id) for d in found] == [("payment_unverifiable", True, "C1")]
+
+
 @stack
 @pytest.mark.stack
 async def test_an_out_of_balance_file_is_held_listed_and_posted_once_by_a_person(
