@@ -264,3 +264,51 @@ async def void_charge(
         charge_id=row.charge_id, reason=reason, encounter_id=row.encounter_id, replaced_by=replaced_by
     )
     await emit(session, context, "charge.voided", payload, row.charge_id, row.practice_id)
+
+
+def same_billing_party(row: Any, draft: ChargeDraft) -> bool:
+    """Whether a re-coded charge bills the same patient to the same payer (at the same priority) as the stored one:
+    only then is it a replacement of the claim already billed."""
+
+    def party(facts: dict[str, Any]) -> tuple[Any, ...]:
+        coverage = facts.get("coverage") or {}
+        return (str(facts["patient"]["patient_id"]), str(coverage.get("payer_id")), coverage.get("priority"))
+
+    return party(dict(row.facts or {})) == party(draft.facts)
+
+
+async def revise_charge(
+    session: AsyncSession, context: EventContext, live: Any, draft: ChargeDraft, *, after_review: HoldReason
+) -> bool:
+    """Re-code a live charge under its own id (False, and nothing done, when the billed lines are the same): a billed
+    one becomes the next revision, announced again with the same charge id and its first posting date, so submission
+    replaces the claim it billed instead of voiding it and billing another (DOMAIN.md 6); a held one is re-coded
+    under its revision. A charge a person resolved goes back to review with `after_review`."""
+    if stored_signature(live) == draft.signature():
+        return False
+    if live.status == "released":
+        draft.holds.append(after_review)
+    draft.revision = live.revision if live.status == "held" else live.revision + 1
+    draft.charge_id = live.charge_id
+    draft.posted_date = live.charge_posted_date
+    status = "held" if draft.holds else "created"
+    await repository.update_charge(
+        session,
+        live.charge_id,
+        {
+            "status": status,
+            "revision": draft.revision,
+            "program": draft.program,
+            "date_of_service": draft.date_of_service,
+            "total_amount": draft.total,
+            "lines": [line.model_dump(mode="json") for line in draft.lines],
+            "hold_reasons": [hold.model_dump(mode="json") for hold in draft.holds],
+            "notes": draft.notes,
+            "review_sampled": draft.review_sampled,
+            "facts": draft.facts,
+            "amendment_number": draft.amendment_number,
+            "resolution": None,
+        },
+    )
+    await announce(session, context, draft, status)
+    return True

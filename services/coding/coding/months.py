@@ -12,12 +12,12 @@ from coding import domain, monthly, repository
 from coding.charges import (
     ChargeDraft,
     EventContext,
-    announce,
     charge_lines,
+    revise_charge,
     revision_id,
+    same_billing_party,
     settings,
     store_and_announce,
-    stored_signature,
 )
 from coding.charges import void_charge as void_existing_charge
 from coding.metrics import MONTHS_CLOSED
@@ -28,6 +28,10 @@ from shared.events.encounter import EncounterFacts
 from shared.replica import reference_entity
 
 PROGRAM = "collaborative_care"
+MONTH_REVISED_AFTER_REVIEW = HoldReason(
+    rule_id="MONTH-REVISED-AFTER-REVIEW",
+    reason="minutes arrived for the month after a person resolved its charge; confirm the codes again",
+)
 
 
 def month_charge_base(patient_id: uuid.UUID, month: date) -> str:
@@ -68,9 +72,16 @@ async def close_patient_month(
         draft.charge_id = revision_id(month_charge_base(patient_id, month), revision)
         await store_and_announce(session, context, draft)
         charge_id = draft.charge_id
-    else:
-        await revise_in_place(session, context, live, draft)
+    elif same_billing_party(live, draft):
+        await revise_charge(session, context, live, draft, after_review=MONTH_REVISED_AFTER_REVIEW)
         charge_id = live.charge_id
+    else:
+        # Another patient's or payer's charge now (a coverage changed): the old claim is voided, a new one billed.
+        await void_existing_charge(session, context, live, "care-management month re-coded for another payer")
+        draft.revision = live.revision + 1
+        draft.charge_id = revision_id(month_charge_base(patient_id, month), draft.revision)
+        await store_and_announce(session, context, draft)
+        charge_id = draft.charge_id
     if charge_id is None:
         status = "no_charge"
     else:
@@ -144,41 +155,6 @@ async def month_draft(
         care_management_month=month,
     )
     return draft, outcome.no_charge_reason
-
-
-async def revise_in_place(session: AsyncSession, context: EventContext, live: Any, draft: ChargeDraft) -> None:
-    """Re-code a month's live charge under its own id: nothing when the lines are the same; otherwise the next
-    revision, announced with the same charge id (so submission replaces the claim it billed instead of voiding it).
-    A charge a person resolved goes back to review, as an amended encounter's does."""
-    if stored_signature(live) == draft.signature():
-        return
-    if live.status == "released":
-        draft.holds.append(
-            HoldReason(
-                rule_id="MONTH-REVISED-AFTER-REVIEW",
-                reason="minutes arrived for the month after a person resolved its charge; confirm the codes again",
-            )
-        )
-    # A held charge was never billed in this form: it is re-coded under its revision; a billed one counts up.
-    draft.revision = live.revision if live.status == "held" else live.revision + 1
-    draft.charge_id = live.charge_id
-    draft.posted_date = live.charge_posted_date
-    status = "held" if draft.holds else "created"
-    await repository.update_charge(
-        session,
-        live.charge_id,
-        {
-            "status": status,
-            "revision": draft.revision,
-            "date_of_service": draft.date_of_service,
-            "total_amount": draft.total,
-            "lines": [line.model_dump(mode="json") for line in draft.lines],
-            "hold_reasons": [hold.model_dump(mode="json") for hold in draft.holds],
-            "facts": draft.facts,
-            "resolution": None,
-        },
-    )
-    await announce(session, context, draft, status)
 
 
 async def close_due_months(session: AsyncSession, context: EventContext, today: date) -> int:

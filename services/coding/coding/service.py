@@ -14,7 +14,9 @@ from coding.charges import (
     EventContext,
     announce,
     charge_lines,
+    revise_charge,
     revision_id,
+    same_billing_party,
     settings,
     snapshot,
     store_and_announce,
@@ -29,6 +31,11 @@ from shared.events.catalogue import EncounterAmendedEvent, EncounterCancelledEve
 from shared.events.charge import HoldReason
 from shared.events.encounter import EncounterFacts
 from shared.replica import required_reference
+
+AMENDED_AFTER_REVIEW = HoldReason(
+    rule_id="AMENDED-AFTER-REVIEW",
+    reason="the encounter was amended after a person resolved its charge; confirm the codes again",
+)
 
 
 async def coding_context(
@@ -201,17 +208,15 @@ async def recode_amended_encounter(session: AsyncSession, event: EncounterAmende
         await announce(session, context, draft, "held" if draft.holds else "created")
     elif latest.status in ("created", "released") and stored_signature(latest) == draft.signature():
         await repository.update_charge(session, latest.charge_id, {"amendment_number": number, "facts": draft.facts})
+    elif latest.status in ("created", "released") and same_billing_party(latest, draft):
+        # Re-coded after it was billed: the same charge's next revision, which submission sends as a replacement.
+        await revise_charge(session, context, latest, draft, after_review=AMENDED_AFTER_REVIEW)
     else:
-        base = str(facts.encounter_id)
+        # Withdrawn earlier (voided, rejected), or now billed to another patient or payer: a charge of its own.
         if latest.status == "released":
-            draft.holds.append(
-                HoldReason(
-                    rule_id="AMENDED-AFTER-REVIEW",
-                    reason="the encounter was amended after a person resolved its charge; confirm the codes again",
-                )
-            )
+            draft.holds.append(AMENDED_AFTER_REVIEW)
         draft.revision = latest.revision + 1
-        draft.charge_id = revision_id(base, draft.revision)
+        draft.charge_id = revision_id(str(facts.encounter_id), draft.revision)
         if latest.status in ("created", "released"):
             await void_charge(session, context, latest, "encounter amended and re-coded", replaced_by=draft.charge_id)
         await store_and_announce(session, context, draft)

@@ -1,5 +1,6 @@
 """End to end over the real broker and the sandbox clearinghouse: care-management minutes that arrive after their
-month was billed replace its one claim (frequency 7, REF*F8 in the 837P), change nothing, or bill it first."""
+month was billed replace its one claim (frequency 7, REF*F8 in the 837P), change nothing, or bill it first; an
+encounter amended after it was billed replaces its claim the same way."""
 
 from __future__ import annotations
 
@@ -40,8 +41,8 @@ class Billing:
         """One of the practice's patients."""
         return str(self.practice["patient_ids"][index])
 
-    async def post(self, patient_id: str, day: str, body: dict[str, Any]) -> None:
-        """Post an encounter of the practice to intake."""
+    async def post(self, patient_id: str, day: str, body: dict[str, Any]) -> str:
+        """Post an encounter of the practice to intake; its id."""
         response = await self.tenant.request(
             "POST",
             "intake",
@@ -57,6 +58,7 @@ class Billing:
             },
         )
         assert response.status_code == 202, response.text
+        return str(response.json()["encounter_id"])
 
     async def minutes(self, patient_id: str, day: str, spent: int) -> None:
         """Care-management minutes of a day of September."""
@@ -208,3 +210,28 @@ async def test_minutes_after_a_billed_month_replace_its_claim_change_nothing_or_
     light_claim = await billing.sent_claim(f"cm-{light}-2026-09", 1)
     assert await billing.attempts(light_claim["claim_id"]) == [(1, "1", "sent")]
     assert (await billing.month())[light]["status"] == "charged"
+
+
+async def test_an_encounter_amended_after_it_was_billed_replaces_its_one_claim(
+    organization: Tenant, stack_env: dict[str, str]
+) -> None:
+    billing = await Billing(organization, stack_env).setup()
+    visit = await billing.post(billing.patient(0), "2026-10-01", {"minutes": {"psychotherapy": 45}})
+    original = await billing.sent_claim(visit, 1)
+    await organization.set_business_date(date(2026, 10, 2))
+    amended = await organization.request(
+        "POST",
+        "intake",
+        f"/v1/encounters/{visit}/amendments",
+        json={"reason": "late minutes", "minutes": {"psychotherapy": 60}},
+    )
+    assert amended.status_code in (200, 202), amended.text
+    replaced = await billing.sent_claim(visit, 2)
+    assert replaced["claim_id"] == original["claim_id"]
+    assert await billing.attempts(original["claim_id"]) == [(1, "1", "sent"), (2, "7", "sent")]
+    assert await billing.charge_events(visit) == ["charge.created", "charge.created"]
+    assert await billing.claims(f"{visit}.2") == []
+    loop = claim_of(await billing.file_of(original["claim_id"], 2), original["claim_id"])
+    assert loop[0][5].endswith(":B:7")
+    assert ["REF", "F8", original["payer_claim_number"]] in loop
+    assert [segment[1].split(":")[1] for segment in loop if segment[0] == "SV1"] == ["90837"]

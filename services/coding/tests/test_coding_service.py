@@ -52,7 +52,7 @@ async def test_a_redelivered_encounter_creates_no_second_charge(
     assert created["program"] == "outpatient_therapy"
 
 
-async def test_an_amendment_that_changes_the_coding_voids_and_issues_the_next_revision(
+async def test_an_amendment_that_changes_the_coding_revises_the_charge_under_its_own_id(
     coding: Coding, visit: Callable[..., EncounterFacts]
 ) -> None:
     facts = visit(psychotherapy=45)
@@ -62,14 +62,37 @@ async def test_an_amendment_that_changes_the_coding_voids_and_issues_the_next_re
     await coding.amend(longer, 1)
     await coding.amend(longer, 1)  # the same amendment again changes nothing
     await coding.amend(longer, 2)  # a later amendment with the same coding changes nothing either
-    assert [kind for kind, _ in await coding.events(first)] == ["charge.created", "charge.voided"]
-    voided = (await coding.events(first))[1][1]
-    assert voided["replaced_by"] == f"{first}.2"
-    second = await coding.events(f"{first}.2")
-    assert [kind for kind, _ in second] == ["charge.created"]
-    assert codes(second[0][1]) == ["90837"]
-    assert second[0][1]["revision"] == 2
-    assert [row.status for row in await coding.charges(facts.encounter_id)] == ["voided", "created"]
+    events = await coding.events(first)
+    assert [kind for kind, _ in events] == ["charge.created", "charge.created"]
+    assert codes(events[1][1]) == ["90837"]
+    assert (events[1][1]["revision"], events[1][1]["charge_posted_date"]) == (2, events[0][1]["charge_posted_date"])
+    assert await coding.events(f"{first}.2") == []
+    assert [(row.charge_id, row.status, row.revision) for row in await coding.charges(facts.encounter_id)] == [
+        (first, "created", 2)
+    ]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param("payer", id="billed to another payer"),
+        pytest.param("patient", id="charted for another patient"),
+    ],
+)
+async def test_an_amendment_that_bills_another_party_voids_the_charge_and_issues_a_new_one(
+    coding: Coding, visit: Callable[..., EncounterFacts], change: str
+) -> None:
+    facts = visit(psychotherapy=45, payer_id=uuid.uuid4())
+    first = str(facts.encounter_id)
+    await coding.receive(facts)
+    other = visit(psychotherapy=53, payer_id=uuid.uuid4(), encounter_id=facts.encounter_id)
+    field, value = ("coverage", other.coverage) if change == "payer" else ("patient", other.patient)
+    moved = facts.model_copy(update={"minutes": other.minutes, field: value})
+    await coding.amend(moved, 1)
+    events = await coding.events(first)
+    assert [kind for kind, _ in events] == ["charge.created", "charge.voided"]
+    assert events[1][1]["replaced_by"] == f"{first}.2"
+    assert [kind for kind, _ in await coding.events(f"{first}.2")] == ["charge.created"]
 
 
 async def test_an_amendment_with_the_missing_minutes_completes_the_held_charge(
@@ -316,7 +339,7 @@ async def test_an_amendment_after_a_person_resolved_the_charge_goes_back_to_revi
     reviewer = Principal(
         organization_id=coding.organization_id,
         key_id="coder1",
-        scopes=frozenset({"encounters:write"}),
+        scopes=frozenset({"claims:write"}),
         practice_ids=frozenset(),
     )
     decision = ResolveHoldIn(
@@ -333,8 +356,8 @@ async def test_an_amendment_after_a_person_resolved_the_charge_goes_back_to_revi
     assert released[1]["override"]["resolved_by"] == "coder1"
 
     await coding.amend(facts.model_copy(update={"minutes": facts.minutes.model_copy(update={"psychotherapy": 55})}), 1)
-    assert [kind for kind, _ in await coding.events(str(facts.encounter_id))][-1] == "charge.voided"
-    (kind, held), *_ = await coding.events(f"{facts.encounter_id}.2")
+    kind, held = (await coding.events(str(facts.encounter_id)))[-1]
     assert kind == "charge.held"
+    assert held["revision"] == 2
     assert [reason["rule_id"] for reason in held["reasons"]] == ["AMENDED-AFTER-REVIEW"]
     assert codes(held) == ["90837"]
