@@ -13,7 +13,9 @@ from shared.auth import Principal, require_scope
 from shared.db import unit_of_work
 from shared.idempotency import UseCase, respond_idempotently
 from shared.openapi import link, links
+from shared.paging import DEFAULT_LIMIT, Cursor, Limit, Page
 from shared.problems import Problem
+from submission import lists
 from submission.corrections import correct_and_resubmit, void_claim
 from submission.models import acknowledgements, claim_attempts, claims, idempotency_keys, work_items
 from submission.queues import business_date, sweep
@@ -50,20 +52,20 @@ CLAIM_LINKS = {
     "GetClaim": link(
         "GET",
         "/v1/claims/{claim_id}",
-        description="Read the oldest claim of the queue",
-        parameters={"path.claim_id": "$response.body#/0/claim_id"},
+        description="Read the first (oldest) claim of the page",
+        parameters={"path.claim_id": "$response.body#/items/0/claim_id"},
     ),
     "CorrectClaim": link(
         "POST",
         "/v1/claims/{claim_id}/corrections",
         description="Correct and resubmit it",
-        parameters={"path.claim_id": "$response.body#/0/claim_id"},
+        parameters={"path.claim_id": "$response.body#/items/0/claim_id"},
     ),
     "VoidClaim": link(
         "POST",
         "/v1/claims/{claim_id}/void",
         description="Void it",
-        parameters={"path.claim_id": "$response.body#/0/claim_id"},
+        parameters={"path.claim_id": "$response.body#/items/0/claim_id"},
     ),
 }
 
@@ -104,55 +106,70 @@ async def _claim_view(session: AsyncSession, claim_id: str, principal: Principal
 
 @router.get(
     "/claims",
-    summary="Claims in a work queue (held, rejected, queued, sent), oldest first, with reasons",
+    summary="Claims, filtered (status, practice, payer, provider, patient, dates of service), oldest first, a page "
+    "at a time",
     responses=links(200, **CLAIM_LINKS),
 )
 async def list_claims(
     request: Request,
     principal: Reader,
-    status: Annotated[ClaimStatusName, Query(description="Work queue to list")] = "held",
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> list[ClaimView]:
-    """Claims of the caller's organization in one status, oldest first."""
+    filters: Annotated[lists.ClaimFilters, Depends()],
+    status: Annotated[ClaimStatusName | None, Query(description="Only claims in this status (all when omitted)")] = (
+        None
+    ),
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[ClaimView]:
+    """Claims of the caller's organization (and practices) matching every filter given, by the business date they
+    were created on, then claim id. Pass next_cursor back as `cursor` for the next page."""
+    conditions = filters.conditions(principal)
+    if status is not None:
+        conditions.append(claims.c.status == status)
+    query = lists.CLAIMS.apply(select(*SUMMARY_COLUMNS).where(*conditions), cursor=cursor, limit=limit)
     async with unit_of_work(request.app.state.sessions, principal.organization_id) as session:
-        rows = (
-            await session.execute(
-                select(*SUMMARY_COLUMNS)
-                .where(claims.c.status == status)
-                .order_by(claims.c.created_date, claims.c.claim_id)
-                .limit(limit)
-            )
-        ).all()
-    return [ClaimView.model_validate(row._mapping) for row in rows if principal.may_access_practice(row.practice_id)]
+        rows = (await session.execute(query)).all()
+    page, next_cursor = lists.CLAIMS.page(rows, limit)
+    return Page(items=[ClaimView.model_validate(row._mapping) for row in page], next_cursor=next_cursor)
 
 
-@router.get("/work-queues/{queue}", summary="Claims in a work queue with the reason and the action to take")
+@router.get(
+    "/work-queues/{queue}",
+    summary="Claims in a work queue with the reason and the action to take, filtered, oldest first, a page at a time",
+)
 async def list_work_queue(
     request: Request,
     principal: Reader,
     queue: Annotated[QueueName, Path(description="scrubber_hold, rejection, no_response, correction, ...")],
-    status: Annotated[Literal["open", "resolved"], Query()] = "open",
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> list[WorkItemView]:
-    """Open (or resolved) items of one queue, oldest first."""
+    filters: Annotated[lists.ClaimFilters, Depends()],
+    opened: Annotated[lists.OpenedFilters, Depends()],
+    status: Annotated[
+        Literal["open", "resolved"],
+        Query(description="open: items still to work (the default, as a queue is read); resolved: closed ones"),
+    ] = "open",
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[WorkItemView]:
+    """Items of one queue whose claims match every filter given, by the business date they were opened on, then
+    item id. Pass next_cursor back as `cursor` for the next page."""
+    conditions = [
+        work_items.c.queue == queue,
+        work_items.c.status == status,
+        *filters.conditions(principal),
+        *opened.conditions(),
+    ]
+    query = select(
+        work_items,
+        claims.c.status.label("claim_status"),
+        claims.c.payer_id,
+        claims.c.date_of_service,
+        claims.c.billed_amount,
+        claims.c.practice_id,
+    ).join(claims, claims.c.claim_id == work_items.c.claim_id)
+    query = lists.WORK_ITEMS.apply(query.where(*conditions), cursor=cursor, limit=limit)
     async with unit_of_work(request.app.state.sessions, principal.organization_id) as session:
-        rows = (
-            await session.execute(
-                select(
-                    work_items,
-                    claims.c.status.label("claim_status"),
-                    claims.c.payer_id,
-                    claims.c.date_of_service,
-                    claims.c.billed_amount,
-                    claims.c.practice_id,
-                )
-                .join(claims, claims.c.claim_id == work_items.c.claim_id)
-                .where(work_items.c.queue == queue, work_items.c.status == status)
-                .order_by(work_items.c.opened_date, work_items.c.id)
-                .limit(limit)
-            )
-        ).all()
-    return [WorkItemView.model_validate(row._mapping) for row in rows if principal.may_access_practice(row.practice_id)]
+        rows = (await session.execute(query)).all()
+    page, next_cursor = lists.WORK_ITEMS.page(rows, limit)
+    return Page(items=[WorkItemView.model_validate(row._mapping) for row in page], next_cursor=next_cursor)
 
 
 @router.post(

@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from shared.app import create_service_app
 from shared.icd10 import configured_code_sets
 from shared.settings import load_settings
-from submission.api import router
+from submission import api, x12_api
 from submission.config import SubmissionSettings
 from submission.models import infra
 
@@ -22,7 +22,7 @@ def create_app() -> FastAPI:
     return create_service_app(
         settings=load_settings(SubmissionSettings),
         infra=infra,
-        routers=[router],
+        routers=[api.router, x12_api.router],
         title="Claimflow submission",
         description="Builds claims from charges, scrubs them, sends 837P batches and records 999/277CA outcomes.",
         on_startup=warm,

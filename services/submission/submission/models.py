@@ -173,4 +173,18 @@ paused_senders = Table(
     Column("paused_at", DateTime(timezone=True)),
 )
 
+# Append-only record of every read of patient data (an attempt's 837P, its 999 or 277CA): who, what, when.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("organization_id", UUID(as_uuid=True), nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("actor_user_id", UUID(as_uuid=True)),
+    Column("action", Text, nullable=False),
+    Column("resource_type", Text, nullable=False),
+    Column("resource_id", Text, nullable=False),
+    Column("at", DateTime(timezone=True)),
+)
+
 idempotency_keys = idempotency_table(metadata)

@@ -12,10 +12,17 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from sqlalchemy import insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from submission.config import SubmissionSettings
+from submission.handlers import HANDLERS, REFERENCE_HANDLERS
+from submission.main import create_app
+from submission.models import claims, infra, paused_senders
 
-from shared.db import create_engine, create_sessionmaker
+from shared.auth import generate_api_key
+from shared.db import create_engine, create_sessionmaker, unit_of_work
 from shared.events.catalogue import ChargeCreatedEvent, build_event
 from shared.events.charge import ChargeCreated, ChargeLine
 from shared.events.encounter import (
@@ -26,7 +33,7 @@ from shared.events.encounter import (
     ProviderSnapshot,
     SubscriberSnapshot,
 )
-from shared.events.reference import Address
+from shared.events.reference import Address, PayerProfile, PayerRef, ReferenceUpserted
 from shared.events.remittance import RemittancePosted
 from shared.settings import load_settings
 
@@ -241,3 +248,77 @@ async def sessions() -> AsyncIterator[Any]:
     engine = create_engine(load_settings(SubmissionSettings), pool_size=2)
     yield create_sessionmaker(engine)
     await engine.dispose()
+
+
+class Biller:
+    """A new organization on the stack's database whose sending the running sender leaves to the test: payers
+    replicated, charges turned into claims by the real handlers, and the in-process API with keys of its own."""
+
+    def __init__(self, sessions: Any) -> None:
+        self.id = uuid.uuid4()
+        self.sessions = sessions
+
+    async def handle(self, handlers: dict[str, Any], event_type: str, payload: Any) -> None:
+        """Run one event through a submission handler in the organization's unit of work."""
+        _, event = build_event(
+            event_type,
+            payload,
+            source="coding",
+            subject="x",
+            organization_id=self.id,
+            business_date=date(2026, 9, 15),
+            correlation_id=str(uuid.uuid4()),
+        )
+        async with unit_of_work(self.sessions, self.id) as session:
+            await session.execute(
+                pg_insert(paused_senders).values(organization_id=self.id, reason="test").on_conflict_do_nothing()
+            )
+            await handlers[event_type](session, event)
+
+    async def payer(self, **profile: Any) -> uuid.UUID:
+        """A replicated payer with one profile in force from 2026-01-01 (no credentialing needed)."""
+        payer_id = uuid.uuid4()
+        terms = PayerProfile(effective_from=date(2026, 1, 1), credentialing_required=False, **profile)
+        payer = PayerRef(name="Plan", x12_payer_id="SBX01", profiles=[terms])
+        upserted = ReferenceUpserted(entity_id=str(payer_id), entity=payer)
+        await self.handle(REFERENCE_HANDLERS, "reference.upserted", upserted)
+        return payer_id
+
+    async def claim(self, charge: ChargeCreated, payer_id: uuid.UUID) -> str:
+        """The claim submission makes of a charge billed to a payer."""
+        assert charge.coverage is not None
+        billed = charge.model_copy(update={"coverage": charge.coverage.model_copy(update={"payer_id": payer_id})})
+        await self.handle(HANDLERS, "charge.created", billed)
+        async with unit_of_work(self.sessions, self.id) as session:
+            return str(
+                (
+                    await session.execute(select(claims.c.claim_id).where(claims.c.charge_id == charge.charge_id))
+                ).scalar_one()
+            )
+
+    async def key(self, scopes: list[str], practice_ids: list[uuid.UUID] | None = None) -> dict[str, str]:
+        """Headers of a new API key of the organization."""
+        key_id, secret, key_hash = generate_api_key()
+        async with self.sessions() as session, session.begin():
+            await session.execute(
+                insert(infra.api_keys).values(
+                    key_id=key_id,
+                    organization_id=self.id,
+                    key_hash=key_hash,
+                    scopes=scopes,
+                    practice_ids=[str(practice) for practice in practice_ids or []],
+                )
+            )
+        return {"Authorization": f"Bearer {secret}"}
+
+    def api(self) -> Any:
+        """An HTTP client of the submission API in-process, on the test's sessions."""
+        app = create_app()
+        app.state.sessions = self.sessions
+        return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://submission")
+
+
+@pytest.fixture
+def biller(sessions: Any) -> Biller:
+    """A new organization to bill in (see Biller)."""
+    return Biller(sessions)

@@ -27,8 +27,9 @@ async def _post_visit(tenant: Any, practice: dict[str, Any], on: date, number: i
 
 async def _claim_of(tenant: Any, encounter_id: str, statuses: tuple[str, ...]) -> dict[str, Any] | None:
     """The claim of an encounter once it is in one of some statuses."""
-    response = await tenant.request("GET", "submission", "/v1/claims", params={"status": statuses[0]})
-    found = [claim for claim in response.json() if claim["charge_id"] == encounter_id]
+    params = {"status": statuses[0], "charge_id": encounter_id}
+    response = await tenant.request("GET", "submission", "/v1/claims", params=params)
+    found = [claim for claim in response.json()["items"] if claim["charge_id"] == encounter_id]
     if not found and len(statuses) > 1:
         return await _claim_of(tenant, encounter_id, statuses[1:])
     return found[0] if found else None
@@ -67,7 +68,7 @@ async def test_an_accepted_claim_without_an_835_after_the_follow_up_days_is_in_t
     async def no_response_items() -> list[dict[str, Any]]:
         response = await tenant.request("GET", "submission", "/v1/work-queues/no_response")
         assert response.status_code == 200, response.text
-        return [item for item in response.json() if item["claim_id"] == claim["claim_id"]]
+        return [item for item in response.json()["items"] if item["claim_id"] == claim["claim_id"]]
 
     async def business_day(on: date, number: int) -> None:
         """Move the business clock: the next visit's events carry the date to submission, which sweeps on it."""
@@ -94,7 +95,7 @@ async def test_an_accepted_claim_without_an_835_after_the_follow_up_days_is_in_t
         response = await tenant.request(
             "GET", "submission", "/v1/work-queues/no_response", params={"status": "resolved"}
         )
-        items = [entry for entry in response.json() if entry["claim_id"] == claim["claim_id"]]
+        items = [entry for entry in response.json()["items"] if entry["claim_id"] == claim["claim_id"]]
         return items or None
 
     (closed,) = await wait_until(resolved, timeout=90, what="the 835 to close the no-response item")

@@ -129,7 +129,7 @@ async def test_scrubber_hold_then_void_and_the_api_hides_other_organizations(
     app.state.sessions = sessions
     headers = {"Authorization": f"Bearer {secret}"}
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://submission") as http:
-        queue = (await http.get("/v1/claims", params={"status": "held"}, headers=headers)).json()
+        queue = (await http.get("/v1/claims", params={"status": "held"}, headers=headers)).json()["items"]
         assert [c["claim_id"] for c in queue] == [claim.claim_id]
         assert "not active" in queue[0]["status_reason"]
         other_key, other_secret, other_hash = generate_api_key()

@@ -202,7 +202,7 @@ async def test_rejection_correction_replacement_and_void_of_one_claim(
     app.state.sessions = sessions
     headers = await org.api_key()
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://submission") as http:
-        queue = (await http.get("/v1/work-queues/rejection", headers=headers)).json()
+        queue = (await http.get("/v1/work-queues/rejection", headers=headers)).json()["items"]
         assert [(item["claim_id"], item["claim_status"]) for item in queue] == [(claim_id, "rejected")]
         bad = await http.post(f"/v1/claims/{claim_id}/corrections", json={"member_id": ""}, headers=headers)
         assert bad.status_code == 422
@@ -348,7 +348,7 @@ async def test_no_response_after_the_follow_up_days_and_timely_filing_risk_open_
         assert await sweep("2026-10-17") == {"no_response": 0, "timely_filing_risk": 0}  # already open
         assert await sweep("2026-11-25") == {"no_response": 0, "timely_filing_risk": 0}  # 72 days: exactly 80%
         assert await sweep("2026-11-26") == {"no_response": 0, "timely_filing_risk": 1}
-        queue = (await http.get("/v1/work-queues/no_response", headers=headers)).json()
+        queue = (await http.get("/v1/work-queues/no_response", headers=headers)).json()["items"]
         assert [(item["claim_id"], item["reason_code"], item["opened_date"]) for item in queue] == [
             (claim_id, "NO-835", "2026-10-16")
         ]

@@ -1,0 +1,94 @@
+"""Submission's collections: claims and work-queue items, each with its filters and its stable order, paged by
+cursor (`shared.paging`): `limit` (default 50, at most 200), `cursor` = the previous page's `next_cursor`."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import Query
+from sqlalchemy import ColumnElement
+
+from shared.auth import Principal
+from shared.dates import CalendarDate
+from shared.paging import Order
+from shared.problems import Problem
+from submission.models import claims, work_items
+
+DateOfService = Annotated[
+    CalendarDate | None, Query(description="Dates of service from (or to) this day, inclusive (YYYY-MM-DD)")
+]
+Opened = Annotated[
+    CalendarDate | None, Query(description="Items opened from (or to) this business day, inclusive (YYYY-MM-DD)")
+]
+
+# Oldest first: the order a biller works a queue in; the last column is unique, so pages never overlap.
+CLAIMS = Order("claims", ((claims.c.created_date, False), (claims.c.claim_id, False)))
+WORK_ITEMS = Order("work_items", ((work_items.c.opened_date, False), (work_items.c.id, False)))
+
+
+def _refuse_range(first_field: str, last_field: str) -> Problem:
+    reason = f"is after {last_field}"
+    return Problem(
+        422,
+        "Request is invalid",
+        f"{first_field}: {reason}",
+        errors=[{"field": first_field, "pointer": f"/{first_field}", "reason": reason}],
+        problem_type="urn:claimflow:problem:validation",
+    )
+
+
+def _between(column: Any, first: date | None, last: date | None) -> list[ColumnElement[bool]]:
+    """Conditions keeping a date column within an inclusive range (either end open)."""
+    return [
+        *([column >= first] if first is not None else []),
+        *([column <= last] if last is not None else []),
+    ]
+
+
+@dataclass
+class ClaimFilters:
+    """What a list of claims (or of work items, by their claim) can be narrowed to: every filter given must hold."""
+
+    practice_id: uuid.UUID | None = None
+    payer_id: uuid.UUID | None = None
+    provider_id: uuid.UUID | None = None
+    patient_id: uuid.UUID | None = None
+    charge_id: Annotated[str | None, Query(min_length=1, max_length=100)] = None
+    date_of_service_from: DateOfService = None
+    date_of_service_to: DateOfService = None
+
+    def conditions(self, principal: Principal) -> list[ColumnElement[bool]]:
+        """The WHERE conditions of these filters on the claims table, the caller's practices included; 422 for an
+        empty date range."""
+        first, last = self.date_of_service_from, self.date_of_service_to
+        if first is not None and last is not None and first > last:
+            raise _refuse_range("date_of_service_from", "date_of_service_to")
+        equal = {
+            claims.c.practice_id: self.practice_id,
+            claims.c.payer_id: self.payer_id,
+            claims.c.provider_id: self.provider_id,
+            claims.c.patient_id: self.patient_id,
+            claims.c.charge_id: self.charge_id,
+        }
+        conditions = [column == value for column, value in equal.items() if value is not None]
+        conditions += _between(claims.c.date_of_service, first, last)
+        if principal.practice_ids:
+            conditions.append(claims.c.practice_id.in_(sorted(principal.practice_ids)))
+        return conditions
+
+
+@dataclass
+class OpenedFilters:
+    """The business days a work item was opened on."""
+
+    opened_from: Opened = None
+    opened_to: Opened = None
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        """The WHERE conditions on the work items; 422 for an empty range."""
+        if self.opened_from is not None and self.opened_to is not None and self.opened_from > self.opened_to:
+            raise _refuse_range("opened_from", "opened_to")
+        return _between(work_items.c.opened_date, self.opened_from, self.opened_to)

@@ -1,0 +1,100 @@
+"""Cursor pagination of a service's collections: a bounded page in a stable order and an opaque `next_cursor`.
+
+The conventions are intake's and the other services': `limit` (default 50, at most 200), `cursor` = the previous
+page's `next_cursor`, an answer `{"items": [...], "next_cursor": ...}` whose cursor is null on the last page. A
+collection names its order (columns with their direction, the last one unique); the cursor carries the collection's
+name and the last row's values of those columns, so a page never repeats or skips a row however many arrive
+meanwhile, and a cursor of another collection (or an altered one) is refused with 422 naming `cursor`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated, Any, Generic, TypeVar
+
+import orjson
+from fastapi import Query
+from pydantic import BaseModel
+from sqlalchemy import ColumnElement, Select, and_, false, or_
+
+from shared.problems import Problem
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+ItemT = TypeVar("ItemT")
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"Page size (at most {MAX_LIMIT})")]
+Cursor = Annotated[str | None, Query(max_length=1000, description="The next_cursor of the previous page")]
+
+
+class Page(BaseModel, Generic[ItemT]):
+    """One page of a list; pass next_cursor back as `cursor` for the next page (null: this was the last)."""
+
+    items: list[ItemT]
+    next_cursor: str | None = None
+
+
+def invalid_cursor() -> Problem:
+    """The 422 for a cursor this list did not return."""
+    reason = "is not a cursor this list returned"
+    return Problem(
+        422,
+        "Request is invalid",
+        f"cursor: {reason}",
+        errors=[{"field": "cursor", "pointer": "/cursor", "reason": reason}],
+        problem_type="urn:claimflow:problem:validation",
+    )
+
+
+# How each kind of ordering column travels in a cursor (JSON has no dates or UUIDs).
+_DECODERS: dict[type, Any] = {date: date.fromisoformat, uuid.UUID: uuid.UUID, str: str, int: int}
+
+
+@dataclass(frozen=True)
+class Order:
+    """The stable order of one collection: (column, descending) pairs, the last column unique."""
+
+    collection: str
+    keys: tuple[tuple[ColumnElement[Any], bool], ...]
+
+    def apply(self, query: Select[Any], *, cursor: str | None, limit: int) -> Select[Any]:
+        """The query in this order, after the cursor's row, with one row more than the page to tell whether another
+        page follows."""
+        query = query.order_by(*(column.desc() if descending else column.asc() for column, descending in self.keys))
+        if cursor is not None:
+            query = query.where(self._after(self._decode(cursor)))
+        return query.limit(limit + 1)
+
+    def page(self, rows: Sequence[Any], limit: int) -> tuple[Sequence[Any], str | None]:
+        """The rows of the page and the cursor of the next one (None on the last page)."""
+        if len(rows) <= limit:
+            return rows, None
+        last = rows[limit - 1]._mapping
+        values = [last[column.key] for column, _ in self.keys]
+        raw = orjson.dumps([self.collection, *values], default=str)  # asyncpg UUIDs are not stdlib ones
+        return rows[:limit], base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    def _decode(self, cursor: str) -> list[Any]:
+        try:
+            decoded = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+            if not isinstance(decoded, list) or decoded[:1] != [self.collection] or len(decoded) != len(self.keys) + 1:
+                raise invalid_cursor()
+            return [
+                _DECODERS[column.type.python_type](value)
+                for value, (column, _) in zip(decoded[1:], self.keys, strict=True)
+            ]
+        except (binascii.Error, orjson.JSONDecodeError, ValueError, TypeError, KeyError) as error:
+            raise invalid_cursor() from error
+
+    def _after(self, values: list[Any]) -> ColumnElement[bool]:
+        """Rows strictly after the cursor's row in this order (the columns compared in turn)."""
+        alternatives = []
+        for index, (column, descending) in enumerate(self.keys):
+            equal = [self.keys[i][0] == values[i] for i in range(index)]
+            beyond = column < values[index] if descending else column > values[index]
+            alternatives.append(and_(*equal, beyond))
+        return or_(false(), *alternatives)
