@@ -12,13 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from coding import holds, lists, monthly, months, repository
 from coding.charges import EventContext
 from coding.models import charges, idempotency_keys
-from coding.paging import DEFAULT_LIMIT, Cursor, Limit, Page
 from coding.schemas import ChargeView, MonthOutcomeView, ResolveHoldIn
 from shared import idempotency
 from shared.auth import Principal, require_scope
 from shared.db import unit_of_work
 from shared.idempotency import UseCase
 from shared.openapi import link, links
+from shared.paging import DEFAULT_LIMIT, Cursor, Limit, Page
 from shared.problems import Problem
 
 router = APIRouter(prefix="/v1")

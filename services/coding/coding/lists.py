@@ -1,5 +1,5 @@
 """Coding's collections: charges, holds (review samples among them) and a month's care-management outcomes, each
-with its filters, its stable order and its pages (`coding.paging`)."""
+with its filters, its stable order and its pages (`shared.paging`)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coding.models import care_management_minutes, care_management_months, charges
-from coding.paging import Order
 from shared.auth import Principal
 from shared.dates import CalendarDate
+from shared.paging import Order
 from shared.problems import Problem
 
 DateOfService = Annotated[
