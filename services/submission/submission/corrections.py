@@ -382,7 +382,7 @@ async def replace_claim_of_charge(session: AsyncSession, event: ChargeCreatedEve
         claim=claim,
         charge=charge,
         replaces=payer_has_it,
-        manual=False,
+        manual=charge.manually_touched,  # a coder released this revision
         on=on,
         resolution=lambda attempt: f"re-coded charge (revision {charge.revision}) sent as attempt {attempt}",
     )
@@ -402,7 +402,7 @@ async def send_pending_replacement(
         claim=claim,
         charge=charge,
         replaces=True,
-        manual=False,
+        manual=charge.manually_touched,
         on=await business_date(session, today),
         resolution=lambda attempt: f"re-coded charge (revision {charge.revision}) sent as attempt {attempt}",
     )
