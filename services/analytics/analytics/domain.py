@@ -108,30 +108,23 @@ class ClaimHistory:
         """Whether the claim existed on D: an attempt submitted or a hold made by then."""
         return any(a.submitted_date <= as_of for a in self.attempts) or any(h.held_date <= as_of for h in self.holds)
 
-    def void_accepted_date(self, as_of: date) -> date | None:
-        """When the payer accepted a void (frequency 8) of the claim, as known by D: its newest attempt by D is a
-        void that the answers by D accept (see `accepted`); None otherwise (no void, or one still unanswered or
-        rejected, or followed by another attempt)."""
+    def void_accepted(self, as_of: date) -> bool:
+        """Whether the payer had accepted a void (frequency 8) of the claim by D: its newest attempt by D is a void
+        that the answers by D accept (`accepted`); a void still unanswered, rejected, or followed by another attempt
+        is not."""
         latest = self.latest_attempt(as_of)
-        if latest is None or latest.frequency_code != "8":
-            return None
-        answers = self.answers(latest.attempt_number, as_of)
-        if not accepted(answers):
-            return None
-        return max(latest.submitted_date, min(a.acknowledged_date for a in answers if a.kind == "277CA" and a.accepts))
+        return (
+            latest is not None and latest.frequency_code == "8" and accepted(self.answers(latest.attempt_number, as_of))
+        )
 
-    def voided_date(self, as_of: date) -> date | None:
-        """When the claim stopped being billed, as known by D: its void accepted by the payer, or its withdrawal
-        (`claim.voided`) while the payer did not hold it (never sent, or its newest attempt rejected), when no
-        void went out for it; None while it is billed."""
-        accepted_on = self.void_accepted_date(as_of)
+    def voided(self, as_of: date) -> bool:
+        """Whether the claim had stopped being billed by D: its void accepted by the payer, or its withdrawal
+        (`claim.voided`) while the payer did not hold it (never sent, or its newest attempt rejected) when no void
+        went out for it."""
         latest = self.latest_attempt(as_of)
-        if accepted_on is not None or (latest is not None and latest.frequency_code == "8"):
-            return accepted_on
-        withdrawn = [
-            w.voided_date for w in self.withdrawals if w.voided_date <= as_of and not self.payer_held(w.voided_date)
-        ]
-        return min(withdrawn) if withdrawn else None
+        if latest is not None and latest.frequency_code == "8":
+            return self.void_accepted(as_of)
+        return any(w.voided_date <= as_of and not self.payer_held(w.voided_date) for w in self.withdrawals)
 
     def payer_held(self, on: date) -> bool:
         """Whether the payer held the claim on a date: an attempt had gone out by then and the newest was not
@@ -240,7 +233,7 @@ def voided_charges(ledger: Ledger, as_of: date) -> frozenset[str]:
         for history in claim_histories(ledger).values():
             if history.known_by(as_of):
                 charge_id = history.ref.charge_id
-                billed[charge_id] = billed.get(charge_id, False) or history.voided_date(as_of) is None
+                billed[charge_id] = billed.get(charge_id, False) or not history.voided(as_of)
         return frozenset(voided | {charge_id for charge_id, still_billed in billed.items() if not still_billed})
 
     return derived(ledger, "voided charges", as_of, compute)

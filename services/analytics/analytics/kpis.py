@@ -78,7 +78,7 @@ def first_pass_clean_claim_rate(
     cohort, clean = Tally(), Tally()
     for claim in primary_claims(ledger, scope or Scope()):
         first = claim.first_attempt(as_of)
-        if first is None or not in_window(first.submitted_date, bounds) or claim.void_accepted_date(as_of) is not None:
+        if first is None or not in_window(first.submitted_date, bounds) or claim.void_accepted(as_of):
             continue
         adjudication = claim.first_adjudication(as_of)
         if adjudication is None:
@@ -137,7 +137,7 @@ def acceptance_clean_claim_rate(
     cohort, accepted_claims = Tally(), Tally()
     for claim in primary_claims(ledger, scope or Scope()):
         first = claim.first_attempt(as_of)
-        if first is None or not in_window(first.submitted_date, bounds) or claim.void_accepted_date(as_of) is not None:
+        if first is None or not in_window(first.submitted_date, bounds) or claim.void_accepted(as_of):
             continue
         answers = claim.answers(first.attempt_number, as_of)
         if not any(a.decides for a in answers):
