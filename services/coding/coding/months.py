@@ -65,20 +65,15 @@ async def close_patient_month(
         if live is not None:
             await void_existing_charge(session, context, live, "care-management month re-coded: nothing to bill")
         charge_id = None
-    elif live is None:
-        # A first charge, or one after the month's earlier charge was voided or rejected: a charge of its own.
-        revision = previous.revision + 1 if previous is not None else 1
-        draft.revision = revision
-        draft.charge_id = revision_id(month_charge_base(patient_id, month), revision)
-        await store_and_announce(session, context, draft)
-        charge_id = draft.charge_id
-    elif same_billing_party(live, draft):
+    elif live is not None and same_billing_party(live, draft):
         await revise_charge(session, context, live, draft, after_review=MONTH_REVISED_AFTER_REVIEW)
         charge_id = live.charge_id
     else:
-        # Another patient's or payer's charge now (a coverage changed): the old claim is voided, a new one billed.
-        await void_existing_charge(session, context, live, "care-management month re-coded for another payer")
-        draft.revision = live.revision + 1
+        # A first charge; or one after the month's earlier charge was voided or rejected; or one billing another
+        # payer now (a coverage changed), whose claim the old charge's void withdraws: a charge of its own.
+        if live is not None:
+            await void_existing_charge(session, context, live, "care-management month re-coded for another payer")
+        draft.revision = previous.revision + 1 if previous is not None else 1
         draft.charge_id = revision_id(month_charge_base(patient_id, month), draft.revision)
         await store_and_announce(session, context, draft)
         charge_id = draft.charge_id

@@ -42,20 +42,23 @@ class Month:
         self.practice_id = uuid.uuid4()
         self.charge_id = f"cm-{self.patient_id}-2026-09"
 
-    def minutes(self, spent: int, day: int = 10) -> EncounterFacts:
-        """A care-management encounter of the month."""
+    def minutes(self, spent: int, day: int = 10, payer_id: uuid.UUID | None = None) -> EncounterFacts:
+        """A care-management encounter of the month (billed to a payer when one is given)."""
         return self.visit(
             "care_management",
             date_of_service=date(2026, 9, day),
             patient_id=self.patient_id,
             practice_id=self.practice_id,
+            payer_id=payer_id,
             care_management=spent,
             flags={"care_management_model": self.model},
         )
 
-    async def post(self, spent: int, *, day: int = 10, on: date = date(2026, 9, 20)) -> EncounterFacts:
+    async def post(
+        self, spent: int, *, day: int = 10, on: date = date(2026, 9, 20), payer_id: uuid.UUID | None = None
+    ) -> EncounterFacts:
         """Post minutes on a business date."""
-        facts = self.minutes(spent, day)
+        facts = self.minutes(spent, day, payer_id)
         await self.coding.receive(facts, business_date=on)
         return facts
 
@@ -171,6 +174,19 @@ async def test_a_month_whose_minutes_were_all_cancelled_is_voided_and_billed_afr
     ((kind, created),) = await month.events(f"{month.charge_id}.2")
     assert (kind, billed(created), created["revision"]) == ("charge.created", [("99492", 1)], 2)
     assert (await coding.month(month.patient_id, SEPTEMBER)).charge_id == f"{month.charge_id}.2"
+
+
+async def test_late_minutes_under_another_payers_coverage_void_the_months_charge_and_bill_a_new_one(
+    coding: Coding, visit: Callable[..., EncounterFacts]
+) -> None:
+    month = Month(coding, visit)
+    await month.post(40, payer_id=uuid.uuid4())
+    await month.close()
+    # The month's latest visit names its coverage: a claim already at one payer cannot be replaced at another.
+    await month.post(50, day=29, on=LATE, payer_id=uuid.uuid4())
+    assert [kind for kind, _ in await month.events()] == ["charge.created", "charge.voided"]
+    ((kind, created),) = await month.events(f"{month.charge_id}.2")
+    assert (kind, billed(created), created["revision"]) == ("charge.created", [("99492", 1), ("99494", 1)], 2)
 
 
 async def test_a_month_revised_after_a_person_resolved_its_charge_goes_back_to_review(
