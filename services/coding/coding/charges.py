@@ -266,6 +266,12 @@ async def void_charge(
     await emit(session, context, "charge.voided", payload, row.charge_id, row.practice_id)
 
 
+def revised_in_place(row: Any) -> bool:
+    """Whether a stored charge is a later revision under its first id (billed before, then re-coded), rather than a
+    charge of its own issued after an earlier one was withdrawn (whose id carries its revision)."""
+    return bool(row.revision > 1 and not row.charge_id.endswith(f".{row.revision}"))
+
+
 def same_billing_party(row: Any, draft: ChargeDraft) -> bool:
     """Whether a re-coded charge bills the same patient to the same payer (at the same priority) as the stored one:
     only then is it a replacement of the claim already billed."""

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coding import domain, repository
-from coding.charges import EventContext, charge_lines, emit
+from coding.charges import EventContext, charge_lines, emit, revised_in_place
 from coding.rulebook import rule_book
 from coding.schemas import OverrideLineIn, ResolveHoldIn
 from shared.auth import Principal
@@ -122,12 +122,14 @@ async def resolve_hold(
         lines = await override_lines(session, row, body.lines or [])
     facts = dict(row.facts or {})
     total = sum((line.amount for line in lines), Decimal("0"))
+    # A charge is posted when it becomes billable; one revised in place after it was billed keeps its first posting.
+    posted = row.charge_posted_date if revised_in_place(row) else business_date
     released = ChargeReleased.model_validate(
         {
             "charge_id": charge_id,
             "encounter_id": row.encounter_id,
             "date_of_service": row.date_of_service,
-            "charge_posted_date": business_date,
+            "charge_posted_date": posted,
             "program": row.program,
             "practice": facts["practice"],
             "provider": facts["provider"],
@@ -155,7 +157,7 @@ async def resolve_hold(
             "status": "released",
             "lines": [line.model_dump(mode="json") for line in lines],
             "total_amount": total,
-            "charge_posted_date": business_date,
+            "charge_posted_date": posted,
             "resolution": decision.model_dump(mode="json"),
         },
     )

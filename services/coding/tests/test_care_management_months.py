@@ -216,5 +216,17 @@ async def test_a_month_revised_after_a_person_resolved_its_charge_goes_back_to_r
     kinds = [kind for kind, _ in await month.events()]
     assert kinds == ["charge.held", "charge.released", "charge.held"]
     stored = await coding.charge(month.charge_id)
-    assert stored.status == "held"
+    assert (stored.status, stored.revision) == ("held", 2)
     assert {hold["rule_id"] for hold in stored.hold_reasons} == {"PAIR-99484-COCM", "MONTH-REVISED-AFTER-REVIEW"}
+    # Released again, the revision bills the claim's replacement; the charge keeps the date it was first posted.
+    decision = ResolveHoldIn(
+        action="override",
+        reason="95 minutes of collaborative care",
+        lines=[OverrideLineIn(procedure_code="99492"), OverrideLineIn(procedure_code="99494")],
+    )
+    async with unit_of_work(coding.sessions, coding.organization_id) as session:
+        await resolve_hold(session, reviewer, month.charge_id, decision, date(2026, 10, 12))
+    kind, released = (await month.events())[-1]
+    assert (kind, released["revision"], billed(released)) == ("charge.released", 2, [("99492", 1), ("99494", 1)])
+    first_release = (await month.events())[1][1]
+    assert released["charge_posted_date"] == first_release["charge_posted_date"] == CLOSED.isoformat()
