@@ -22,6 +22,7 @@ from typing import Any
 import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, settings
+from hypothesis import strategies as st
 from hypothesis.errors import FlakyStrategyDefinition
 from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
@@ -32,8 +33,13 @@ from schemathesis.specs.openapi.checks import content_type_conformance, response
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
 from deploy.client import ClaimflowClient, Tenant, seed_payers, seed_practice
+from shared.dates import EARLIEST, LATEST
 
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
+# Every date of the contract lies within shared.dates' bounds (anything else is refused, as tests/test_request_dates.py
+# checks), so the dates generated as valid do too; otherwise nearly every generated date would be refused and the
+# workflows that need one (a dashboard link as of a date) would never run.
+schemathesis.openapi.format("date", st.dates(min_value=EARLIEST, max_value=LATEST).map(date.isoformat))
 # Operator endpoints: a tenant's key must be refused (401), never crash them, so they get no key at all.
 OPERATOR_PATHS = ("/admin/", "/v1/organizations")
 
