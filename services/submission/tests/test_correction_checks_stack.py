@@ -5,23 +5,16 @@ diagnosis is taken (intake takes it too) and the scrubber holds the claim for it
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import insert, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from submission.handlers import HANDLERS, REFERENCE_HANDLERS
-from submission.main import create_app
-from submission.models import claim_attempts, claims, infra, paused_senders
+from sqlalchemy import select
+from submission.models import claim_attempts, claims
 
-from shared.auth import generate_api_key
 from shared.db import unit_of_work
-from shared.events.catalogue import build_event
-from shared.events.reference import PayerProfile, PayerRef, ReferenceUpserted
 
 pytestmark = pytest.mark.stack
 DOS = date(2026, 9, 14)
@@ -31,69 +24,27 @@ LINE = {"line_number": 1, "procedure_code": "90834", "units": 1, "place_of_servi
 class HeldClaim:
     """A claim the scrubber held (a category diagnosis), with an API client of its organization."""
 
-    def __init__(self, sessions: Any, http: httpx.AsyncClient, organization_id: uuid.UUID, claim_id: str) -> None:
-        self.sessions, self.http, self.organization_id, self.claim_id = sessions, http, organization_id, claim_id
-        self.headers: dict[str, str] = {}
+    def __init__(self, biller: Any, http: httpx.AsyncClient, claim_id: str, headers: dict[str, str]) -> None:
+        self.biller, self.http, self.claim_id, self.headers = biller, http, claim_id, headers
 
     async def correct(self, body: dict[str, Any]) -> httpx.Response:
         return await self.http.post(f"/v1/claims/{self.claim_id}/corrections", json=body, headers=self.headers)
 
     async def attempts(self) -> int:
-        async with unit_of_work(self.sessions, self.organization_id) as session:
-            rows = await session.execute(select(claim_attempts.c.attempt_number))
-            return len(rows.all())
+        async with unit_of_work(self.biller.sessions, self.biller.id) as session:
+            return len((await session.execute(select(claim_attempts.c.attempt_number))).all())
 
     async def stored(self) -> Any:
-        async with unit_of_work(self.sessions, self.organization_id) as session:
+        async with unit_of_work(self.biller.sessions, self.biller.id) as session:
             return (await session.execute(select(claims).where(claims.c.claim_id == self.claim_id))).one()
 
 
-async def _handle(sessions: Any, organization_id: uuid.UUID, handlers: Any, event_type: str, payload: Any) -> None:
-    _, event = build_event(
-        event_type,
-        payload,
-        source="coding",
-        subject="x",
-        organization_id=organization_id,
-        business_date=date(2026, 9, 15),
-        correlation_id=str(uuid.uuid4()),
-    )
-    async with unit_of_work(sessions, organization_id) as session:
-        await session.execute(  # the running stack's sender leaves this organization's batches to the test
-            pg_insert(paused_senders).values(organization_id=organization_id, reason="test").on_conflict_do_nothing()
-        )
-        await handlers[event_type](session, event)
-
-
 @pytest.fixture
-async def held(sessions: Any, charges: Any) -> AsyncIterator[HeldClaim]:
-    organization_id, payer_id = uuid.uuid4(), uuid.uuid4()
-    profile = PayerProfile(effective_from=date(2026, 1, 1), credentialing_required=False)
-    payer = PayerRef(name="Plan", x12_payer_id="SBX01", profiles=[profile])
-    upserted = ReferenceUpserted(entity_id=str(payer_id), entity=payer)
-    await _handle(sessions, organization_id, REFERENCE_HANDLERS, "reference.upserted", upserted)
-    base = charges.make(date_of_service=DOS, diagnoses=["F32.1", "F41"])
-    charge = base.model_copy(update={"coverage": base.coverage.model_copy(update={"payer_id": payer_id})})
-    await _handle(sessions, organization_id, HANDLERS, "charge.created", charge)
-    async with unit_of_work(sessions, organization_id) as session:
-        claim_id = (await session.execute(select(claims.c.claim_id))).scalar_one()
-    key_id, secret, key_hash = generate_api_key()
-    async with sessions() as session, session.begin():
-        await session.execute(
-            insert(infra.api_keys).values(
-                key_id=key_id,
-                organization_id=organization_id,
-                key_hash=key_hash,
-                scopes=["read", "claims:write"],
-                practice_ids=[],
-            )
-        )
-    app = create_app()
-    app.state.sessions = sessions
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://submission") as http:
-        claim = HeldClaim(sessions, http, organization_id, claim_id)
-        claim.headers = {"Authorization": f"Bearer {secret}"}
-        yield claim
+async def held(biller: Any, charges: Any) -> AsyncIterator[HeldClaim]:
+    claim_id = await biller.claim(charges.make(date_of_service=DOS, diagnoses=["F32.1", "F41"]), await biller.payer())
+    headers = await biller.key(["read", "claims:write"])
+    async with biller.api() as http:
+        yield HeldClaim(biller, http, claim_id, headers)
 
 
 @pytest.mark.parametrize(

@@ -5,25 +5,17 @@ next one), and concurrent voids and corrections during batching never answer 503
 from __future__ import annotations
 
 import asyncio
-import uuid
 from datetime import date
 from typing import Any
 
-import httpx
 import pytest
-from sqlalchemy import insert, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import select, text
 from submission.config import SubmissionSettings
 from submission.corrections import void_claim
-from submission.handlers import HANDLERS, REFERENCE_HANDLERS
-from submission.main import create_app
-from submission.models import claim_attempts, claims, infra, paused_senders
+from submission.models import claim_attempts, claims
 from submission.sender import prepare_batch
 
-from shared.auth import generate_api_key
 from shared.db import set_tenant, unit_of_work
-from shared.events.catalogue import build_event
-from shared.events.reference import PayerProfile, PayerRef, ReferenceUpserted
 from shared.x12 import tokenize
 
 pytestmark = pytest.mark.stack
@@ -31,47 +23,9 @@ DOS = date(2026, 9, 14)
 POSTED = date(2026, 9, 15)
 
 
-async def _handle(sessions: Any, organization_id: uuid.UUID, handlers: Any, event_type: str, payload: Any) -> None:
-    _, event = build_event(
-        event_type,
-        payload,
-        source="coding",
-        subject="x",
-        organization_id=organization_id,
-        business_date=POSTED,
-        correlation_id=str(uuid.uuid4()),
-    )
-    async with unit_of_work(sessions, organization_id) as session:
-        await session.execute(  # the running stack's sender leaves this organization's batches to the test
-            pg_insert(paused_senders).values(organization_id=organization_id, reason="test").on_conflict_do_nothing()
-        )
-        await handlers[event_type](session, event)
-
-
-async def _organization_with_claims(
-    sessions: Any, charges: Any, count: int, **changes: Any
-) -> tuple[uuid.UUID, list[str]]:
-    """A new organization with a replicated payer and `count` claims built from charges (queued when clean)."""
-    organization_id, payer_id = uuid.uuid4(), uuid.uuid4()
-    profile = PayerProfile(effective_from=date(2026, 1, 1), credentialing_required=False)
-    payer = PayerRef(name="Plan", x12_payer_id="SBX01", profiles=[profile])
-    await _handle(
-        sessions,
-        organization_id,
-        REFERENCE_HANDLERS,
-        "reference.upserted",
-        ReferenceUpserted(entity_id=str(payer_id), entity=payer),
-    )
-    charge_ids = []
-    for _ in range(count):
-        base = charges.make(date_of_service=DOS, **changes)
-        charge = base.model_copy(update={"coverage": base.coverage.model_copy(update={"payer_id": payer_id})})
-        await _handle(sessions, organization_id, HANDLERS, "charge.created", charge)
-        charge_ids.append(charge.charge_id)
-    async with unit_of_work(sessions, organization_id) as session:
-        rows = (await session.execute(select(claims.c.claim_id, claims.c.charge_id))).all()
-    by_charge = {row.charge_id: row.claim_id for row in rows}
-    return organization_id, [by_charge[charge_id] for charge_id in charge_ids]
+async def _claims(biller: Any, charges: Any, count: int, payer_id: Any, **changes: Any) -> list[str]:
+    """`count` claims of new charges billed to a payer (queued when clean)."""
+    return [await biller.claim(charges.make(date_of_service=DOS, **changes), payer_id) for _ in range(count)]
 
 
 async def _blocked_by(sessions: Any, pid: int) -> bool:
@@ -84,8 +38,11 @@ async def _blocked_by(sessions: Any, pid: int) -> bool:
     return bool(waiting)
 
 
-async def test_a_void_holding_its_claim_while_a_batch_is_built_is_no_deadlock(sessions: Any, charges: Any) -> None:
-    organization_id, claim_ids = await _organization_with_claims(sessions, charges, 3)
+async def test_a_void_holding_its_claim_while_a_batch_is_built_is_no_deadlock(
+    sessions: Any, biller: Any, charges: Any
+) -> None:
+    organization_id = biller.id
+    claim_ids = await _claims(biller, charges, 3, await biller.payer())
     voided = claim_ids[0]
     async with sessions() as session, session.begin():
         await set_tenant(session, organization_id)
@@ -117,41 +74,15 @@ async def test_a_void_holding_its_claim_while_a_batch_is_built_is_no_deadlock(se
     assert statuses == {voided: "voided", claim_ids[1]: "batched", claim_ids[2]: "batched"}
 
 
-async def _api_key(sessions: Any, organization_id: uuid.UUID) -> dict[str, str]:
-    key_id, secret, key_hash = generate_api_key()
-    async with sessions() as session, session.begin():
-        await session.execute(
-            insert(infra.api_keys).values(
-                key_id=key_id,
-                organization_id=organization_id,
-                key_hash=key_hash,
-                scopes=["read", "claims:write"],
-                practice_ids=[],
-            )
-        )
-    return {"Authorization": f"Bearer {secret}"}
-
-
-async def test_concurrent_voids_and_corrections_during_batching_never_answer_503(sessions: Any, charges: Any) -> None:
-    organization_id, queued = await _organization_with_claims(sessions, charges, 8)
-    # Held by the scrubber (a category diagnosis), corrected while batches are built.
-    async with unit_of_work(sessions, organization_id) as session:
-        payer_id = (await session.execute(select(claims.c.payer_id).limit(1))).scalar_one()
-    held_charges = []
-    for _ in range(4):
-        base = charges.make(date_of_service=DOS, diagnoses=["F41"])
-        base = base.model_copy(update={"lines": [base.lines[0].model_copy(update={"diagnosis_pointers": [1]})]})
-        charge = base.model_copy(update={"coverage": base.coverage.model_copy(update={"payer_id": payer_id})})
-        await _handle(sessions, organization_id, HANDLERS, "charge.created", charge)
-        held_charges.append(charge.charge_id)
-    async with unit_of_work(sessions, organization_id) as session:
-        held = list(
-            (await session.execute(select(claims.c.claim_id).where(claims.c.charge_id.in_(held_charges)))).scalars()
-        )
-    assert len(held) == 4
-    app = create_app()
-    app.state.sessions = sessions
-    headers = await _api_key(sessions, organization_id)
+async def test_concurrent_voids_and_corrections_during_batching_never_answer_503(
+    sessions: Any, biller: Any, charges: Any
+) -> None:
+    organization_id, payer_id = biller.id, await biller.payer()
+    queued = await _claims(biller, charges, 8, payer_id)
+    # Held by the scrubber (a category diagnosis, the line pointing at it), corrected while batches are built.
+    line = charges.make().lines[0].model_copy(update={"diagnosis_pointers": [1]})
+    held = await _claims(biller, charges, 4, payer_id, diagnoses=["F41"], lines=[line])
+    headers = await biller.key(["read", "claims:write"])
     stop = asyncio.Event()
 
     async def sender() -> int:
@@ -161,7 +92,7 @@ async def test_concurrent_voids_and_corrections_during_batching_never_answer_503
             await asyncio.sleep(0)
         return built
 
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://submission") as http:
+    async with biller.api() as http:
         batching = asyncio.create_task(sender())
         answers = await asyncio.gather(
             *[
