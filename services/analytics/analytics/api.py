@@ -272,8 +272,8 @@ async def search_claims(
             OpenDashboard=link(
                 "GET",
                 "/v1/dashboard",
-                description="Open the dashboard with the link's token",
-                parameters={"query.token": "$response.body#/token"},
+                description="Open the dashboard with the link's token, for the practice the link was made for",
+                parameters={"query.token": "$response.body#/token", "query.practice_id": "$request.body#/practice_id"},
             ),
         ),
         503: LINKS_OFF,
