@@ -77,9 +77,10 @@ test_remittance_never_answers_5xx_nor_outside_its_schema = fuzz_test("remittance
 test_analytics_never_answers_5xx_nor_outside_its_schema = fuzz_test("analytics")
 
 # Links each document declares, counted by hand from the routes: coding: held charges -> charge, resolve (2), charges
-# -> charge (1) and a month -> close (1); submission: claims -> claim, corrections, void (3); remittance: 835 upload -> file (1),
-# unmatched -> match, file (2), denials and a denial -> the denial and its 5 actions (2 x 6), files and a file ->
-# the file, post and reject when held (2 x 3); analytics: dashboard link -> dashboard (1), claim search -> timeline (1).
+# -> charge (1) and a month -> close (1); submission: claims -> claim, corrections, void (3); remittance: 835 upload
+# -> file (1), unmatched -> match, file (2), denials and a denial -> the denial and its 5 actions (2 x 6), files and a
+# file -> the file, post and reject when held (2 x 3); analytics: dashboard link -> dashboard (1), claim search ->
+# timeline (1).
 LINKS = {"coding": 4, "submission": 3, "remittance": 1 + 2 + 12 + 6, "analytics": 2}
 
 
