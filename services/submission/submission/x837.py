@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -17,6 +18,7 @@ SEPARATORS = Separators(element="*", component=":", repetition="^", segment="~")
 # PAT01 individual relationship codes of the 2000C loop (the subscriber's relationship to the patient's side).
 PATIENT_RELATIONSHIP = {"spouse": "01", "child": "19", "other": "G8"}
 _UNSAFE = re.compile(r"[*:^~\r\n]")
+_NOT_X12 = re.compile(r"[^\x20-\x7e]")  # outside the basic and extended character sets: clearinghouses refuse it
 
 
 @dataclass(frozen=True)
@@ -47,8 +49,11 @@ class BatchClaim:
 
 
 def _clean(value: str | None, limit: int | None = None) -> str:
-    """An element value without separator characters, upper-cased, trimmed to the element's maximum length."""
-    text = _UNSAFE.sub(" ", value or "").strip().upper()
+    """An element value in the X12 character sets without separator characters, upper-cased, trimmed to the
+    element's maximum length: accented letters lose their accents (Zoë Núñez is ZOE NUNEZ), what has no ASCII
+    letter to become goes."""
+    ascii_text = _NOT_X12.sub("", unicodedata.normalize("NFKD", value or ""))
+    text = " ".join(_UNSAFE.sub(" ", ascii_text).split()).upper()
     return text[:limit] if limit else text
 
 

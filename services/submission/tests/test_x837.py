@@ -147,3 +147,24 @@ def test_control_numbers_and_bht04_come_from_the_batch(charges: Any) -> None:
     st_index = next(i for i, s in enumerate(segments) if s.tag == "ST")
     se_index = next(i for i, s in enumerate(segments) if s.tag == "SE")
     assert int(by_tag["SE"].element(1)) == se_index - st_index + 1
+
+
+@pytest.mark.parametrize(
+    ("first_name", "last_name", "written"),
+    [
+        ("Zoë", "Núñez", ("NUNEZ", "ZOE")),
+        ("Ǆenan", "Łoś-Müller", ("OS-MULLER", "DZENAN")),
+        ("Ana\u00a0María", "O’Neil", ("ONEIL", "ANA MARIA")),
+    ],
+)
+def test_names_outside_ascii_are_written_in_the_x12_character_sets_and_the_batch_reads(
+    charges: Any, first_name: str, last_name: str, written: tuple[str, str]
+) -> None:
+    from shared.x12 import decode_interchange
+
+    patient = charges.make().patient.model_copy(update={"first_name": first_name, "last_name": last_name})
+    batch = _batch(charges.make(patient=patient))
+    assert decode_interchange(batch.encode()) == batch  # the clearinghouse's byte check passes
+    _, segments = tokenize(batch)
+    subscriber = next(s for s in segments if s.tag == "NM1" and s.element(1) == "IL")
+    assert (subscriber.element(3), subscriber.element(4)) == written
