@@ -8,7 +8,7 @@ from typing import Literal
 
 from shared.dates import in_bounds
 from shared.events.claim import is_claim_id
-from shared.x12 import Segment, tokenize
+from shared.x12 import Segment, check_envelope, tokenize
 
 Outcome = Literal["accepted", "accepted_with_errors", "rejected", "received"]
 
@@ -171,8 +171,10 @@ def _date(value: str) -> date | None:
 
 
 def parse_999(text: str) -> list[FunctionalAck]:
-    """Every 999 transaction set of a file, with the IK5 of each acknowledged set."""
+    """Every 999 transaction set of a file, with the IK5 of each acknowledged set; a truncated file (trailers missing
+    or miscounting) is refused whole, never read in part."""
     separators, segments = tokenize(text)
+    check_envelope(segments)
     acks: list[FunctionalAck] = []
     group_date: date | None = None
     group_control = ""
@@ -232,8 +234,10 @@ RECEIVER_LEVELS = ("20", "21")  # information source and receiver: their TRN*2 i
 
 
 def parse_277ca(text: str) -> ClaimAcknowledgement:
-    """Claim-level statuses of a 277CA: each patient HL's TRN*2 (our claim id) with its first STC."""
+    """Claim-level statuses of a 277CA: each patient HL's TRN*2 (our claim id) with its first STC; a truncated file is
+    refused whole, as a 999 is."""
     separators, segments = tokenize(text)
+    check_envelope(segments)
     file_date: date | None = None
     level = ""
     claims: list[ClaimStatus] = []

@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from submission.acks import parse_277ca, parse_999
 
+from shared.x12 import X12Error
+
 
 def _sample(charges: Any, folder: str, name: str) -> str:
     path: Path = charges.samples_dir() / folder / name
@@ -91,6 +93,16 @@ HAND_WRITTEN_999 = (
 )
 
 
+@pytest.mark.parametrize("cut", ["IEA", "GE", "SE", "AK9"])
+def test_a_truncated_999_or_277ca_is_refused_whole_never_read_in_part(cut: str) -> None:
+    with pytest.raises(X12Error, match="incomplete"):
+        parse_999(HAND_WRITTEN_999[: HAND_WRITTEN_999.index(cut + "*")])
+    answer_277 = _277(("CF0001", "A2:20"), ("CF0002", "A7:21"))
+    if cut != "AK9":
+        with pytest.raises(X12Error, match="incomplete"):
+            parse_277ca(answer_277[: answer_277.index(cut + "*")])
+
+
 def test_hand_written_999_reads_every_ik5_code() -> None:
     (ack,) = parse_999(HAND_WRITTEN_999)
     assert [(s.code, s.outcome) for s in ack.sets] == [
@@ -108,14 +120,17 @@ def _277(*statuses: tuple[str, str]) -> str:
         f"HL*{n + 4}*3*PT~NM1*QC*1*DOE*JANE****MI*M1~TRN*2*{claim_id}~STC*{stc}*20260916*U*150~"
         for n, (claim_id, stc) in enumerate(statuses)
     )
-    return (
-        "ISA*00*          *00*          *ZZ*SANDBOXCH      *ZZ*CLAIMFLOW      *260916*1300*^*00501*000000010*0*T*:~"
-        "GS*HN*SANDBOXCH*CLAIMFLOW*20260916*1300*10*X*005010X214~ST*277*0001*005010X214~"
+    transaction = (
+        "ST*277*0001*005010X214~"
         "BHT*0085*08*10*20260916*1300*TH~HL*1**20*1~NM1*AY*2*SANDBOX*****46*SANDBOXCH~TRN*1*10~"
         "HL*2*1*21*1~NM1*41*2*CLAIMFLOW*****46*CLAIMFLOW~TRN*2*0042~STC*A1:20*20260916*WQ*150~"
-        "HL*3*2*19*1~NM1*85*2*LAKESIDE*****XX*1234567893~TRN*1*X~STC*A1:20**WQ*150~"
-        + claims
-        + "SE*2*0001~GE*1*10~IEA*1*000000010~"
+        "HL*3*2*19*1~NM1*85*2*LAKESIDE*****XX*1234567893~TRN*1*X~STC*A1:20**WQ*150~" + claims
+    )
+    return (
+        "ISA*00*          *00*          *ZZ*SANDBOXCH      *ZZ*CLAIMFLOW      *260916*1300*^*00501*000000010*0*T*:~"
+        "GS*HN*SANDBOXCH*CLAIMFLOW*20260916*1300*10*X*005010X214~"
+        + transaction
+        + f"SE*{transaction.count('~') + 1}*0001~GE*1*10~IEA*1*000000010~"
     )
 
 
