@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import unit_of_work
 from shared.problems import Problem
+from shared.retrying import run_retrying_lock_conflicts
 
 UseCase = Callable[[AsyncSession], Awaitable[tuple[int, Any]]]
 MAX_KEY_LENGTH = 200
@@ -113,28 +114,33 @@ async def respond_idempotently(
     key = _key_of(request)
     route = request.scope["route"].path
     body_hash = request_hash(request.url.path, await request.body())
+
+    async def run_once() -> JSONResponse:
+        async with unit_of_work(request.app.state.sessions, organization_id) as session:
+            if key and (replayed := await _replay(session, table, route, key, body_hash)):
+                return replayed
+            status, result = await use_case(session)
+            body = jsonable_encoder(result)
+            if key:
+                stored = await session.execute(
+                    _store(table),
+                    {
+                        "organization_id": organization_id,
+                        "idempotency_key": key,
+                        "route": route,
+                        "request_hash": body_hash,
+                        "status_code": status,
+                        "response_body": body,
+                    },
+                )
+                if getattr(stored, "rowcount", 1) == 0:
+                    raise _KeyTakenConcurrently
+        return JSONResponse(body, status_code=status)
+
     for attempt in (1, 2):
         try:
-            async with unit_of_work(request.app.state.sessions, organization_id) as session:
-                if key and (replayed := await _replay(session, table, route, key, body_hash)):
-                    return replayed
-                status, result = await use_case(session)
-                body = jsonable_encoder(result)
-                if key:
-                    stored = await session.execute(
-                        _store(table),
-                        {
-                            "organization_id": organization_id,
-                            "idempotency_key": key,
-                            "route": route,
-                            "request_hash": body_hash,
-                            "status_code": status,
-                            "response_body": body,
-                        },
-                    )
-                    if getattr(stored, "rowcount", 1) == 0:
-                        raise _KeyTakenConcurrently
-            return JSONResponse(body, status_code=status)
+            # A deadlock or a serialization failure rolled the transaction back: it is run again, not answered 503.
+            return await run_retrying_lock_conflicts(run_once)
         except _KeyTakenConcurrently:
             break
         except IntegrityError:

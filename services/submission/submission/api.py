@@ -19,7 +19,6 @@ from submission import lists
 from submission.corrections import correct_and_resubmit, void_claim
 from submission.models import acknowledgements, claim_attempts, claims, idempotency_keys, work_items
 from submission.queues import business_date, sweep
-from submission.retrying import run_retrying_lock_conflicts
 from submission.schemas import (
     AcknowledgementView,
     AttemptView,
@@ -254,8 +253,6 @@ async def run_sweep(
 
 
 async def _respond(request: Request, principal: Principal, use_case: UseCase) -> JSONResponse:
-    """Run a POST's use case once per Idempotency-Key in one transaction, run again when PostgreSQL ends it for a
-    deadlock or a serialization failure (it changed nothing then), so a lock conflict is never the client's 503."""
-    return await run_retrying_lock_conflicts(
-        lambda: respond_idempotently(request, principal.organization_id, use_case, idempotency_keys)
-    )
+    """Run a POST's use case once per Idempotency-Key in one transaction (run again when PostgreSQL ends it for a
+    deadlock or a serialization failure, as every service's POSTs are)."""
+    return await respond_idempotently(request, principal.organization_id, use_case, idempotency_keys)

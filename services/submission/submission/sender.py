@@ -28,6 +28,7 @@ from shared.db import unit_of_work
 from shared.events.charge import ChargeFacts
 from shared.events.reference import PayerRef
 from shared.replica import reference_entity
+from shared.retrying import run_retrying_lock_conflicts
 from submission import domain
 from submission.config import SubmissionSettings
 from submission.gateway import (
@@ -39,7 +40,6 @@ from submission.gateway import (
 )
 from submission.models import batches, claim_attempts, claims, control_numbers, infra, paused_senders, send_queue
 from submission.recording import record_answer
-from submission.retrying import run_retrying_lock_conflicts
 from submission.x837 import BatchClaim, Envelope837, build_837p
 
 log = structlog.get_logger()

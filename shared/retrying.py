@@ -1,8 +1,9 @@
 """Transactions PostgreSQL ended for a deadlock or a serialization failure are run again, a bounded number of times.
 
-Every path of submission locks in one order (the organization's business clock, then a claim, then its attempts),
+Every path locks in one order (in submission: the organization's business clock, then a claim, then its attempts),
 so a deadlock is not expected; when one happens all the same (a path added later, a lock PostgreSQL takes on its
-own), the transaction it killed has changed nothing and is simply run again instead of failing the request.
+own), the transaction it killed has changed nothing and is simply run again instead of failing the request. Every
+POST of every service runs through it (shared/idempotency.py), and workers' own transactions can.
 """
 
 from __future__ import annotations

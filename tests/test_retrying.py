@@ -9,7 +9,8 @@ from typing import Any
 import asyncpg
 import pytest
 from sqlalchemy import exc as sa_exc
-from submission.retrying import TRANSACTION_RUNS, is_lock_conflict, run_retrying_lock_conflicts
+
+from shared.retrying import TRANSACTION_RUNS, is_lock_conflict, run_retrying_lock_conflicts
 
 
 def _wrapped(driver_error: BaseException) -> sa_exc.DBAPIError:
@@ -84,3 +85,48 @@ def test_a_conflict_is_recognised_by_its_sqlstate_too() -> None:
 
     assert is_lock_conflict(sa_exc.DBAPIError("x", {}, AdaptedError()))
     assert not is_lock_conflict(sa_exc.DBAPIError("x", {}, ValueError()))
+
+
+@pytest.mark.stack
+async def test_every_services_post_runs_a_transaction_ended_by_a_deadlock_again(stack_env: dict[str, str]) -> None:
+    from types import SimpleNamespace
+    from uuid import uuid4
+
+    from sqlalchemy import MetaData
+    from starlette.requests import Request
+
+    from shared.db import create_engine, create_sessionmaker
+    from shared.idempotency import idempotency_table, respond_idempotently
+    from shared.settings import ServiceSettings, load_settings
+
+    settings = load_settings(ServiceSettings).model_copy(update={"service_name": "coding"})
+    engine = create_engine(settings, pool_size=1)
+    runs: list[int] = []
+
+    async def use_case(session: Any) -> tuple[int, Any]:
+        runs.append(1)
+        if len(runs) == 1:
+            raise sa_exc.DBAPIError("UPDATE claims ...", {}, asyncpg.exceptions.DeadlockDetectedError("deadlock"))
+        return 201, {"ran": len(runs)}
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"{}", "more_body": False}
+
+    app = SimpleNamespace(state=SimpleNamespace(sessions=create_sessionmaker(engine)))
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/v1/holds/x/resolve",
+        "headers": [],
+        "query_string": b"",
+        "app": app,
+        "route": SimpleNamespace(path="/v1/holds/{charge_id}/resolve"),
+    }
+    try:
+        table = idempotency_table(MetaData(schema="coding"))
+        answer = await respond_idempotently(Request(scope, receive), uuid4(), use_case, table)
+    finally:
+        await engine.dispose()
+    assert answer.status_code == 201
+    assert answer.body == b'{"ran":2}'
+    assert len(runs) == 2
