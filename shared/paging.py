@@ -14,7 +14,8 @@ import binascii
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Generic, TypeVar
 
 import orjson
@@ -22,6 +23,7 @@ from fastapi import Query
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Select, and_, false, or_
 
+from shared.auth import Principal
 from shared.problems import Problem
 
 DEFAULT_LIMIT = 50
@@ -50,8 +52,15 @@ def invalid_cursor() -> Problem:
     )
 
 
-# How each kind of ordering column travels in a cursor (JSON has no dates or UUIDs).
-_DECODERS: dict[type, Any] = {date: date.fromisoformat, uuid.UUID: uuid.UUID, str: str, int: int}
+# How each kind of ordering column travels back from a cursor (JSON has no dates, instants, decimals or UUIDs).
+_DECODERS: dict[type, Any] = {
+    date: date.fromisoformat,
+    datetime: datetime.fromisoformat,
+    Decimal: Decimal,
+    uuid.UUID: uuid.UUID,
+    str: str,
+    int: int,
+}
 
 
 @dataclass(frozen=True)
@@ -87,7 +96,7 @@ class Order:
                 _DECODERS[column.type.python_type](value)
                 for value, (column, _) in zip(decoded[1:], self.keys, strict=True)
             ]
-        except (binascii.Error, orjson.JSONDecodeError, ValueError, TypeError, KeyError) as error:
+        except (binascii.Error, orjson.JSONDecodeError, ValueError, TypeError, KeyError, InvalidOperation) as error:
             raise invalid_cursor() from error
 
     def _after(self, values: list[Any]) -> ColumnElement[bool]:
@@ -98,3 +107,10 @@ class Order:
             beyond = column < values[index] if descending else column > values[index]
             alternatives.append(and_(*equal, beyond))
         return or_(false(), *alternatives)
+
+
+def visible_practices(column: ColumnElement[Any], principal: Principal) -> ColumnElement[bool] | None:
+    """For a key limited to practices: rows of its practices or of none; None when the key sees every practice."""
+    if not principal.practice_ids:
+        return None
+    return or_(column.is_(None), column.in_(sorted(principal.practice_ids)))

@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from remittance import accounts, denial_work
 from remittance.models import denials, underpayments
-from remittance.paging import DEFAULT_LIMIT, Cursor, Limit, Order, Page, visible_practices
 from remittance.schemas import (
     ClaimBalanceView,
     PatientPaymentRequest,
@@ -25,6 +24,7 @@ from remittance.schemas import (
 from remittance.web import INVALID, NOT_FOUND, Reader, Writer, ensure_practice_access, respond_idempotently
 from shared.dates import CalendarDate
 from shared.db import unit_of_work
+from shared.paging import DEFAULT_LIMIT, Cursor, Limit, Order, Page, visible_practices
 from shared.problems import Problem
 
 router = APIRouter(prefix="/v1", tags=["accounts"])

@@ -15,12 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from remittance.files import EraReceipt, receive_era
 from remittance.matching import match_by_hand
 from remittance.models import unmatched_remittances
-from remittance.paging import DEFAULT_LIMIT, Cursor, Limit, Order, Page
 from remittance.schemas import EraReceiptView, ManualMatchRequest, UnmatchedView
 from remittance.web import CONFLICT, INVALID, NOT_FOUND, respond_idempotently
 from shared.auth import Principal, require_scope
 from shared.db import unit_of_work
 from shared.openapi import SIGNED_DELIVERY, link, links
+from shared.paging import DEFAULT_LIMIT, Cursor, Limit, Order, Page
 from shared.problems import Problem
 
 router = APIRouter(prefix="/v1", tags=["remittance"])

@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from remittance import files
 from remittance.models import payments, postings, remittance_files
-from remittance.paging import DEFAULT_LIMIT, Cursor, Limit, Order, Page, visible_practices
 from remittance.schemas import (
     FilePaymentView,
     FileStatus,
@@ -29,6 +28,7 @@ from shared.auth import Principal
 from shared.dates import CalendarDate
 from shared.db import unit_of_work
 from shared.openapi import link, links
+from shared.paging import DEFAULT_LIMIT, Cursor, Limit, Order, Page, visible_practices
 from shared.problems import Problem
 
 router = APIRouter(prefix="/v1", tags=["remittance files"])

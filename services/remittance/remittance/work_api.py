@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from remittance import denial_work
 from remittance.escalations import load_escalation_settings, save_escalation_settings
 from remittance.models import denials
-from remittance.paging import DEFAULT_LIMIT, Cursor, Limit, Order, Page, visible_practices
 from remittance.schemas import (
     AppealRequest,
     AssignRequest,
@@ -41,6 +40,7 @@ from remittance.web import (
 from shared.auth import Principal
 from shared.db import unit_of_work
 from shared.openapi import link, links
+from shared.paging import DEFAULT_LIMIT, Cursor, Limit, Order, Page, visible_practices
 
 MAX_AMOUNT = 9_999_999_999.99  # the largest amount the ledger columns (numeric(12, 2)) hold
 router = APIRouter(prefix="/v1", tags=["denials"])
