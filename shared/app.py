@@ -23,6 +23,7 @@ from shared.heap import freeze_startup_heap
 from shared.infra_tables import InfraTables
 from shared.observability import READY, HttpMetrics, configure_logging, route_template
 from shared.openapi import problem_openapi
+from shared.paging import DEFAULT_LIMIT, Cursor, Limit, Order, Page
 from shared.problems import Problem, install_problem_handlers, problem_response
 from shared.request_limits import RequestSizeLimit
 from shared.settings import ServiceSettings
@@ -165,15 +166,26 @@ def dead_letter_router() -> APIRouter:
     """Operator endpoints: list dead letters, request a replay or a discard (the worker carries it out)."""
     router = APIRouter(prefix="/admin/dead-letters", tags=["operations"], dependencies=[Depends(require_operator)])
 
-    @router.get("", summary="List dead letters")
-    async def list_dead_letters(request: Request, status: str | None = None) -> list[DeadLetterView]:
+    @router.get("", summary="List dead letters, oldest first, a page at a time")
+    async def list_dead_letters(
+        request: Request,
+        status: str | None = None,
+        consumer: str | None = None,
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_LIMIT,
+    ) -> Page[DeadLetterView]:
         table = request.app.state.infra.dead_letters
-        query = select(table).order_by(table.c.id).limit(500)
+        order = Order("dead-letters", ((table.c.id, False),))
+        query = select(table)
         if status:
             query = query.where(table.c.status == status)
+        if consumer:
+            query = query.where(table.c.consumer == consumer)
         async with request.app.state.sessions() as session:
-            rows = (await session.execute(query)).all()
-        return [
+            rows, next_cursor = order.page(
+                (await session.execute(order.apply(query, cursor=cursor, limit=limit))).all(), limit
+            )
+        items = [
             DeadLetterView(
                 id=r.id,
                 consumer=r.consumer,
@@ -188,6 +200,7 @@ def dead_letter_router() -> APIRouter:
             )
             for r in rows
         ]
+        return Page[DeadLetterView](items=items, next_cursor=next_cursor)
 
     async def request_action(request: Request, dead_letter_id: int, action: str) -> dict[str, Any]:
         table = request.app.state.infra.dead_letters

@@ -24,6 +24,7 @@ from datetime import date
 from typing import Any, TypeVar
 
 import asyncpg
+import httpx
 import orjson
 import pytest
 from aiokafka.admin import NewTopic
@@ -465,3 +466,31 @@ async def test_a_worker_killed_during_a_replay_applies_the_message_and_its_follo
     assert effects == [f"{blocked}/v1", f"{blocked}/v2", f"{blocked}/v3", f"{blocked}/v4"]
     assert (await rig.dead_letters())[0]["status"] == "replayed"
     assert await rig.parked() == []
+
+
+async def test_the_operators_dead_letter_list_pages_by_cursor_and_filters(stack_env: dict[str, str]) -> None:
+    consumer = f"paging-check-{uuid.uuid4().hex[:8]}"
+    owner = await connect_as(stack_env, "coding", owner=True)
+    try:
+        for offset in range(3):
+            await owner.execute(
+                "INSERT INTO coding.dead_letters (consumer, topic, kafka_partition, kafka_offset, message_key, "
+                "error_kind, error, value, status) VALUES ($1, 't', 0, $2, 'k', 'permanent', 'e', '\\x00', 'open')",
+                consumer,
+                offset,
+            )
+        url = f"{base_url(stack_env, 'coding')}/admin/dead-letters"
+        headers = {"Authorization": f"Bearer {stack_env['CLAIMFLOW_OPERATOR_TOKEN']}"}
+        async with httpx.AsyncClient(timeout=30) as http:
+            first = (await http.get(url, params={"consumer": consumer, "limit": 2}, headers=headers)).json()
+            second = (
+                await http.get(url, params={"consumer": consumer, "cursor": first["next_cursor"]}, headers=headers)
+            ).json()
+            forged = await http.get(url, params={"cursor": "bm90LWEtY3Vyc29y"}, headers=headers)
+        assert [item["offset"] for item in first["items"]] == [0, 1]
+        assert [item["offset"] for item in second["items"]] == [2]
+        assert second["next_cursor"] is None
+        assert forged.status_code == 422
+    finally:
+        await owner.execute("DELETE FROM coding.dead_letters WHERE consumer = $1", consumer)
+        await owner.close()
