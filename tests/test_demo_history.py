@@ -44,7 +44,7 @@ async def demo(stack_env: dict[str, str]) -> tuple[Tenant, dict[str, Any], dict[
     assert len(posted) == ENCOUNTERS
     before = await wait_for_pipeline(tenant)
     work = await work_the_accounts(tenant, encounter_ids=posted, seed=7, today=today)
-    return tenant, before, await wait_for_pipeline(tenant), work
+    return tenant, before, await wait_for_pipeline(tenant, interval=1.0), work
 
 
 async def test_the_billing_office_collects_most_patient_shares_and_works_denials_as_a_practice_does(demo) -> None:
