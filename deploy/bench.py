@@ -235,7 +235,7 @@ async def soak(
 
 
 def postgres_labels(roles: dict[str, str]) -> Callable[[int], str]:
-    """pid → the service whose runtime role a PostgreSQL backend serves (empty for anything else)."""
+    """pid → the service whose runtime or relay role a PostgreSQL backend serves (empty for anything else)."""
 
     def label(pid: int) -> str:
         """The service of one backend."""
@@ -254,7 +254,9 @@ async def run(config: BenchConfig, profile: ProfileSettings | None = None, out: 
     # second), so the run's requests may take minutes before anything is wrong.
     client = ClaimflowClient(env, timeout=300)
     run_id = uuid.uuid4().hex[:6]
-    roles = {env[f"CLAIMFLOW_{service.upper()}_DB_USER"]: service for service in SERVICES}
+    roles = {
+        env[f"CLAIMFLOW_{service.upper()}_{kind}_USER"]: service for service in SERVICES for kind in ("DB", "RELAY")
+    }
     recorder: ProfileRecorder | None = None
     try:
         pids = components()

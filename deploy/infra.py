@@ -211,12 +211,14 @@ def bootstrap_db(env: dict[str, str]) -> None:
     ]
     for service in SERVICES:
         prefix = f"CLAIMFLOW_{service.upper()}_"
-        owner, app = env[prefix + "OWNER_USER"], env[prefix + "DB_USER"]
+        owner, app, relay = env[prefix + "OWNER_USER"], env[prefix + "DB_USER"], env[prefix + "RELAY_USER"]
         script += _role_sql(owner, env[prefix + "OWNER_PASSWORD"], db, service)
         script += _role_sql(app, env[prefix + "DB_PASSWORD"], db, service)
-        script.append(f"GRANT CONNECT ON DATABASE {db} TO {owner}, {app};")
+        script += _role_sql(relay, env[prefix + "RELAY_PASSWORD"], db, service)
+        script.append(f"GRANT CONNECT ON DATABASE {db} TO {owner}, {app}, {relay};")
         for schema in [service] + (["analytics_rebuild"] if service == "analytics" else []):
             script += _schema_sql(schema, owner, app)
+        script.append(f"GRANT USAGE ON SCHEMA {service} TO {relay};")  # its outbox rights come with the migrations
     psql: list[str | Path] = ["psql", "-X", "-q", "-h", PG_SOCKET, "-p", str(PG_PORT), "-d", "postgres", "-f", "-"]
     result = as_postgres(*psql, stdin="\n".join(script) + "\n")
     if result.returncode:

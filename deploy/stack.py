@@ -76,6 +76,7 @@ def _env_defaults() -> dict[str, str]:
         prefix = f"CLAIMFLOW_{service.upper()}_"
         env[prefix + "DB_USER"], env[prefix + "DB_PASSWORD"] = f"{service}_app", secrets.token_hex(24)
         env[prefix + "OWNER_USER"], env[prefix + "OWNER_PASSWORD"] = f"{service}_owner", secrets.token_hex(24)
+        env[prefix + "RELAY_USER"], env[prefix + "RELAY_PASSWORD"] = f"{service}_relay", secrets.token_hex(24)
     env["CLAIMFLOW_OPERATOR_TOKEN"] = secrets.token_hex(32)
     env["CLAIMFLOW_CLEARINGHOUSE_SECRET"] = secrets.token_hex(32)
     # Signs analytics' dashboard links: a secret of its own, so no other credential can forge them.

@@ -21,11 +21,12 @@ def create_engine(
     settings: ServiceSettings,
     *,
     owner: bool = False,
+    relay: bool = False,
     pool_size: int | None = None,
     pre_ping: bool = True,
     process: str = "api",
 ) -> AsyncEngine:
-    """An async engine connecting as the service's runtime role (or its migration role).
+    """An async engine connecting as the service's runtime role (or its migration role, or its outbox relay's).
 
     `pre_ping` checks each connection as it leaves the pool so an HTTP request does not fail on a connection
     PostgreSQL closed while it was idle (a restart, an administrator ending backends): the check is local, whether
@@ -35,7 +36,7 @@ def create_engine(
     invalidates the pool. Workers turn the check off: they retry every transient failure anyway.
     """
     engine = create_async_engine(
-        settings.database_url(owner=owner),
+        settings.database_url(owner=owner, relay=relay),
         pool_size=pool_size or settings.db_pool_size,
         max_overflow=5,
         pool_recycle=1800,

@@ -53,8 +53,38 @@ def run_env(service: str) -> None:
 
 
 def upgrade(service: str, revision: str = "head") -> None:
-    """Migrate one service's schema to a revision."""
+    """Migrate one service's schema to a revision, then set who may do what with its outbox."""
     command.upgrade(alembic_config(service), revision)
+    asyncio.run(secure_outbox(service))
+
+
+def outbox_privileges(schema: str, runtime_role: str, relay_role: str) -> list[str]:
+    """The runtime role only adds outbox rows (every organization's events, with their PHI, outside row-level
+    security); the relay's role reads, marks and purges them."""
+    return [
+        f"REVOKE ALL ON {schema}.outbox FROM {runtime_role}",
+        f"GRANT INSERT ON {schema}.outbox TO {runtime_role}",
+        f"GRANT SELECT, UPDATE, DELETE ON {schema}.outbox TO {relay_role}",
+    ]
+
+
+async def secure_outbox(service: str) -> None:
+    """Apply outbox_privileges as the service's migration role (the outbox's owner)."""
+    from sqlalchemy import text
+
+    from shared.db import create_engine
+
+    settings = load_settings(ServiceSettings)
+    settings.service_name = service
+    runtime_role, _ = settings.role_credentials()
+    relay_role, _ = settings.role_credentials(relay=True)
+    engine = create_engine(settings, owner=True, pool_size=1)
+    try:
+        async with engine.begin() as connection:
+            for statement in outbox_privileges(service, runtime_role, relay_role):
+                await connection.execute(text(statement))
+    finally:
+        await engine.dispose()
 
 
 def main(argv: list[str]) -> int:

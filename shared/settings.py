@@ -54,16 +54,18 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     max_request_bytes: int = 5_000_000
 
-    def role_credentials(self, *, owner: bool = False) -> tuple[str, str]:
-        """User and password of this service's runtime role (or migration role when owner)."""
-        prefix = f"CLAIMFLOW_{self.service_name.upper()}_{'OWNER' if owner else 'DB'}_"
+    def role_credentials(self, *, owner: bool = False, relay: bool = False) -> tuple[str, str]:
+        """User and password of this service's runtime role (or its migration role when owner, the role of its
+        outbox relay when relay: the only one that reads and marks outbox rows, which the runtime role only adds)."""
+        kind, default = ("OWNER", "owner") if owner else ("RELAY", "relay") if relay else ("DB", "app")
+        prefix = f"CLAIMFLOW_{self.service_name.upper()}_{kind}_"
         env = _merged_env()
-        user = env.get(prefix + "USER", f"{self.service_name}_{'owner' if owner else 'app'}")
+        user = env.get(prefix + "USER", f"{self.service_name}_{default}")
         return user, env.get(prefix + "PASSWORD", "")
 
-    def database_url(self, *, owner: bool = False) -> str:
-        """SQLAlchemy URL for the service's runtime role, or its migration role."""
-        user, password = self.role_credentials(owner=owner)
+    def database_url(self, *, owner: bool = False, relay: bool = False) -> str:
+        """SQLAlchemy URL for the service's runtime role, its migration role, or its relay's role."""
+        user, password = self.role_credentials(owner=owner, relay=relay)
         from sqlalchemy.engine import URL
 
         query = {} if self.pg_sslmode == "disable" else {"ssl": self.pg_sslmode}

@@ -66,9 +66,12 @@ async def run_worker(spec: WorkerSpec) -> None:
     server = await _serve_metrics(port, health, settings.service_name) if port else None
     producer = create_producer(settings)
     await _start_with_retry(producer.start, stop, health, "producer")
+    # The relay reads and marks the outbox under a role of its own: the runtime role may only add outbox rows, so the
+    # events' PHI of every organization is not readable by the role every query of the service runs as.
+    relay_engine = create_engine(settings, relay=True, pre_ping=False, pool_size=2, process="relay")
     relay = OutboxRelay(
         service=settings.service_name,
-        sessions=sessions,
+        sessions=create_sessionmaker(relay_engine),
         tables=spec.infra,
         producer=producer,
         batch_size=settings.outbox_batch_size,
@@ -104,6 +107,7 @@ async def run_worker(spec: WorkerSpec) -> None:
     await asyncio.gather(*tasks, return_exceptions=True)
     await producer.stop()
     await engine.dispose()
+    await relay_engine.dispose()
     if server is not None:
         server.close()
     log.info("worker stopped")

@@ -11,9 +11,11 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 
-async def connect_as(env: dict[str, str], service: str, *, owner: bool = False) -> asyncpg.Connection:
-    """A connection as the service's runtime role (or its migration role)."""
-    kind = "OWNER" if owner else "DB"
+async def connect_as(
+    env: dict[str, str], service: str, *, owner: bool = False, relay: bool = False
+) -> asyncpg.Connection:
+    """A connection as the service's runtime role (or its migration role, or its outbox relay's role)."""
+    kind = "OWNER" if owner else "RELAY" if relay else "DB"
     return await asyncpg.connect(
         host=env["CLAIMFLOW_PG_HOST"],
         port=int(env["CLAIMFLOW_PG_PORT"]),
@@ -48,3 +50,12 @@ def statements_sent(sessions: async_sessionmaker[AsyncSession]) -> Iterator[list
         yield sent
     finally:
         event.remove(engine, "before_cursor_execute", note)
+
+
+async def outbox_rows(env: dict[str, str], service: str, sql: str, *args: Any) -> list[Any]:
+    """Rows of a query on a service's outbox, as its relay's role (the runtime role may only add outbox rows)."""
+    connection = await connect_as(env, service, relay=True)
+    try:
+        return list(await connection.fetch(sql, *args))
+    finally:
+        await connection.close()

@@ -42,7 +42,7 @@ from shared.infra_tables import InfraTables, infra_tables
 from shared.kafka import create_admin, create_producer
 from shared.outbox import add_message
 from shared.settings import ServiceSettings, stack_env_file
-from tests.db import connect_as
+from tests.db import connect_as, outbox_rows
 from tests.test_faults import message_with_key
 
 pytestmark = pytest.mark.stack
@@ -176,8 +176,11 @@ class Rig:
 
     async def effects(self) -> list[str]:
         """Committed effects in commit order, as "<practice>/<version>" of the upsert applied."""
-        rows = await self.fetch(
-            f"SELECT event_id FROM {SERVICE}.outbox WHERE topic = $1 ORDER BY id", self.replica.effects_topic
+        rows = await outbox_rows(
+            self.env,
+            SERVICE,
+            f"SELECT event_id FROM {SERVICE}.outbox WHERE topic = $1 ORDER BY id",
+            self.replica.effects_topic,
         )
         return [self.sent[row["event_id"]] for row in rows]
 
@@ -278,7 +281,9 @@ async def _delete_topics_once_relayed(rig: Rig, topics: list[str]) -> None:
     """
 
     async def relayed() -> bool:
-        rows = await rig.fetch(
+        rows = await outbox_rows(
+            rig.env,
+            SERVICE,
             f"SELECT count(*) AS waiting FROM {SERVICE}.outbox WHERE topic = ANY($1::text[]) AND sent_at IS NULL",
             topics,
         )

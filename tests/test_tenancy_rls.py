@@ -1,5 +1,6 @@
 """Row-level security: a query that forgets its organization filter still sees only its own tenant's rows."""
 
+import contextlib
 import uuid
 
 import asyncpg
@@ -58,5 +59,50 @@ async def test_the_runtime_role_cannot_change_the_schema_it_works_in(stack_env):
     try:
         with pytest.raises(asyncpg.exceptions.InsufficientPrivilegeError):
             await connection.execute("CREATE TABLE coding.sneaky (id int)")
+    finally:
+        await connection.close()
+
+
+SERVICES = ["intake", "coding", "submission", "remittance", "analytics"]
+ADD_OUTBOX_ROW = (
+    "INSERT INTO {schema}.outbox (event_id, topic, message_key, event_type, value) "
+    "VALUES ($1, 'claimflow.privileges-check', 'k', 'check', '\\x00')"
+)
+
+
+class _RollBack(Exception):
+    """Ends a transaction whose writes the test only needed to see allowed."""
+
+
+@pytest.mark.parametrize("service", SERVICES)
+async def test_the_runtime_role_adds_outbox_rows_but_cannot_read_change_or_delete_them(stack_env, service):
+    connection = await connect_as(stack_env, service)
+    try:
+        for statement in (
+            f"SELECT value FROM {service}.outbox LIMIT 1",
+            f"UPDATE {service}.outbox SET sent_at = now() WHERE false",
+            f"DELETE FROM {service}.outbox WHERE false",
+        ):
+            with pytest.raises(asyncpg.exceptions.InsufficientPrivilegeError):
+                await connection.execute(statement)
+        with contextlib.suppress(_RollBack):
+            async with connection.transaction():
+                await connection.execute(ADD_OUTBOX_ROW.format(schema=service), uuid.uuid4().hex)
+                raise _RollBack
+    finally:
+        await connection.close()
+
+
+@pytest.mark.parametrize("service", SERVICES)
+async def test_the_relay_role_reads_and_marks_the_outbox_and_nothing_else(stack_env, service):
+    connection = await connect_as(stack_env, service, relay=True)
+    try:
+        await connection.fetch(f"SELECT id, sent_at FROM {service}.outbox ORDER BY id DESC LIMIT 1")
+        await connection.execute(f"UPDATE {service}.outbox SET sent_at = sent_at WHERE false")
+        for table in ("inbox", "dead_letters"):
+            with pytest.raises(asyncpg.exceptions.InsufficientPrivilegeError):
+                await connection.fetch(f"SELECT * FROM {service}.{table} LIMIT 1")
+        with pytest.raises(asyncpg.exceptions.InsufficientPrivilegeError):
+            await connection.execute(ADD_OUTBOX_ROW.format(schema=service), uuid.uuid4().hex)
     finally:
         await connection.close()

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from coding.config import CodingSettings
 from coding.handlers import HANDLERS, REFERENCE_HANDLERS
-from coding.models import care_management_months, charges, infra
+from coding.models import care_management_months, charges
 from sqlalchemy import select
 
 from deploy import stack
@@ -24,6 +24,7 @@ from shared.events.encounter import EncounterAmended, EncounterFacts, EncounterR
 from shared.events.envelope import Envelope
 from shared.events.reference import ReferenceUpserted
 from shared.settings import load_settings
+from tests.db import outbox_rows
 
 DATE_OF_SERVICE = date(2026, 10, 1)
 ADDRESS = {"line1": "1 Main St", "city": "Springfield", "state": "IL", "postal_code": "62701"}
@@ -200,13 +201,10 @@ class Coding:
 
     async def events(self, charge_id: str) -> list[tuple[str, dict[str, Any]]]:
         """(type, payload) of the charge events queued for a charge id, in order."""
-        async with self.sessions() as session:
-            rows = await session.execute(
-                select(infra.outbox.c.event_type, infra.outbox.c.value)
-                .where(infra.outbox.c.message_key == charge_id)
-                .order_by(infra.outbox.c.id)
-            )
-            events = [json.loads(row.value) for row in rows]
+        rows = await outbox_rows(
+            stack.load_env(), "coding", "SELECT value FROM coding.outbox WHERE message_key = $1 ORDER BY id", charge_id
+        )
+        events = [json.loads(row["value"]) for row in rows]
         return [
             (event["type"], event["data"]) for event in events if event["organizationid"] == str(self.organization_id)
         ]

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from deploy.client import Tenant, seed_payers, seed_practice, wait_until
-from tests.db import tenant_rows
+from tests.db import outbox_rows, tenant_rows
 
 pytestmark = pytest.mark.stack
 
@@ -139,10 +139,9 @@ class Billing:
 
     async def charge_events(self, charge_id: str) -> list[str]:
         """Types of the charge events coding published for a charge id."""
-        rows = await tenant_rows(
+        rows = await outbox_rows(
             self.env,
             "coding",
-            self.tenant.organization_id,
             "SELECT event_type FROM coding.outbox WHERE message_key = $1 ORDER BY id",
             charge_id,
         )

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from deploy.client import Tenant, npi_with_check_digit, wait_until
-from tests.db import tenant_rows
+from tests.db import outbox_rows
 
 pytestmark = pytest.mark.stack
 ADDRESS = {"line1": "9 Lake Rd", "city": "Springfield", "state": "IL", "postal_code": "62701"}
@@ -154,10 +154,9 @@ def rendered(charge: dict[str, Any]) -> list[str]:
 
 async def charge_events(stack_env: dict[str, str], tenant: Tenant, charge_id: str) -> list[dict[str, Any]]:
     """Charge events coding queued for a charge id (its outbox is the record of what it published)."""
-    rows = await tenant_rows(
+    rows = await outbox_rows(
         stack_env,
         "coding",
-        tenant.organization_id,
         "SELECT value FROM coding.outbox WHERE message_key = $1 ORDER BY id",
         charge_id,
     )

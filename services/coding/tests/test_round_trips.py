@@ -16,14 +16,14 @@ from typing import Any
 import pytest
 from coding.config import CodingSettings
 from coding.handlers import HANDLERS
-from coding.models import charges, infra
+from coding.models import charges
 from sqlalchemy import select
 
 from shared.db import create_engine, create_sessionmaker, unit_of_work
 from shared.events.catalogue import build_event
 from shared.events.encounter import EncounterFacts, EncounterReceived
 from shared.settings import load_settings
-from tests.db import statements_sent
+from tests.db import outbox_rows, statements_sent
 
 pytestmark = pytest.mark.stack
 
@@ -64,13 +64,15 @@ async def test_an_encounter_is_coded_in_three_statements(
             await HANDLERS["encounter.received"](session, received(organization_id, again))
         async with unit_of_work(sessions, organization_id) as session:
             stored = (await session.scalars(select(charges.c.charge_id).order_by(charges.c.charge_id))).all()
-            announced = (
-                await session.scalars(
-                    select(infra.outbox.c.message_key).where(infra.outbox.c.event_type == "charge.created")
-                )
-            ).all()
     finally:
         await engine.dispose()
+    rows = await outbox_rows(
+        stack_env,
+        "coding",
+        "SELECT message_key FROM coding.outbox WHERE event_type = 'charge.created' AND message_key = ANY($1::text[])",
+        list(stored),
+    )
+    announced = [row["message_key"] for row in rows]
 
     assert len(coded) == 3, coded
     assert len(redelivered) == 1, redelivered  # coded before: nothing else is read or written

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from deploy.client import Tenant, npi_with_check_digit
-from tests.db import connect_as, tenant_rows
+from tests.db import outbox_rows, tenant_rows
 
 ADDRESS = {"line1": "12 Lake Rd", "city": "Springfield", "state": "IL", "postal_code": "62701"}
 PRACTICE_NPI = npi_with_check_digit("124531959")
@@ -154,14 +154,12 @@ async def outbox_events(
     env: dict[str, str], organization_id: str, event_type: str | None = None
 ) -> list[dict[str, Any]]:
     """Patient-intake events of an organization in intake's outbox, oldest first."""
-    connection = await connect_as(env, "intake")
-    try:
-        rows = await connection.fetch(
-            "SELECT event_type, value FROM intake.outbox WHERE topic = 'claimflow.patient-intake.v1' "
-            "AND convert_from(value, 'UTF8')::jsonb ->> 'organizationid' = $1 ORDER BY id",
-            organization_id,
-        )
-    finally:
-        await connection.close()
+    rows = await outbox_rows(
+        env,
+        "intake",
+        "SELECT event_type, value FROM intake.outbox WHERE topic = 'claimflow.patient-intake.v1' "
+        "AND convert_from(value, 'UTF8')::jsonb ->> 'organizationid' = $1 ORDER BY id",
+        organization_id,
+    )
     events = [json.loads(bytes(row["value"])) for row in rows]
     return [e for e in events if event_type is None or e["type"] == event_type]

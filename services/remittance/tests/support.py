@@ -12,10 +12,10 @@ import orjson
 from remittance.api import delivery_signature
 from remittance.config import RemittanceSettings
 from remittance.handlers import HANDLERS, REFERENCE_HANDLERS
-from remittance.models import infra
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from deploy.stack import load_env
 from shared.auth import generate_api_key
 from shared.db import unit_of_work
 from shared.events.catalogue import build_event
@@ -23,6 +23,7 @@ from shared.events.claim import ClaimLine, ClaimSubmitted
 from shared.events.envelope import Envelope, Payload
 from shared.events.reference import ApiKeyRef, ReferenceUpserted
 from shared.settings import load_settings
+from tests.db import outbox_rows
 
 SETTINGS = load_settings(RemittanceSettings)
 Sessions = async_sessionmaker[AsyncSession]
@@ -119,17 +120,16 @@ async def deliver(client: httpx.AsyncClient, organization_id: uuid.UUID, body: s
     )
 
 
-async def outbox_events(sessions: Sessions, *keys: str) -> list[dict[str, Any]]:
-    """Queued events keyed by these claims (or practices), oldest first."""
-    async with unit_of_work(sessions, None) as session:
-        rows = (
-            await session.execute(
-                select(infra.outbox.c.topic, infra.outbox.c.value)
-                .where(infra.outbox.c.message_key.in_(keys))
-                .order_by(infra.outbox.c.id)
-            )
-        ).all()
-    return [{"topic": row.topic, **orjson.loads(row.value)} for row in rows]
+async def outbox_events(*keys: str) -> list[dict[str, Any]]:
+    """Queued events keyed by these claims (or practices), oldest first (read as the relay's role: the runtime
+    role may only add outbox rows)."""
+    rows = await outbox_rows(
+        load_env(),
+        "remittance",
+        "SELECT topic, value FROM remittance.outbox WHERE message_key = ANY($1::text[]) ORDER BY id",
+        list(keys),
+    )
+    return [{"topic": row["topic"], **orjson.loads(row["value"])} for row in rows]
 
 
 async def count(sessions: Sessions, organization_id: uuid.UUID, table: Any) -> int:

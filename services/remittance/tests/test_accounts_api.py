@@ -43,7 +43,7 @@ async def test_a_patient_payment_is_posted_once_per_idempotency_key_and_emits_it
     assert first.json()["balance"]["patient_open"] == "5.00"
     assert first.json()["balance"]["payer_open"] == "0.00"
     assert await count(stack_sessions, org, patient_payments) == 1
-    events = [e for e in await outbox_events(stack_sessions, claim_id) if e["type"] == "patient-payment.posted"]
+    events = [e for e in await outbox_events(claim_id) if e["type"] == "patient-payment.posted"]
     assert len(events) == 1
     assert (events[0]["data"]["amount"], events[0]["data"]["method"], events[0]["businessdate"]) == (
         "15.00",
@@ -118,7 +118,7 @@ async def test_small_balance_and_bad_debt_write_offs_close_the_patient_balance(s
         "patient_open": "0.00",
         "open_balance": "0.00",
     }
-    events = [e["data"] for e in await outbox_events(stack_sessions, claim_id) if e["type"] == "balance.written-off"]
+    events = [e["data"] for e in await outbox_events(claim_id) if e["type"] == "balance.written-off"]
     assert [(e["reason"], e["balance"], e["amount"]) for e in events] == [
         ("small_balance", "patient", "4.50"),
         ("bad_debt", "patient", "15.50"),
@@ -159,7 +159,7 @@ async def test_a_denial_write_off_takes_the_denied_amount_off_the_payer_balance_
     assert written_off.json()["claim_balance"]["open_balance"] == "0.00"
     denial = (await api.get(f"/v1/denials/{denial_id}", headers=headers)).json()
     assert (denial["status"], denial["outcome"], denial["written_off_amount"]) == ("resolved", "written_off", "150.00")
-    types = [e["type"] for e in await outbox_events(stack_sessions, claim_id)]
+    types = [e["type"] for e in await outbox_events(claim_id)]
     assert types[-2:] == ["balance.written-off", "denial.resolved"]
 
 

@@ -110,7 +110,7 @@ async def test_a_denial_is_assigned_noted_appealed_and_resolved_with_its_events(
     assert resolved.status_code == 200, resolved.text
     assert (resolved.json()["denial"]["outcome"], resolved.json()["write_off"]) == ("overturned", None)
     assert after.status_code == 409
-    events = [e for e in await outbox_events(stack_sessions, claim_id) if e["type"].startswith("denial.")]
+    events = [e for e in await outbox_events(claim_id) if e["type"].startswith("denial.")]
     assert [(e["type"], e["businessdate"]) for e in events] == [
         ("denial.appealed", "2026-10-20"),
         ("denial.resolved", "2026-11-10"),
@@ -140,7 +140,7 @@ async def test_a_corrected_claim_is_requested_once_with_correction_requested(sta
     assert first.status_code == 200, first.text
     assert first.json()["correction_requested_date"] == "2026-10-16"
     assert second.status_code == 409
-    requested = [e for e in await outbox_events(stack_sessions, claim_id) if e["type"] == "correction.requested"]
+    requested = [e for e in await outbox_events(claim_id) if e["type"] == "correction.requested"]
     assert len(requested) == 1
     assert (requested[0]["data"]["root_cause"], requested[0]["data"]["note"]) == ("coding", "wrong diagnosis pointer")
 
@@ -162,13 +162,13 @@ async def test_high_dollar_and_credentialing_denials_escalate_and_go_to_the_cred
     assert [(d["claim_id"], d["escalation_rules"]) for d in credentialing] == [
         (f"H{t}", ["high_dollar", "credentialing"])
     ]
-    escalated = [e["data"] for e in await outbox_events(stack_sessions, f"H{t}") if e["type"] == "denial.escalated"]
+    escalated = [e["data"] for e in await outbox_events(f"H{t}") if e["type"] == "denial.escalated"]
     assert [(e["rule"], e["route"]) for e in escalated] == [
         ("high_dollar", "senior_biller"),
         ("credentialing", "credentialing_queue"),
     ]
     assert escalated[0]["denied_amount"] == "250.00"
-    assert [e["type"] for e in await outbox_events(stack_sessions, f"L{t}")] == ["remittance.posted", "claim.denied"]
+    assert [e["type"] for e in await outbox_events(f"L{t}")] == ["remittance.posted", "claim.denied"]
 
 
 async def test_a_recurring_pattern_escalates_once_per_window_at_the_organization_threshold(
@@ -197,7 +197,7 @@ async def test_a_recurring_pattern_escalates_once_per_window_at_the_organization
         "pattern_window_days": 30,
         "credentialing_enabled": True,
     }
-    patterns = await outbox_events(stack_sessions, str(practice))
+    patterns = await outbox_events(str(practice))
     assert [(e["type"], e["data"]["rule"], e["data"]["denied_visits"]) for e in patterns] == [
         ("denial.escalated", "recurring_pattern", 2)
     ]

@@ -9,16 +9,16 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
-import orjson
 import pytest
 from remittance.api import delivery_signature
 from remittance.config import RemittanceSettings
 from remittance.handlers import HANDLERS, REFERENCE_HANDLERS
 from remittance.main import create_app
-from remittance.models import denials, infra, postings, unmatched_remittances
+from remittance.models import denials, postings, unmatched_remittances
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.remittance.tests.support import outbox_events
 from shared.auth import generate_api_key
 from shared.db import create_engine, create_sessionmaker, unit_of_work
 from shared.events.catalogue import build_event
@@ -120,19 +120,6 @@ async def deliver(
     )
 
 
-async def outbox_events(sessions: async_sessionmaker[AsyncSession], *claim_ids: str) -> list[dict[str, Any]]:
-    """Queued events keyed by these claims, oldest first."""
-    async with unit_of_work(sessions, None) as session:
-        rows = (
-            await session.execute(
-                select(infra.outbox.c.topic, infra.outbox.c.value)
-                .where(infra.outbox.c.message_key.in_(claim_ids))
-                .order_by(infra.outbox.c.id)
-            )
-        ).all()
-    return [{"topic": row.topic, **orjson.loads(row.value)} for row in rows]
-
-
 async def count(sessions: async_sessionmaker[AsyncSession], organization_id: uuid.UUID, table: Any) -> int:
     """Rows of a tenant table for the organization."""
     async with unit_of_work(sessions, organization_id) as session:
@@ -176,7 +163,7 @@ async def test_a_signed_835_posts_known_claims_emits_events_and_queues_the_unkno
     assert sorted(c["claim_id"] for c in receipt["claims_posted"]) == sorted([ids["paid"], ids["denied"]])
     assert [(u["claim_id"], u["reason"]) for u in receipt["unmatched"]] == [(ids["late"], "unknown_claim")]
     assert receipt["discrepancies"] == []
-    events = await outbox_events(sessions, ids["paid"], ids["denied"])
+    events = await outbox_events(ids["paid"], ids["denied"])
     by_type = {(e["type"], e["subject"]): e for e in events}
     posted = by_type[("remittance.posted", ids["paid"])]
     assert posted["topic"] == "claimflow.remittance.v1"
@@ -201,11 +188,11 @@ async def test_a_signed_835_posts_known_claims_emits_events_and_queues_the_unkno
     assert again.headers["content-type"].startswith("application/problem+json")
     assert await count(sessions, organization_id, postings) == 2
     assert await count(sessions, organization_id, denials) == 1
-    assert len(await outbox_events(sessions, ids["paid"], ids["denied"])) == 3
+    assert len(await outbox_events(ids["paid"], ids["denied"])) == 3
 
     await submit_claim(sessions, organization_id, ids["late"])
 
-    late = await outbox_events(sessions, ids["late"])
+    late = await outbox_events(ids["late"])
     assert [e["type"] for e in late] == ["remittance.posted"]
     assert late[0]["data"]["patient_responsibility"] == "150.00"
     assert late[0]["businessdate"] == "2026-10-15"
@@ -233,7 +220,7 @@ async def test_a_reversal_emits_remittance_reversed_and_is_not_a_first_adjudicat
     response = await deliver(client, organization_id, reversal)
 
     assert response.status_code == 200, response.text
-    events = await outbox_events(sessions, ids["paid"])
+    events = await outbox_events(ids["paid"])
     assert [e["type"] for e in events] == ["remittance.posted", "remittance.reversed", "remittance.posted"]
     reversed_event = events[1]["data"]
     assert reversed_event["paid_amount"] == "-100.00"

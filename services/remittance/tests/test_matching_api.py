@@ -44,7 +44,7 @@ async def test_a_clp_with_an_unknown_clp01_matches_by_the_payer_claim_number_of_
 
     assert [c["claim_id"] for c in receipt["claims_posted"]] == [f"P{t}"]
     assert receipt["unmatched"] == []
-    assert [e["type"] for e in await outbox_events(stack_sessions, f"P{t}")] == [
+    assert [e["type"] for e in await outbox_events(f"P{t}")] == [
         "remittance.posted",
         "remittance.posted",
         "claim.denied",
@@ -62,9 +62,9 @@ async def test_a_clp_matches_by_patient_date_of_service_and_amount_when_both_num
     receipt = (await deliver(api, org, body)).json()
 
     assert [c["claim_id"] for c in receipt["claims_posted"]] == [f"P{t}"]
-    posted = await outbox_events(stack_sessions, f"P{t}")
+    posted = await outbox_events(f"P{t}")
     assert [(e["type"], e["data"]["paid_amount"]) for e in posted] == [("remittance.posted", "100.00")]
-    assert await outbox_events(stack_sessions, f"Q{t}") == []
+    assert await outbox_events(f"Q{t}") == []
 
 
 async def test_an_ambiguous_patient_match_waits_for_a_person_who_posts_it_exactly_once(
@@ -102,11 +102,11 @@ async def test_an_ambiguous_patient_match_waits_for_a_person_who_posts_it_exactl
     assert elsewhere.status_code == 409
     assert theirs.status_code == 404
     assert await count(stack_sessions, org, postings) == 1
-    events = await outbox_events(stack_sessions, f"Q{t}")
+    events = await outbox_events(f"Q{t}")
     assert [(e["type"], e["data"]["paid_amount"], e["data"]["trace_number"]) for e in events] == [
         ("remittance.posted", "100.00", f"T{t}")
     ]
-    assert await outbox_events(stack_sessions, f"P{t}") == []
+    assert await outbox_events(f"P{t}") == []
 
 
 async def test_a_waiting_clp_posts_when_a_claim_with_the_same_patient_date_and_amount_arrives(
@@ -119,7 +119,7 @@ async def test_a_waiting_clp_posts_when_a_claim_with_the_same_patient_date_and_a
     await submit_claim(stack_sessions, org, f"P{t}", member_id=f"M{t}")
     await submit_claim(stack_sessions, org, f"P{t}", member_id=f"M{t}")
 
-    events = await outbox_events(stack_sessions, f"P{t}")
+    events = await outbox_events(f"P{t}")
     assert [e["type"] for e in events] == ["remittance.posted"]
     async with unit_of_work(stack_sessions, org) as session:
         entry = (await session.execute(select(unmatched_remittances))).one()
@@ -140,7 +140,7 @@ async def test_an_unknown_clp01_shaped_like_our_claim_ids_waits_for_its_claim_in
 
     assert receipt["claims_posted"] == []
     assert [u["reason"] for u in receipt["unmatched"]] == ["unknown_claim"]
-    assert await outbox_events(stack_sessions, first) == []
+    assert await outbox_events(first) == []
     await submit_claim(stack_sessions, org, second, member_id=f"M{t}")
-    assert [e["type"] for e in await outbox_events(stack_sessions, second)] == ["remittance.posted"]
-    assert await outbox_events(stack_sessions, first) == []
+    assert [e["type"] for e in await outbox_events(second)] == ["remittance.posted"]
+    assert await outbox_events(first) == []

@@ -58,7 +58,7 @@ async def test_the_same_claim_submitted_event_delivered_twice_posts_the_waiting_
 
     assert before == [1, 1]
     assert [await count(stack_sessions, org, table) for table in (postings, denials)] == before
-    assert [e["type"] for e in await outbox_events(stack_sessions, claim_id)] == ["remittance.posted", "claim.denied"]
+    assert [e["type"] for e in await outbox_events(claim_id)] == ["remittance.posted", "claim.denied"]
 
 
 async def test_an_uploaded_file_posted_twice_is_409_and_posts_nothing_again(stack_sessions, api, org, eras) -> None:
@@ -79,7 +79,7 @@ async def test_an_uploaded_file_posted_twice_is_409_and_posts_nothing_again(stac
         statuses = sorted((await session.execute(select(payments.c.status))).scalars())
     assert statuses == ["duplicate", "posted"]  # the duplicate file is listed with its payment, which never posts
     assert await count(stack_sessions, org, unmatched_remittances) == 1
-    assert [e["type"] for e in await outbox_events(stack_sessions, claim_id)] == ["remittance.posted"]
+    assert [e["type"] for e in await outbox_events(claim_id)] == ["remittance.posted"]
 
 
 async def test_a_plb_is_stored_and_emitted_keyed_by_the_practice_whose_npi_it_names(
@@ -104,7 +104,7 @@ async def test_a_plb_is_stored_and_emitted_keyed_by_the_practice_whose_npi_it_na
 
     assert receipt["discrepancies"] == []
     assert await count(stack_sessions, org, provider_adjustments) == 2
-    events = await outbox_events(stack_sessions, str(practice_id))
+    events = await outbox_events(str(practice_id))
     assert [(e["type"], e["data"]["reason_code"], e["data"]["amount"]) for e in events] == [
         ("provider-adjustment.posted", "WO", "30.00"),
         ("provider-adjustment.posted", "L6", "-5.00"),

@@ -37,7 +37,7 @@ async def test_a_truncated_835_is_refused_whole_and_the_complete_file_with_the_s
     assert problem["errors"][0]["field"].startswith("segment ")
     assert await count(stack_sessions, org, postings) == 0
     assert await count(stack_sessions, org, payments) == 0
-    assert await outbox_events(stack_sessions, first, second) == []
+    assert await outbox_events(first, second) == []
 
     posted = await deliver(api, org, complete)
 

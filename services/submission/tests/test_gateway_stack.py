@@ -19,13 +19,15 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from submission.config import SubmissionSettings
 from submission.gateway import ClearinghouseUnavailable, SandboxGateway
-from submission.models import batches, claim_attempts, claims, infra, paused_senders
+from submission.models import batches, claim_attempts, claims, paused_senders
 from submission.recording import record_answer
 from submission.sender import prepare_batch, send_once, send_until_answered
 from submission.service import create_claim_for_charge
 
 from deploy.client import encounter_body, wait_until
+from deploy.stack import load_env
 from shared.db import unit_of_work
+from tests.db import outbox_rows
 
 pytestmark = pytest.mark.stack
 SECRET = "stack-test-secret"
@@ -95,13 +97,13 @@ async def test_claims_streamed_during_an_outage_are_each_submitted_exactly_once_
     assert sorted(claim_id for batch in received for claim_id in batch["claim_ids"]) == claim_ids  # ...not twice
     assert {batch["times_received"] for batch in received} == {1}
     assert sorted(int(batch["gs06"]) for batch in received) == [b.control_number for b in stored]
-    async with sessions() as session:
-        submitted = await session.scalar(
-            select(func.count()).where(
-                infra.outbox.c.message_key.in_(claim_ids), infra.outbox.c.event_type == "claim.submitted"
-            )
-        )
-    assert submitted == STREAM
+    submitted = await outbox_rows(
+        load_env(),
+        "submission",
+        "SELECT 1 FROM submission.outbox WHERE message_key = ANY($1::text[]) AND event_type = 'claim.submitted'",
+        list(claim_ids),
+    )
+    assert len(submitted) == STREAM
 
 
 class LostAnswers(httpx.AsyncBaseTransport):

@@ -20,14 +20,15 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from submission.config import SubmissionSettings
 from submission.gateway import SandboxGateway
 from submission.handlers import REMITTANCE_HANDLERS
-from submission.models import authorization_usage, claim_attempts, claims, infra, paused_senders, send_queue, visits
+from submission.models import authorization_usage, claim_attempts, claims, paused_senders, send_queue, visits
 from submission.recording import record_answer
 from submission.sender import prepare_batch, send_until_answered
 from submission.service import create_claim_for_charge
 
+from deploy.stack import load_env
 from shared.db import unit_of_work
 from shared.events.catalogue import build_event
-from tests.db import statements_sent
+from tests.db import outbox_rows, statements_sent
 
 pytestmark = pytest.mark.stack
 SECRET = "round-trip-test-secret"
@@ -93,17 +94,15 @@ async def _recording_statements(sessions: Any, gateway: SandboxGateway, charges:
         await record_answer(sessions, organization_id, batch.control_number, answer)
     async with unit_of_work(sessions, organization_id) as session:
         ids = (await session.scalars(select(claims.c.claim_id).where(claims.c.status == "sent"))).all()
-    async with sessions() as session:
-        events = (
-            await session.execute(
-                select(infra.outbox.c.event_type, infra.outbox.c.message_key)
-                .where(infra.outbox.c.message_key.in_(ids))
-                .order_by(infra.outbox.c.id)
-            )
-        ).all()
+    events = await outbox_rows(
+        load_env(),
+        "submission",
+        "SELECT event_type, message_key FROM submission.outbox WHERE message_key = ANY($1::text[]) ORDER BY id",
+        list(ids),
+    )
     assert len(ids) == claims_in_batch
     for claim_id in ids:  # each claim announced once, its submission before its acknowledgements
-        assert [row.event_type for row in events if row.message_key == claim_id] == [
+        assert [row["event_type"] for row in events if row["message_key"] == claim_id] == [
             "claim.submitted",
             "claim.acknowledged",
             "claim.acknowledged",

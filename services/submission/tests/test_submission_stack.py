@@ -22,10 +22,12 @@ from submission.recording import record_answer
 from submission.sender import prepare_batch, send_until_answered
 from submission.service import create_claim_for_charge
 
+from deploy.stack import load_env
 from shared.auth import generate_api_key
 from shared.db import unit_of_work
 from shared.events.catalogue import build_event
 from shared.events.charge import ChargeVoided
+from tests.db import outbox_rows
 
 pytestmark = pytest.mark.stack
 SECRET = "stack-test-secret"
@@ -57,11 +59,14 @@ async def _claim(sessions: Any, organization_id: uuid.UUID, charge_id: str) -> A
 
 
 async def _events(sessions: Any, claim_id: str) -> list[str]:
-    async with sessions() as session:
-        rows = await session.execute(
-            select(infra.outbox.c.event_type).where(infra.outbox.c.message_key == claim_id).order_by(infra.outbox.c.id)
-        )
-        return [row.event_type for row in rows]
+    """Types of the events queued for a claim, oldest first (read as the relay's role)."""
+    rows = await outbox_rows(
+        load_env(),
+        "submission",
+        "SELECT event_type FROM submission.outbox WHERE message_key = $1 ORDER BY id",
+        claim_id,
+    )
+    return [row["event_type"] for row in rows]
 
 
 async def test_clean_claim_is_sent_once_and_acknowledged_with_events_in_order(

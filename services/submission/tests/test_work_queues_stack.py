@@ -34,6 +34,7 @@ from submission.models import (
 from submission.recording import record_answer
 from submission.sender import prepare_batch, send_until_answered
 
+from deploy.stack import load_env
 from shared.auth import generate_api_key
 from shared.db import unit_of_work
 from shared.events.catalogue import build_event
@@ -41,6 +42,7 @@ from shared.events.charge import ChargeVoided
 from shared.events.reference import Credentialing, PayerProfile, PayerRef, ProviderRef, ReferenceUpserted
 from shared.events.remittance import CorrectionRequested
 from shared.x12 import tokenize
+from tests.db import outbox_rows
 
 pytestmark = pytest.mark.stack
 SECRET = "stack-test-secret"
@@ -122,13 +124,13 @@ class Organization:
             )
 
     async def submitted_events(self, claim_id: str) -> list[dict[str, Any]]:
-        async with self.sessions() as session:
-            rows = await session.execute(
-                select(infra.outbox.c.value)
-                .where(infra.outbox.c.message_key == claim_id, infra.outbox.c.event_type == "claim.submitted")
-                .order_by(infra.outbox.c.id)
-            )
-            return [orjson.loads(row.value)["data"] for row in rows]
+        rows = await outbox_rows(
+            load_env(),
+            "submission",
+            "SELECT value FROM submission.outbox WHERE message_key = $1 AND event_type = 'claim.submitted' ORDER BY id",
+            claim_id,
+        )
+        return [orjson.loads(row["value"])["data"] for row in rows]
 
     async def api_key(self) -> dict[str, str]:
         key_id, secret, key_hash = generate_api_key()
