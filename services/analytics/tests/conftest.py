@@ -1,17 +1,23 @@
-"""Fixtures of the analytics tests: a builder of real lifecycle events for one organization."""
+"""Fixtures of the analytics tests: a builder of real lifecycle events for one organization, and (for the stack
+tests) sessions of the analytics runtime role and the analytics API in process."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+import httpx
 import pytest
+from analytics.config import AnalyticsSettings
 from analytics.facts import StoredFact, fact_of, ledger_of
 from analytics.ledger import Ledger
+from analytics.main import create_app
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared.db import create_engine, create_sessionmaker
 from shared.events.catalogue import build_event
 from shared.events.charge import ChargeCreated, ChargeLine, ChargeVoided
 from shared.events.claim import ClaimAcknowledged, ClaimHeld, ClaimLine, ClaimSubmitted, ClaimVoided, ScrubEdit
@@ -36,6 +42,7 @@ from shared.events.remittance import (
     RemittancePosted,
     RemittanceReversed,
 )
+from shared.settings import load_settings
 
 ADDRESS = Address(line1="1 Main St", city="Springfield", state="IL", postal_code="62701")
 
@@ -442,3 +449,22 @@ def worked_organizations() -> Callable[[int], list[Lifecycle]]:
         return organizations
 
     return build
+
+
+@pytest.fixture
+async def sessions() -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions of the analytics runtime role."""
+    engine = create_engine(load_settings(AnalyticsSettings), pool_size=2)
+    yield create_sessionmaker(engine)
+    await engine.dispose()
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    """The analytics API in process, with its lifespan running."""
+    app = create_app()
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://analytics") as http,
+    ):
+        yield http

@@ -3,138 +3,29 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import csv
-import hashlib
-import hmac
 import io
 import os
 import sys
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import httpx
-import orjson
 import pytest
 from analytics import repository
-from analytics.config import AnalyticsSettings
 from analytics.facts import extend_ledger
 from analytics.gauges import GaugeRefresher
-from analytics.handlers import HANDLERS, REFERENCE_HANDLERS
 from analytics.ledger import Ledger
-from analytics.main import create_app
 from prometheus_client import REGISTRY
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.auth import generate_api_key
-from shared.db import create_engine, create_sessionmaker, unit_of_work
-from shared.events.catalogue import build_event
-from shared.events.envelope import Envelope
-from shared.events.reference import Address, ApiKeyRef, PayerRef, PracticeRef, ProviderRef, ReferenceUpserted
-from shared.settings import load_settings
+from services.analytics.tests.api_support import ADDRESS, api_key_for, feed, kpi, replicate
+from shared.db import unit_of_work
+from shared.events.reference import PracticeRef
 
 pytestmark = pytest.mark.stack
-ADDRESS = Address(line1="1 Main St", city="Springfield", state="IL", postal_code="62701")
-
-
-@pytest.fixture
-async def sessions() -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    """Sessions of the analytics runtime role."""
-    engine = create_engine(load_settings(AnalyticsSettings), pool_size=2)
-    yield create_sessionmaker(engine)
-    await engine.dispose()
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    """The analytics API in process, with its lifespan running."""
-    app = create_app()
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://analytics") as http,
-    ):
-        yield http
-
-
-async def feed(sessions: async_sessionmaker[AsyncSession], events: list[Envelope]) -> None:
-    """Apply each event's handler in its own unit of work, as the consumer does."""
-    for event in events:
-        async with unit_of_work(sessions, event.organizationid) as session:
-            await HANDLERS[event.type](session, event)
-
-
-async def api_key_for(sessions: async_sessionmaker[AsyncSession], organization_id: uuid.UUID) -> str:
-    """A read key of the organization, replicated the way the reference topic delivers it."""
-    return (await api_key_with_id(sessions, organization_id))[1]
-
-
-async def api_key_with_id(sessions: async_sessionmaker[AsyncSession], organization_id: uuid.UUID) -> tuple[str, str]:
-    """(key id, secret) of a new read key of the organization, replicated as the reference topic delivers it."""
-    key_id, secret, key_hash = generate_api_key()
-    _, event = build_event(
-        "reference.upserted",
-        ReferenceUpserted(entity_id=key_id, entity=ApiKeyRef(key_id=key_id, key_hash=key_hash, scopes=["read"])),
-        source="test",
-        subject=key_id,
-        organization_id=organization_id,
-        business_date=date(2026, 10, 31),
-        correlation_id=key_id,
-    )
-    async with unit_of_work(sessions, organization_id) as session:
-        await REFERENCE_HANDLERS["reference.upserted"](session, event)
-    return key_id, secret
-
-
-async def replicate(
-    sessions: async_sessionmaker[AsyncSession], organization_id: uuid.UUID, entity_id: uuid.UUID | str, entity: Any
-) -> None:
-    """A practice, provider or payer of the organization, replicated the way the reference topic delivers it."""
-    _, event = build_event(
-        "reference.upserted",
-        ReferenceUpserted(entity_id=str(entity_id), entity=entity),
-        source="test",
-        subject=str(entity_id),
-        organization_id=organization_id,
-        business_date=date(2026, 10, 31),
-        correlation_id=str(entity_id),
-    )
-    async with unit_of_work(sessions, organization_id) as session:
-        await REFERENCE_HANDLERS["reference.upserted"](session, event)
-
-
-async def replicate_master_data(
-    sessions: async_sessionmaker[AsyncSession],
-    organization_id: uuid.UUID,
-    *,
-    practice_id: uuid.UUID,
-    provider_id: uuid.UUID,
-    payer_id: uuid.UUID,
-) -> None:
-    """A practice with one provider and a payer in the organization's reference replica."""
-    await replicate(
-        sessions,
-        organization_id,
-        practice_id,
-        PracticeRef(name="P", npi="1234567893", tin="123456789", taxonomy="x", address=ADDRESS),
-    )
-    await replicate(
-        sessions,
-        organization_id,
-        provider_id,
-        ProviderRef(
-            practice_id=practice_id, first_name="A", last_name="B", npi="1234567893", taxonomy="x", license_type="LCSW"
-        ),
-    )
-    await replicate(sessions, organization_id, payer_id, PayerRef(name="Payer", x12_payer_id="X1"))
-
-
-def kpi(report: dict, name: str, variant: str | None = None) -> dict:
-    """One KPI of a report by name and variant."""
-    return next(k for k in report["kpis"] if k["name"] == name and k["variant"] == variant)
 
 
 async def test_worked_example_reads_back_through_the_api_even_when_events_arrive_twice_and_out_of_order(
@@ -471,158 +362,3 @@ async def test_the_kpis_command_prints_a_table_per_practice(sessions, worked):
     assert len(rows) == 2
     # first_pass 1 of 2 and 66.6 days in A/R for the organization and for its single practice.
     assert all("50.0%" in row and "66.6" in row for row in rows)
-
-
-def forged_token(secret: bytes, organization_id: uuid.UUID, key_id: str, *, lifetime: timedelta) -> str:
-    """A dashboard token made by hand, signed with the given key."""
-    body = orjson.dumps(
-        {
-            "org": str(organization_id),
-            "key": key_id,
-            "limit": [],
-            "practice": None,
-            "as_of": None,
-            "exp": int((datetime.now(UTC) + lifetime).timestamp()),
-        }
-    )
-    encode = lambda raw: base64.urlsafe_b64encode(raw).rstrip(b"=").decode()  # noqa: E731
-    return f"{encode(body)}.{encode(hmac.new(secret, body, hashlib.sha256).digest())}"
-
-
-async def test_a_year_long_link_signed_with_a_key_derived_from_the_database_password_is_refused(
-    sessions, client, worked
-):
-    await feed(sessions, worked.events)
-    key_id, _ = await api_key_with_id(sessions, worked.organization_id)
-    _, password = load_settings(AnalyticsSettings).role_credentials()
-    derived = hashlib.sha256(f"claimflow-dashboard-link:{password}".encode()).digest()
-    configured = load_settings(AnalyticsSettings).link_secret()
-
-    for secret, lifetime in (
-        (derived, timedelta(days=365)),
-        (derived, timedelta(minutes=10)),
-        (configured, timedelta(days=365)),
-    ):
-        page = await client.get(
-            "/v1/dashboard", params={"token": forged_token(secret, worked.organization_id, key_id, lifetime=lifetime)}
-        )
-        assert page.status_code == 401, (lifetime, page.text)
-    # The same short link signed with the configured secret opens: the refusals above are about key and lifetime.
-    good = forged_token(configured, worked.organization_id, key_id, lifetime=timedelta(minutes=10))
-    assert (await client.get("/v1/dashboard", params={"token": good})).status_code == 200
-
-
-async def test_a_link_asked_to_live_longer_than_the_maximum_is_refused_naming_the_field(sessions, client, worked):
-    await feed(sessions, worked.events)
-    headers = {"Authorization": f"Bearer {await api_key_for(sessions, worked.organization_id)}"}
-    week = 7 * 24 * 60
-
-    longest = await client.post("/v1/dashboard-links", json={"lifetime_minutes": week}, headers=headers)
-    too_long = await client.post("/v1/dashboard-links", json={"lifetime_minutes": week + 1}, headers=headers)
-
-    assert longest.status_code == 201, longest.text
-    expires = datetime.fromisoformat(longest.json()["expires_at"])
-    assert timedelta(days=7) - timedelta(minutes=1) < expires - datetime.now(UTC) <= timedelta(days=7)
-    assert (await client.get("/v1/dashboard", params={"token": longest.json()["token"]})).status_code == 200
-    assert too_long.status_code == 422, too_long.text
-    assert [e["field"] for e in too_long.json()["errors"]] == ["lifetime_minutes"]
-    assert "7 days" in too_long.json()["detail"]
-
-
-async def test_without_a_configured_secret_links_are_neither_signed_nor_verified(sessions, worked, monkeypatch):
-    await feed(sessions, worked.events)
-    key_id, key = await api_key_with_id(sessions, worked.organization_id)
-    headers = {"Authorization": f"Bearer {key}"}
-    _, password = load_settings(AnalyticsSettings).role_credentials()
-    derived = hashlib.sha256(f"claimflow-dashboard-link:{password}".encode()).digest()
-    monkeypatch.setenv("CLAIMFLOW_DASHBOARD_LINK_SECRET", "")
-    app = create_app()
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://analytics") as unconfigured,
-    ):
-        made = await unconfigured.post("/v1/dashboard-links", json={}, headers=headers)
-        token = forged_token(derived, worked.organization_id, key_id, lifetime=timedelta(minutes=10))
-        opened = await unconfigured.get("/v1/dashboard", params={"token": token})
-
-    for response in (made, opened):
-        assert response.status_code == 503, response.text
-        assert "CLAIMFLOW_DASHBOARD_LINK_SECRET" in response.json()["detail"]
-
-
-def refused_as_intake_refuses(response: httpx.Response, field: str, kind: str, entity_id: uuid.UUID) -> None:
-    """The answer intake gives a request naming another organization's (or an unknown) id: 422 naming the field."""
-    assert response.status_code == 422, response.text
-    problem = response.json()
-    assert response.headers["content-type"].startswith("application/problem+json")
-    assert (problem["title"], problem["type"]) == ("Request is invalid", "urn:claimflow:problem:validation")
-    assert problem["errors"] == [{"field": field, "reason": f"no {kind} {entity_id} in this organization"}]
-
-
-async def test_every_endpoint_taking_a_practice_provider_or_payer_refuses_another_organizations_or_an_unknown_one(
-    sessions, client, worked
-):
-    await feed(sessions, worked.events)
-    own = {"practice_id": worked.practice_id, "provider_id": worked.provider_id, "payer_id": worked.payer_id}
-    await replicate_master_data(sessions, worked.organization_id, **own)
-    other_organization = uuid.uuid4()
-    foreign = {"practice_id": uuid.uuid4(), "provider_id": uuid.uuid4(), "payer_id": uuid.uuid4()}
-    await replicate_master_data(sessions, other_organization, **foreign)
-    headers = {"Authorization": f"Bearer {await api_key_for(sessions, worked.organization_id)}"}
-    kinds = {"practice_id": "practice", "provider_id": "provider", "payer_id": "payer"}
-    link = await client.post("/v1/dashboard-links", json={}, headers=headers)
-    token = link.json()["token"]
-
-    for field, kind in kinds.items():
-        for entity_id in (foreign[field], uuid.uuid4()):
-            params = {field: str(entity_id), "as_of": "2026-10-31"}
-            for path, extra in (
-                ("/v1/kpis", {}),
-                ("/v1/kpis", {"format": "csv"}),
-                ("/v1/kpis.csv", {}),
-                ("/v1/claims", {}),
-            ):
-                response = await client.get(path, params={**params, **extra}, headers=headers)
-                refused_as_intake_refuses(response, field, kind, entity_id)
-            if field == "practice_id":
-                made = await client.post("/v1/dashboard-links", json={"practice_id": str(entity_id)}, headers=headers)
-                refused_as_intake_refuses(made, field, kind, entity_id)
-                page = await client.get("/v1/dashboard", params={"token": token, "practice_id": str(entity_id)})
-                refused_as_intake_refuses(page, field, kind, entity_id)
-    # The organization's own ids answer as before: days in A/R 66.6 for its practice, provider and payer.
-    for field, entity_id in own.items():
-        report = await client.get("/v1/kpis", params={field: str(entity_id), "as_of": "2026-10-31"}, headers=headers)
-        assert report.status_code == 200, report.text
-        assert kpi(report.json(), "days_in_ar")["value"] == "66.6"
-        assert (await client.get("/v1/claims", params={field: str(entity_id)}, headers=headers)).status_code == 200
-    practice_link = await client.post(
-        "/v1/dashboard-links", json={"practice_id": str(worked.practice_id)}, headers=headers
-    )
-    assert practice_link.status_code == 201, practice_link.text
-    opened = await client.get("/v1/dashboard", params={"token": token, "practice_id": str(worked.practice_id)})
-    assert opened.status_code == 200, opened.text
-
-
-async def test_a_key_limited_to_a_practice_is_refused_a_provider_of_another_practice(sessions, client, worked):
-    await feed(sessions, worked.events)
-    await replicate_master_data(
-        sessions,
-        worked.organization_id,
-        practice_id=worked.practice_id,
-        provider_id=worked.provider_id,
-        payer_id=worked.payer_id,
-    )
-    other_practice, other_provider = uuid.uuid4(), uuid.uuid4()
-    await replicate_master_data(
-        sessions, worked.organization_id, practice_id=other_practice, provider_id=other_provider, payer_id=uuid.uuid4()
-    )
-    key_id, secret, key_hash = generate_api_key()
-    limited = ApiKeyRef(key_id=key_id, key_hash=key_hash, scopes=["read"], practice_ids=[worked.practice_id])
-    await replicate(sessions, worked.organization_id, key_id, limited)
-    headers = {"Authorization": f"Bearer {secret}"}
-
-    refused = await client.get("/v1/kpis", params={"provider_id": str(other_provider)}, headers=headers)
-    own = await client.get("/v1/kpis", params={"provider_id": str(worked.provider_id)}, headers=headers)
-
-    refused_as_intake_refuses(refused, "provider_id", "provider", other_provider)
-    assert own.status_code == 200, own.text
