@@ -124,6 +124,8 @@ def infra_tables(metadata: MetaData) -> InfraTables:
             Column("headers", JSONB().with_variant(JSON(), "sqlite"), nullable=False),
             Column("created_at", DateTime(timezone=True)),
             Column("sent_at", DateTime(timezone=True)),
+            # Writers only add rows (the runtime role may not read them back): no RETURNING of the new id.
+            implicit_returning=False,
         ),
         inbox=Table(
             "inbox",
