@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, Table, select
+from sqlalchemy import Select, Table, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,6 +20,7 @@ from shared.events.reference import ApiKeyRef
 from shared.failures import NotYetReplicated
 from shared.infra_tables import InfraTables
 from shared.observability import event_time_var
+from shared.problems import Problem
 
 _CACHE = "claimflow.reference-entities"
 T = TypeVar("T")
@@ -192,3 +193,46 @@ async def remembered(session: AsyncSession, key: tuple[Any, ...], load: Callable
     if full_key not in cache:
         cache[full_key] = await load()
     return cache[full_key]  # type: ignore[no-any-return]
+
+
+async def refuse_unknown_references(
+    session: AsyncSession,
+    tables: InfraTables,
+    practice_ids: frozenset[uuid.UUID],
+    **references: tuple[str, uuid.UUID | None],
+) -> None:
+    """A 422 naming each id a request names (field=(entity type, id)) that is not one of the session's
+    organization's, worded as intake words it, so every service answers another organization's practice, provider
+    or payer alike instead of an empty 200. Deleted entities still count (their history is reported); for a key
+    limited to some practices, a provider of another practice is not one of its own. One query."""
+    wanted = {field: (kind, entity_id) for field, (kind, entity_id) in references.items() if entity_id is not None}
+    if not wanted:
+        return
+    table = tables.reference_entities
+    rows = (
+        await session.execute(
+            select(table.c.entity_type, table.c.entity_id, table.c.attributes).where(
+                tuple_(table.c.entity_type, table.c.entity_id).in_(
+                    [(kind, str(entity_id)) for kind, entity_id in wanted.values()]
+                )
+            )
+        )
+    ).all()
+    found = {(row.entity_type, row.entity_id): dict(row.attributes or {}) for row in rows}
+    problems = []
+    for field, (kind, entity_id) in wanted.items():
+        attributes = found.get((kind, str(entity_id)))
+        practice = attributes.get("practice_id") if attributes else None
+        outside_the_key = bool(practice_ids) and practice is not None and uuid.UUID(str(practice)) not in practice_ids
+        if kind == "practice" and practice_ids and entity_id not in practice_ids:
+            outside_the_key = True
+        if attributes is None or outside_the_key:
+            problems.append({"field": field, "reason": f"no {kind} {entity_id} in this organization"})
+    if problems:
+        raise Problem(
+            422,
+            "Request is invalid",
+            "; ".join(f"{p['field']}: {p['reason']}" for p in problems),
+            errors=problems,
+            problem_type="urn:claimflow:problem:validation",
+        )

@@ -79,6 +79,7 @@ async def list_charges(
     if status is not None:
         conditions.append(charges.c.status == status)
     async with unit_of_work(request.app.state.sessions, principal.organization_id) as session:
+        await filters.refuse_unknown(session, principal)
         rows, next_cursor = await lists.charge_page(session, lists.CHARGES, conditions, cursor=cursor, limit=limit)
     return Page(items=[view(row) for row in rows], next_cursor=next_cursor)
 
@@ -123,6 +124,7 @@ async def list_holds(
     if reason is not None:
         conditions.append(charges.c.hold_reasons.contains([{"rule_id": reason}]))
     async with unit_of_work(request.app.state.sessions, principal.organization_id) as session:
+        await filters.refuse_unknown(session, principal)
         rows, next_cursor = await lists.charge_page(session, lists.HOLDS, conditions, cursor=cursor, limit=limit)
     return Page(items=[view(row) for row in rows], next_cursor=next_cursor)
 
@@ -196,6 +198,7 @@ async def month_outcomes(
     by patient, a page at a time."""
     first = date.fromisoformat(f"{month}-01")
     async with unit_of_work(request.app.state.sessions, principal.organization_id) as session:
+        await filters.refuse_unknown(session, principal)
         rows, next_cursor = await lists.month_page(session, first, filters, principal, cursor=cursor, limit=limit)
     return Page(items=[_month_view({**row._mapping, "month": first}) for row in rows], next_cursor=next_cursor)
 

@@ -14,11 +14,12 @@ from sqlalchemy import ColumnElement, and_, func, literal, null, select, true, u
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from coding.models import care_management_minutes, care_management_months, charges
+from coding.models import care_management_minutes, care_management_months, charges, infra
 from shared.auth import Principal
 from shared.dates import CalendarDate
 from shared.paging import Order
 from shared.problems import Problem
+from shared.replica import refuse_unknown_references
 
 DateOfService = Annotated[
     CalendarDate | None, Query(description="Dates of service from (or to) this day, inclusive (YYYY-MM-DD)")
@@ -44,6 +45,16 @@ class ChargeFilters:
     ] = None
     date_of_service_from: DateOfService = None
     date_of_service_to: DateOfService = None
+
+    async def refuse_unknown(self, session: AsyncSession, principal: Principal) -> None:
+        """422 for a practice or provider id that is not one of the caller's organization (as intake says)."""
+        await refuse_unknown_references(
+            session,
+            infra,
+            principal.practice_ids,
+            practice_id=("practice", self.practice_id),
+            provider_id=("provider", self.provider_id),
+        )
 
     def conditions(self, principal: Principal) -> list[ColumnElement[bool]]:
         """The WHERE conditions of these filters, the caller's practices included; 422 for an empty date range."""
@@ -138,6 +149,12 @@ class MonthFilters:
     status: MonthStatus | None = None
     practice_id: uuid.UUID | None = None
     patient_id: uuid.UUID | None = None
+
+    async def refuse_unknown(self, session: AsyncSession, principal: Principal) -> None:
+        """422 for a practice id that is not one of the caller's organization (as intake says)."""
+        await refuse_unknown_references(
+            session, infra, principal.practice_ids, practice_id=("practice", self.practice_id)
+        )
 
 
 async def month_page(

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from remittance import accounts, denial_work
-from remittance.models import denials, underpayments
+from remittance.models import denials, infra, underpayments
 from remittance.schemas import (
     ClaimBalanceView,
     PatientPaymentRequest,
@@ -26,6 +26,7 @@ from shared.dates import CalendarDate
 from shared.db import unit_of_work
 from shared.paging import DEFAULT_LIMIT, Cursor, Limit, Order, Page, visible_practices
 from shared.problems import Problem
+from shared.replica import refuse_unknown_references
 
 router = APIRouter(prefix="/v1", tags=["accounts"])
 
@@ -188,6 +189,9 @@ async def list_underpayments(
     if practices is not None:
         query = query.where(practices)
     async with unit_of_work(request.app.state.sessions, principal.organization_id) as session:
+        await refuse_unknown_references(
+            session, infra, principal.practice_ids, practice_id=("practice", practice_id), payer_id=("payer", payer_id)
+        )
         rows = (await session.execute(UNDERPAYMENT_ORDER.apply(query, cursor=cursor, limit=limit))).all()
     page, next_cursor = UNDERPAYMENT_ORDER.page(rows, limit)
     return Page[UnderpaymentView](

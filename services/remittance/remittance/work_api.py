@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from remittance import denial_work
 from remittance.escalations import load_escalation_settings, save_escalation_settings
-from remittance.models import denials
+from remittance.models import denials, infra
 from remittance.schemas import (
     AppealRequest,
     AssignRequest,
@@ -41,6 +41,7 @@ from shared.auth import Principal
 from shared.db import unit_of_work
 from shared.openapi import link, links
 from shared.paging import DEFAULT_LIMIT, Cursor, Limit, Order, Page, visible_practices
+from shared.replica import refuse_unknown_references
 
 MAX_AMOUNT = 9_999_999_999.99  # the largest amount the ledger columns (numeric(12, 2)) hold
 router = APIRouter(prefix="/v1", tags=["denials"])
@@ -120,6 +121,9 @@ async def list_denials(
     if practices is not None:
         query = query.where(practices)
     async with unit_of_work(request.app.state.sessions, principal.organization_id) as session:
+        await refuse_unknown_references(
+            session, infra, principal.practice_ids, practice_id=("practice", practice_id), payer_id=("payer", payer_id)
+        )
         rows = (await session.execute(DENIAL_ORDER.apply(query, cursor=cursor, limit=limit))).all()
     page, next_cursor = DENIAL_ORDER.page(rows, limit)
     return Page[DenialView](items=[DenialView.model_validate(r._mapping) for r in page], next_cursor=next_cursor)

@@ -126,6 +126,7 @@ async def list_claims(
         conditions.append(claims.c.status == status)
     query = lists.CLAIMS.apply(select(*SUMMARY_COLUMNS).where(*conditions), cursor=cursor, limit=limit)
     async with unit_of_work(request.app.state.sessions, principal.organization_id) as session:
+        await filters.refuse_unknown(session, principal)
         rows = (await session.execute(query)).all()
     page, next_cursor = lists.CLAIMS.page(rows, limit)
     return Page(items=[ClaimView.model_validate(row._mapping) for row in page], next_cursor=next_cursor)
@@ -166,6 +167,7 @@ async def list_work_queue(
     ).join(claims, claims.c.claim_id == work_items.c.claim_id)
     query = lists.WORK_ITEMS.apply(query.where(*conditions), cursor=cursor, limit=limit)
     async with unit_of_work(request.app.state.sessions, principal.organization_id) as session:
+        await filters.refuse_unknown(session, principal)
         rows = (await session.execute(query)).all()
     page, next_cursor = lists.WORK_ITEMS.page(rows, limit)
     return Page(items=[WorkItemView.model_validate(row._mapping) for row in page], next_cursor=next_cursor)

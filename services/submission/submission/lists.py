@@ -10,12 +10,14 @@ from typing import Annotated, Any
 
 from fastapi import Query
 from sqlalchemy import ColumnElement
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth import Principal
 from shared.dates import CalendarDate
 from shared.paging import Order
 from shared.problems import Problem
-from submission.models import claims, work_items
+from shared.replica import refuse_unknown_references
+from submission.models import claims, infra, work_items
 
 DateOfService = Annotated[
     CalendarDate | None, Query(description="Dates of service from (or to) this day, inclusive (YYYY-MM-DD)")
@@ -59,6 +61,17 @@ class ClaimFilters:
     charge_id: Annotated[str | None, Query(min_length=1, max_length=100)] = None
     date_of_service_from: DateOfService = None
     date_of_service_to: DateOfService = None
+
+    async def refuse_unknown(self, session: AsyncSession, principal: Principal) -> None:
+        """422 for a practice, payer or provider id that is not one of the caller's organization (as intake says)."""
+        await refuse_unknown_references(
+            session,
+            infra,
+            principal.practice_ids,
+            practice_id=("practice", self.practice_id),
+            payer_id=("payer", self.payer_id),
+            provider_id=("provider", self.provider_id),
+        )
 
     def conditions(self, principal: Principal) -> list[ColumnElement[bool]]:
         """The WHERE conditions of these filters on the claims table, the caller's practices included; 422 for an
