@@ -211,7 +211,7 @@ class Clearinghouse:
             ),
         )
         state.deductible_used[deductible_key] = used + deductible_applied(result)
-        return result
+        return replace(result, filing_indicator=claim.filing_indicator or result.filing_indicator)
 
     def _take_back(self, state: Submitter, prior: AdjudicatedClaim, received: date) -> None:
         """A replacement or void takes back the earlier adjudication: dropped before payment, reversed after."""

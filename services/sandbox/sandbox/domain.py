@@ -105,6 +105,7 @@ class ClaimResult:
     payer_claim_number: str
     payment_date: date
     claim_adjustments: tuple[Adjustment, ...] = field(default_factory=tuple)
+    filing_indicator: str = "ZZ"  # CLP06: the claim filing indicator the 837 sent in SBR09 (ZZ when it sent none)
 
     @property
     def charge(self) -> Decimal:
@@ -327,6 +328,7 @@ def reversal_of(result: ClaimResult, paid_on: date) -> ClaimResult:
         result.payer_claim_number,
         paid_on,
         negate(result.claim_adjustments),
+        result.filing_indicator,
     )
 
 

@@ -62,6 +62,7 @@ class Claim837:
     authorization_number: str = ""
     replaces_payer_claim_number: str = ""
     rendering_npi: str = ""
+    filing_indicator: str = ""  # SBR09 of the claim's subscriber loop
 
     @property
     def date_of_service(self) -> date | None:
@@ -156,8 +157,13 @@ def read_837(text: str) -> Batch837:
                 claim.rendering_npi = segment.element(9)
         elif tag == "HL" and segment.element(3) == "22":
             names.pop("QC", None)
+            names.pop("SBR", None)
+        elif tag == "SBR":
+            names["SBR"] = segment
         elif tag == "CLM":
             claim = _start_claim(segment, names, current, position)
+            if claim is not None and "SBR" in names:
+                claim.filing_indicator = names["SBR"].element(9)
             facility = segment.components(5, separators.component)
             if claim is not None and len(facility) > 2 and facility[2]:
                 claim.frequency_code = facility[2]

@@ -264,7 +264,7 @@ def _payment_set(payment: Payment, set_number: int) -> Segments:
                 money(claim.charge),
                 money(claim.paid),
                 money(claim.patient_responsibility),
-                "12",
+                claim.filing_indicator,
                 claim.payer_claim_number,
             ),
         ]

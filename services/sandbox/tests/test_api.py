@@ -161,6 +161,7 @@ async def test_due_claims_are_delivered_as_one_signed_balanced_835_per_payment_d
     clps = [s for s in segments if s.tag == "CLP"]
     assert sorted(s.element(1) for s in clps) == sorted(claims)
     assert {s.element(2) for s in clps} == {"1", "4"}
+    assert {s.element(6) for s in clps} == {"CI"}  # CLP06 repeats the claim filing indicator the 837's SBR09 sent
     bpr = next(s for s in segments if s.tag == "BPR")
     assert Decimal(bpr.element(2)) == sum(Decimal(s.element(4)) for s in clps)
     assert bpr.element(16) == "20260917"
