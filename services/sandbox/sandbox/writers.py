@@ -18,6 +18,13 @@ PAYER_TIN = "1999999999"
 
 Segments = list[tuple[str, ...]]
 
+# CLP06 (835 X221A1) takes a shorter list than SBR09 (837 X222A1): a payer answers what it has of the claim's plan,
+# and the SBR09 codes it lacks (CI commercial, BL Blue Cross, FI federal employees, 11 other non-federal) come back as
+# 12, a preferred provider plan, as commercial payers commonly send.
+CLP06_CODES = frozenset(
+    {"12", "13", "14", "15", "16", "17", "AM", "CH", "DS", "HM", "LM", "MA", "MB", "MC", "OF", "TV", "VA", "WC", "ZZ"}
+)
+
 
 @dataclass(frozen=True)
 class Stamp:
@@ -264,7 +271,7 @@ def _payment_set(payment: Payment, set_number: int) -> Segments:
                 money(claim.charge),
                 money(claim.paid),
                 money(claim.patient_responsibility),
-                claim.filing_indicator,
+                claim.filing_indicator if claim.filing_indicator in CLP06_CODES else "12",
                 claim.payer_claim_number,
             ),
         ]

@@ -161,7 +161,7 @@ async def test_due_claims_are_delivered_as_one_signed_balanced_835_per_payment_d
     clps = [s for s in segments if s.tag == "CLP"]
     assert sorted(s.element(1) for s in clps) == sorted(claims)
     assert {s.element(2) for s in clps} == {"1", "4"}
-    assert {s.element(6) for s in clps} == {"CI"}  # CLP06 repeats the claim filing indicator the 837's SBR09 sent
+    assert {s.element(6) for s in clps} == {"12"}  # SBR09 CI has no CLP06 code: a commercial payer answers 12
     bpr = next(s for s in segments if s.tag == "BPR")
     assert Decimal(bpr.element(2)) == sum(Decimal(s.element(4)) for s in clps)
     assert bpr.element(16) == "20260917"
@@ -323,3 +323,22 @@ async def test_a_batch_whose_bytes_are_not_x12_is_a_422_naming_where_through_the
     response = await client.post("/v1/batches", content=body, headers=headers)
     assert response.status_code == 422, response.text
     assert said in response.json()["detail"]
+
+
+@pytest.mark.parametrize(("sbr09", "clp06"), [("MB", "MB"), ("MC", "MC"), ("HM", "HM"), ("BL", "12"), ("CI", "12")])
+async def test_an_835s_clp06_answers_the_claim_filing_indicator_the_837_sent(
+    client: httpx.AsyncClient, files: Any, app: Any, sbr09: str, clp06: str
+) -> None:
+    submitter = str(uuid.uuid4())
+    await _behaviour(client, submitter, payment_lag_business_days=0)
+    await _submit(client, submitter, files.batch(81, claims=("CFPLAN",)).replace("******CI~", f"******{sbr09}~"))
+    received: list[bytes] = []
+
+    def remittance(request: httpx.Request) -> httpx.Response:
+        received.append(request.content)
+        return httpx.Response(202)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(remittance)) as http:
+        await deliver_due(app.state.clearinghouse, http, app.state.settings, now=0)
+    (body,) = received
+    assert [s.element(6) for s in tokenize(body.decode())[1] if s.tag == "CLP"] == [clp06]
