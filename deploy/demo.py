@@ -194,10 +194,14 @@ async def work_the_accounts(tenant: Tenant, *, encounter_ids: list[str], seed: i
         return set(to_correct) <= {item["claim_id"] for item in queued}
 
     to_correct: dict[str, str] = {}
-    denials = await _every(tenant, "remittance", "/v1/denials", {"status": "open"})
-    await asyncio.gather(*(work_denial(denial) for denial in denials))
-    claims = await _every(tenant, "submission", "/v1/claims", {"status": "adjudicated"})
-    await asyncio.gather(*(collect(claim) for claim in claims if claim["payer_priority"] == "primary"))
+    denials, claims = await asyncio.gather(
+        _every(tenant, "remittance", "/v1/denials", {"status": "open"}),
+        _every(tenant, "submission", "/v1/claims", {"status": "adjudicated"}),
+    )
+    await asyncio.gather(
+        *(work_denial(denial) for denial in denials),
+        *(collect(claim) for claim in claims if claim["payer_priority"] == "primary"),
+    )
     # Submission opens a correction for each request (from the event); the corrected claim resolves it.
     await wait_until(corrections_queued, timeout=60, what="submission to queue the requested corrections")
     await asyncio.gather(*(send_corrected(claim_id, note) for claim_id, note in sorted(to_correct.items())))
