@@ -10,13 +10,13 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from analytics import dashboard, repository, service
 from analytics.claims import ClaimStatus
 from analytics.config import AnalyticsSettings, LinkSecretMissing
 from analytics.domain import DEFAULT_WINDOW_DAYS, KpiValue, Scope
 from analytics.links import LINK_LIFETIME, InvalidLink, LinkGrant, LinkTooLong, sign_link, verify_link
+from analytics.models import infra
 from analytics.report import to_csv
 from analytics.schemas import (
     ClaimSearchItem,
@@ -33,6 +33,7 @@ from shared.dates import CalendarDate
 from shared.db import unit_of_work
 from shared.openapi import SIGNED_LINK, link, links
 from shared.problems import Problem
+from shared.replica import refuse_unknown_references
 
 router = APIRouter(prefix="/v1", tags=["kpis"])
 Reader = Annotated[Principal, Depends(require_scope("read"))]
@@ -66,27 +67,12 @@ class KpiQuery:
     window_days: WindowDays = DEFAULT_WINDOW_DAYS
 
 
-async def _refuse_unknown(
-    session: AsyncSession, practice_ids: frozenset[uuid.UUID], **references: tuple[str, uuid.UUID | None]
-) -> None:
-    """A 422 naming each practice, provider or payer id (field=(entity type, id)) that is not one of the
-    organization's, worded as intake words it."""
-    problems = await service.unknown_references(session, references, practice_ids)
-    if problems:
-        raise Problem(
-            422,
-            "Request is invalid",
-            "; ".join(f"{field}: {reason}" for field, reason in problems),
-            errors=[{"field": field, "reason": reason} for field, reason in problems],
-            problem_type="urn:claimflow:problem:validation",
-        )
-
-
 async def _report(request: Request, principal: Principal, query: KpiQuery) -> tuple[KpiReport, list[KpiValue]]:
     """The KPI report of the caller's organization, sliced as asked (with the domain values for CSV)."""
     async with unit_of_work(request.app.state.sessions, principal.organization_id) as session:
-        await _refuse_unknown(
+        await refuse_unknown_references(
             session,
+            infra,
             principal.practice_ids,
             practice_id=("practice", query.practice_id),
             provider_id=("provider", query.provider_id),
@@ -238,8 +224,9 @@ async def search_claims(
     else:
         practices = sorted(principal.practice_ids) if principal.practice_ids else None
     async with unit_of_work(request.app.state.sessions, principal.organization_id) as session:
-        await _refuse_unknown(
+        await refuse_unknown_references(
             session,
+            infra,
             principal.practice_ids,
             practice_id=("practice", practice_id),
             provider_id=("provider", provider_id),
@@ -284,7 +271,9 @@ async def create_dashboard_link(request: Request, principal: Reader, body: Dashb
     settings: AnalyticsSettings = request.app.state.settings
     secret = _link_secret(settings)
     async with unit_of_work(request.app.state.sessions, principal.organization_id) as session:
-        await _refuse_unknown(session, principal.practice_ids, practice_id=("practice", body.practice_id))
+        await refuse_unknown_references(
+            session, infra, principal.practice_ids, practice_id=("practice", body.practice_id)
+        )
     practice = _practice_for(principal, body.practice_id)
     issued_at = datetime.now(UTC).replace(microsecond=0)
     lifetime = LINK_LIFETIME if body.lifetime_minutes is None else timedelta(minutes=body.lifetime_minutes)
@@ -356,7 +345,7 @@ async def get_dashboard(
     async with unit_of_work(request.app.state.sessions, grant.organization_id) as session:
         if not await repository.api_key_active(session, grant.key_id):
             raise Problem(401, "Unauthorized", "the API key behind this link is revoked")
-        await _refuse_unknown(session, grant.practice_ids, practice_id=("practice", practice_id))
+        await refuse_unknown_references(session, infra, grant.practice_ids, practice_id=("practice", practice_id))
         day = as_of or grant.as_of or await repository.latest_business_date(session, grant.organization_id)
         if day is None:
             raise Problem(404, "Not Found", "no business events for this organization yet")

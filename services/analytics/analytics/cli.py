@@ -23,9 +23,12 @@ from analytics import repository, service
 from analytics.config import AnalyticsSettings
 from analytics.dashboard import format_value
 from analytics.domain import DEFAULT_WINDOW_DAYS, KpiValue, Scope
+from analytics.models import infra
 from analytics.rebuild import rebuild as rebuild_read_model
 from analytics.report import all_kpis
 from shared.db import create_engine, create_sessionmaker, unit_of_work
+from shared.problems import Problem
+from shared.replica import refuse_unknown_references
 from shared.settings import load_settings
 
 app = typer.Typer(help="Claimflow analytics: KPI tables and read-model replay.", no_args_is_help=True)
@@ -63,9 +66,10 @@ async def _kpi_rows(
     engine = create_engine(load_settings(AnalyticsSettings), pool_size=1)
     try:
         async with unit_of_work(create_sessionmaker(engine), organization_id) as session:
-            unknown = await service.unknown_references(session, {"practice": ("practice", practice)}, frozenset())
-            if unknown:
-                raise UnknownPractice(unknown[0][1])
+            try:
+                await refuse_unknown_references(session, infra, frozenset(), practice=("practice", practice))
+            except Problem as refused:
+                raise UnknownPractice(refused.errors[0]["reason"]) from None
             day = as_of or await repository.latest_business_date(session, organization_id)
             if day is None:
                 return None

@@ -7,7 +7,7 @@ from collections.abc import AsyncGenerator
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, tuple_
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -239,26 +239,6 @@ async def payer_authorization_policies(session: AsyncSession) -> dict[uuid.UUID,
             {"effective_from": p["effective_from"], **(p.get("authorization") or {})} for p in profiles
         ]
     return policies
-
-
-async def replicated_entities(
-    session: AsyncSession, wanted: list[tuple[str, uuid.UUID]]
-) -> dict[tuple[str, uuid.UUID], dict[str, Any]]:
-    """Which of the (entity type, id) pairs the session's organization has in the reference replica, with their
-    attributes; deleted ones too, with no attributes (their history is still reported). One query."""
-    if not wanted:
-        return {}
-    table = infra.reference_entities
-    rows = (
-        await session.execute(
-            select(table.c.entity_type, table.c.entity_id, table.c.attributes).where(
-                tuple_(table.c.entity_type, table.c.entity_id).in_(
-                    [(entity_type, str(entity_id)) for entity_type, entity_id in wanted]
-                )
-            )
-        )
-    ).all()
-    return {(row.entity_type, uuid.UUID(row.entity_id)): dict(row.attributes) for row in rows}
 
 
 async def practice_names(session: AsyncSession) -> list[tuple[uuid.UUID, str]]:

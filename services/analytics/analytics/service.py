@@ -114,25 +114,6 @@ async def compute_kpis(
     return day, all_kpis(ledger, as_of=day, window_days=window_days, scope=scope)
 
 
-async def unknown_references(
-    session: AsyncSession, references: dict[str, tuple[str, uuid.UUID | None]], practice_ids: frozenset[uuid.UUID]
-) -> list[tuple[str, str]]:
-    """(field, reason) for each id a request names that is not one of the session's organization, as intake says it:
-    `references` maps a field to (entity type, id); ids are checked against analytics' replica of the reference data
-    (deleted entities still count: their history is reported). For a key limited to some practices, a provider of
-    another practice is not one of its own either."""
-    wanted = {field: (kind, entity_id) for field, (kind, entity_id) in references.items() if entity_id is not None}
-    found = await repository.replicated_entities(session, list(wanted.values()))
-    problems = []
-    for field, (kind, entity_id) in wanted.items():
-        attributes = found.get((kind, entity_id))
-        practice = attributes.get("practice_id") if attributes else None
-        outside_the_key = bool(practice_ids) and practice is not None and uuid.UUID(str(practice)) not in practice_ids
-        if attributes is None or outside_the_key:
-            problems.append((field, f"no {kind} {entity_id} in this organization"))
-    return problems
-
-
 async def claim_timeline(session: AsyncSession, claim_id: str) -> list[dict[str, Any]]:
     """The events seen for a claim (and its charge and encounter), in business-date order; empty when unknown."""
     rows = await repository.claim_timeline(session, claim_id)

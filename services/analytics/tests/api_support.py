@@ -122,4 +122,7 @@ def refused_as_intake_refuses(response: httpx.Response, field: str, kind: str, e
     problem = response.json()
     assert response.headers["content-type"].startswith("application/problem+json")
     assert (problem["title"], problem["type"]) == ("Request is invalid", "urn:claimflow:problem:validation")
-    assert problem["errors"] == [{"field": field, "reason": f"no {kind} {entity_id} in this organization"}]
+    reason = f"no {kind} {entity_id} in this organization"
+    assert [(e["field"], e["reason"], e.get("pointer", f"/{field}")) for e in problem["errors"]] == [
+        (field, reason, f"/{field}")
+    ]

@@ -83,36 +83,32 @@ async def test_analytics_answers_another_organizations_ids_as_intake_does(two_or
             "license_type": "LCSW",
         },
     )
-    intake_answers = [problem_of(encounter), problem_of(provider)]
-    assert all(answer[0] == 422 for answer in intake_answers), intake_answers
+    intake = problem_of(encounter)
+    assert problem_of(provider) == intake
+    assert (intake[0], intake[3][0]["field"]) == (422, "practice_id")
+    assert intake[3][0]["reason"] == f"no practice {theirs['practice_id']} in this organization"
 
     for field, (kind, entity_id) in foreign.items():
-        expected = (
-            422,
-            "Request is invalid",
-            "urn:claimflow:problem:validation",
-            [{"field": field, "reason": f"no {kind} {entity_id} in this organization"}],
-        )
-        if field == "practice_id":
-            assert expected in intake_answers
+        expected = as_intake_would(intake, field, f"no {kind} {entity_id} in this organization")
         for path in ("/v1/kpis", "/v1/kpis.csv", "/v1/claims"):
             answer = await a.request("GET", "analytics", path, params={field: entity_id})
             assert problem_of(answer) == expected, (path, answer.text)
     link = await a.request("POST", "analytics", "/v1/dashboard-links", json={"practice_id": theirs["practice_id"]})
-    assert problem_of(link) == expected_practice(theirs["practice_id"])
+    assert problem_of(link) == intake
     # B reads its own practice's KPIs: the refusal is about whose id it is.
     own = await b.request("POST", "analytics", "/v1/dashboard-links", json={"practice_id": theirs["practice_id"]})
     assert own.status_code == 201, own.text
 
 
-def expected_practice(practice_id: str) -> tuple[int, str, str, list[dict[str, Any]]]:
-    """Intake's answer to another organization's practice id."""
-    return (
-        422,
-        "Request is invalid",
-        "urn:claimflow:problem:validation",
-        [{"field": "practice_id", "reason": f"no practice {practice_id} in this organization"}],
-    )
+def as_intake_would(
+    intake: tuple[int, str, str, list[dict[str, Any]]], field: str, reason: str
+) -> tuple[int, str, str, list[dict[str, Any]]]:
+    """Intake's answer to another organization's practice, for another field and reason (same shape, same keys)."""
+    status, title, problem_type, errors = intake
+    error = {**errors[0], "field": field, "reason": reason}
+    if "pointer" in error:
+        error["pointer"] = f"/{field}"
+    return status, title, problem_type, [error]
 
 
 async def test_every_endpoint_taking_a_practice_provider_or_payer_refuses_another_organizations_or_an_unknown_one(
