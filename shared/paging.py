@@ -24,7 +24,7 @@ from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Select, and_, false, or_
 
 from shared.auth import Principal
-from shared.problems import Problem
+from shared.problems import Problem, invalid_fields
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -42,14 +42,7 @@ class Page(BaseModel, Generic[ItemT]):
 
 def invalid_cursor() -> Problem:
     """The 422 for a cursor this list did not return."""
-    reason = "is not a cursor this list returned"
-    return Problem(
-        422,
-        "Request is invalid",
-        f"cursor: {reason}",
-        errors=[{"field": "cursor", "pointer": "/cursor", "reason": reason}],
-        problem_type="urn:claimflow:problem:validation",
-    )
+    return invalid_fields([("cursor", "is not a cursor this list returned")])
 
 
 # How each kind of ordering column travels back from a cursor (JSON has no dates, instants, decimals or UUIDs).

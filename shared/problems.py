@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -32,6 +33,23 @@ class Problem(Exception):
         self.errors = errors or []
         self.problem_type = problem_type
         self.headers = headers
+
+
+VALIDATION = "urn:claimflow:problem:validation"
+
+
+def invalid_fields(problems: Sequence[tuple[str, str]]) -> Problem:
+    """The 422 naming every bad field of a request, (dotted field path, reason) each, as every validation error
+    is answered (field, JSON pointer, reason)."""
+    return Problem(
+        422,
+        "Request is invalid",
+        "; ".join(f"{field}: {reason}" for field, reason in problems),
+        errors=[
+            {"field": field, "pointer": "/" + field.replace(".", "/"), "reason": reason} for field, reason in problems
+        ],
+        problem_type=VALIDATION,
+    )
 
 
 def problem_response(

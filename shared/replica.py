@@ -20,7 +20,7 @@ from shared.events.reference import ApiKeyRef
 from shared.failures import NotYetReplicated
 from shared.infra_tables import InfraTables
 from shared.observability import event_time_var
-from shared.problems import Problem
+from shared.problems import invalid_fields
 
 _CACHE = "claimflow.reference-entities"
 T = TypeVar("T")
@@ -219,20 +219,14 @@ async def refuse_unknown_references(
         )
     ).all()
     found = {(row.entity_type, row.entity_id): dict(row.attributes or {}) for row in rows}
-    problems = []
+    problems: list[tuple[str, str]] = []
     for field, (kind, entity_id) in wanted.items():
         attributes = found.get((kind, str(entity_id)))
         practice = attributes.get("practice_id") if attributes else None
         outside_the_key = bool(practice_ids) and practice is not None and uuid.UUID(str(practice)) not in practice_ids
         if kind == "practice" and practice_ids and entity_id not in practice_ids:
             outside_the_key = True
-        if attributes is None or outside_the_key:
-            problems.append({"field": field, "reason": f"no {kind} {entity_id} in this organization"})
+        if attributes is None or outside_the_key:  # a key limited to practices sees no other (as their 404s say)
+            problems.append((field, f"no {kind} {entity_id} in this organization"))
     if problems:
-        raise Problem(
-            422,
-            "Request is invalid",
-            "; ".join(f"{p['field']}: {p['reason']}" for p in problems),
-            errors=problems,
-            problem_type="urn:claimflow:problem:validation",
-        )
+        raise invalid_fields(problems)

@@ -16,18 +16,12 @@ from coding.schemas import OverrideLineIn, ResolveHoldIn
 from shared.auth import Principal
 from shared.events.charge import ChargeLine, ChargeOverride, ChargeReleased, ChargeVoided, HoldReason
 from shared.events.encounter import EncounterFacts
-from shared.problems import Problem
+from shared.problems import Problem, invalid_fields
 
 
 def invalid(errors: list[tuple[str, str]]) -> Problem:
     """A 422 naming each bad field of the request."""
-    return Problem(
-        422,
-        "Request is invalid",
-        "; ".join(f"{path}: {reason}" for path, reason in errors),
-        errors=[{"field": path, "pointer": "/" + path.replace(".", "/"), "reason": reason} for path, reason in errors],
-        problem_type="urn:claimflow:problem:validation",
-    )
+    return invalid_fields(errors)
 
 
 def visit_place_of_service(facts: dict[str, Any], proposed: list[dict[str, Any]]) -> str:

@@ -18,7 +18,7 @@ from coding.models import care_management_minutes, care_management_months, charg
 from shared.auth import Principal
 from shared.dates import CalendarDate
 from shared.paging import Order
-from shared.problems import Problem
+from shared.problems import invalid_fields
 from shared.replica import refuse_unknown_references
 
 DateOfService = Annotated[
@@ -60,14 +60,7 @@ class ChargeFilters:
         """The WHERE conditions of these filters, the caller's practices included; 422 for an empty date range."""
         first, last = self.date_of_service_from, self.date_of_service_to
         if first is not None and last is not None and first > last:
-            reason = "is after date_of_service_to"
-            raise Problem(
-                422,
-                "Request is invalid",
-                f"date_of_service_from: {reason}",
-                errors=[{"field": "date_of_service_from", "pointer": "/date_of_service_from", "reason": reason}],
-                problem_type="urn:claimflow:problem:validation",
-            )
+            raise invalid_fields([("date_of_service_from", "is after date_of_service_to")])
         equal = {
             charges.c.practice_id: self.practice_id,
             charges.c.patient_id: self.patient_id,

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake.common import audit, business_today, invalid, invalid_fields
+from intake.common import audit, business_today, invalid
 from intake.encounter_models import encounter_changes
 from intake.encounter_schemas import (
     EncounterAmendmentIn,
@@ -26,7 +26,7 @@ from shared.events.encounter import (
     EncounterCancelled,
 )
 from shared.outbox import add_event
-from shared.problems import Problem, field_errors
+from shared.problems import Problem, field_errors, invalid_fields
 
 
 async def stored_encounter(session: AsyncSession, principal: Principal, encounter_id: uuid.UUID) -> Any:

@@ -26,7 +26,7 @@ from shared.auth import Principal
 from shared.events import reference
 from shared.events.catalogue import build_event
 from shared.outbox import add_event
-from shared.problems import Problem, field_errors
+from shared.problems import Problem, field_errors, invalid_fields
 
 REPLICATED = {kind.entity_type for kind in KINDS.values() if kind.replicated_as is not None}
 
@@ -34,17 +34,6 @@ REPLICATED = {kind.entity_type for kind in KINDS.values() if kind.replicated_as 
 def invalid(field: str, reason: str) -> Problem:
     """A 422 problem naming one field."""
     return invalid_fields([(field, reason)])
-
-
-def invalid_fields(problems: Sequence[tuple[str, str]]) -> Problem:
-    """A 422 problem naming every bad field."""
-    return Problem(
-        422,
-        "Request is invalid",
-        "; ".join(f"{field}: {reason}" for field, reason in problems),
-        errors=[{"field": field, "reason": reason} for field, reason in problems],
-        problem_type="urn:claimflow:problem:validation",
-    )
 
 
 def conflict(field: str, reason: str) -> Problem:

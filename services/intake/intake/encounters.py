@@ -56,18 +56,7 @@ from shared.events.encounter import (
 )
 from shared.events.envelope import Envelope
 from shared.outbox import OUTBOX_COLUMNS, outbox_row
-from shared.problems import Problem
-
-
-def _refuse(problems: list[dict[str, str]]) -> Problem:
-    """One 422 naming every bad field."""
-    return Problem(
-        422,
-        "Request is invalid",
-        "; ".join(f"{p['field']}: {p['reason']}" for p in problems),
-        errors=problems,
-        problem_type="urn:claimflow:problem:validation",
-    )
+from shared.problems import Problem, invalid_fields
 
 
 def _flag(queue: str, reason_code: str, reason: str) -> WorkQueueFlag:
@@ -81,7 +70,7 @@ def check_diagnoses(
     """Normalized diagnoses and their coding holds; a 422 naming each code that exists in no code set."""
     codes, findings, problems = icd10.diagnosis_list_problems(diagnoses, date_of_service, releases)
     if problems:
-        raise _refuse([{"field": field, "reason": reason} for field, reason in problems])
+        raise invalid_fields(problems)
     flags = [_flag("coding", f.reason_code, f.reason) for f in findings if f.outcome == "held"]
     return codes, flags
 

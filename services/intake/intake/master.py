@@ -20,7 +20,6 @@ from intake.common import (
     check_master,
     conflict,
     invalid,
-    invalid_fields,
     not_found,
     publish_reference,
     referencing_records,
@@ -31,6 +30,7 @@ from intake.models import encounters, issued_api_keys, master_records, organizat
 from intake.schemas import ApiKeyCreated, ApiKeyOut, ApiKeyQuery, ListQuery, MasterIn, MasterOut, Page
 from shared.auth import Principal, generate_api_key
 from shared.events import reference
+from shared.problems import invalid_fields
 
 
 async def create_organization(session: AsyncSession, organization_id: uuid.UUID, name: str) -> ApiKeyCreated:

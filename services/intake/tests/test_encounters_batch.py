@@ -37,7 +37,7 @@ async def test_each_item_gets_its_own_result_and_a_bad_one_does_not_lose_the_goo
     assert [r["index"] for r in result["results"]] == [0, 1, 2, 3, 4, 5]
     assert (result["received"], result["already_received"], result["refused"]) == (2, 1, 3)
     assert result["results"][1]["problem"]["errors"] == [
-        {"field": "diagnoses.1", "reason": "'F99.999' exists in no ICD-10-CM code set"}
+        {"field": "diagnoses.1", "pointer": "/diagnoses/1", "reason": "'F99.999' exists in no ICD-10-CM code set"}
     ]
     assert result["results"][3]["problem"]["errors"][0]["field"] == "provider_id"
     assert "unknown" in [e["field"] for e in result["results"][4]["problem"]["errors"]]

@@ -58,5 +58,7 @@ async def test_a_loaded_fy2027_release_validates_fy2027_dates_of_service(
 
     nowhere = await post("E-4", ["F41.1", "F99.999"])
     assert nowhere.status_code == 422
-    assert nowhere.json()["errors"] == [{"field": "diagnoses.1", "reason": "'F99.999' exists in no ICD-10-CM code set"}]
+    assert nowhere.json()["errors"] == [
+        {"field": "diagnoses.1", "pointer": "/diagnoses/1", "reason": "'F99.999' exists in no ICD-10-CM code set"}
+    ]
     assert {row["ehr_encounter_id"] for row in await clinic.encounter_rows()} == {"E-1", "E-2", "E-3"}

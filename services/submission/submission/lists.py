@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.auth import Principal
 from shared.dates import CalendarDate
 from shared.paging import Order
-from shared.problems import Problem
+from shared.problems import Problem, invalid_fields
 from shared.replica import refuse_unknown_references
 from submission.models import claims, infra, work_items
 
@@ -32,14 +32,8 @@ WORK_ITEMS = Order("work_items", ((work_items.c.opened_date, False), (work_items
 
 
 def _refuse_range(first_field: str, last_field: str) -> Problem:
-    reason = f"is after {last_field}"
-    return Problem(
-        422,
-        "Request is invalid",
-        f"{first_field}: {reason}",
-        errors=[{"field": first_field, "pointer": f"/{first_field}", "reason": reason}],
-        problem_type="urn:claimflow:problem:validation",
-    )
+    """The 422 for a range whose start lies after its end."""
+    return invalid_fields([(first_field, f"is after {last_field}")])
 
 
 def _between(column: Any, first: date | None, last: date | None) -> list[ColumnElement[bool]]:
