@@ -9,7 +9,7 @@ import pytest
 
 from services.remittance.tests.support import SETTINGS, api_key, deliver, outbox_events, replicate, submit_claim, tag
 from shared.clock import BusinessClock
-from shared.events.reference import UserRef
+from shared.events.reference import Address, PayerRef, PracticeRef, UserRef
 
 pytestmark = [
     pytest.mark.stack,
@@ -32,6 +32,14 @@ CAS*{group}*{carc}*{amount}
 async def test_the_queue_filters_by_root_cause_payer_practice_age_and_amount(stack_sessions, api, org, eras) -> None:
     t = tag()
     practice, payer = uuid.uuid4(), uuid.uuid4()
+    address = Address(line1="1 Lake Rd", city="Springfield", state="IL", postal_code="62701")
+    await replicate(
+        stack_sessions,
+        org,
+        str(practice),
+        PracticeRef(name="P", npi="1234567893", tin="123456789", taxonomy="261QM0801X", address=address),
+    )
+    await replicate(stack_sessions, org, str(payer), PayerRef(name="Plan", x12_payer_id="SBX01"))
     await submit_claim(stack_sessions, org, f"A{t}", practice_id=practice, payer_id=payer)
     await submit_claim(stack_sessions, org, f"B{t}", billed="300")
     today = BusinessClock().today()

@@ -33,7 +33,7 @@ from shared.events.encounter import (
     ProviderSnapshot,
     SubscriberSnapshot,
 )
-from shared.events.reference import Address, PayerProfile, PayerRef, ReferenceUpserted
+from shared.events.reference import Address, PayerProfile, PayerRef, PracticeRef, ReferenceUpserted
 from shared.events.remittance import RemittancePosted
 from shared.settings import load_settings
 
@@ -283,6 +283,14 @@ class Biller:
         upserted = ReferenceUpserted(entity_id=str(payer_id), entity=payer)
         await self.handle(REFERENCE_HANDLERS, "reference.upserted", upserted)
         return payer_id
+
+    async def practice(self, snapshot: Any) -> None:
+        """A charge's practice replicated as intake publishes it (list filters name only known practices)."""
+        practice = PracticeRef(
+            name=snapshot.name, npi=snapshot.npi, tin=snapshot.tin, taxonomy=snapshot.taxonomy, address=snapshot.address
+        )
+        upserted = ReferenceUpserted(entity_id=str(snapshot.practice_id), entity=practice)
+        await self.handle(REFERENCE_HANDLERS, "reference.upserted", upserted)
 
     async def claim(self, charge: ChargeCreated, payer_id: uuid.UUID) -> str:
         """The claim submission makes of a charge billed to a payer."""

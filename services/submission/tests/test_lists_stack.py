@@ -36,9 +36,11 @@ async def _every(http: Any, path: str, headers: dict[str, str], **params: Any) -
 async def billed(biller: Any, charges: Any) -> dict[str, Any]:
     """Seven claims: five queued and two held (a category diagnosis), over two practices, two payers and dates."""
     acme, blue = await biller.payer(), await biller.payer(claim_filing_indicator="BL")
-    made: dict[str, Any] = {"acme": acme, "blue": blue, "claims": {}}
+    made: dict[str, Any] = {"acme": acme, "blue": blue, "unused": await biller.payer(), "claims": {}}
     base = charges.make()
     other = base.practice.model_copy(update={"practice_id": OTHER_PRACTICE})
+    await biller.practice(base.practice)
+    await biller.practice(other)
     for number, (day, payer, practice, diagnoses) in enumerate(
         [
             (date(2026, 9, 1), acme, base.practice, ["F41.1"]),
@@ -87,7 +89,7 @@ async def test_the_claim_list_has_no_hidden_status_and_pages_every_claim_exactly
             lambda b: {"payer_id": str(b["acme"]), "date_of_service_from": "2026-09-05"},
             lambda c, b: c["payer"] == b["acme"] and c["day"] >= date(2026, 9, 5),
         ),
-        (lambda b: {"payer_id": str(uuid.uuid4())}, lambda c, b: False),
+        (lambda b: {"payer_id": str(b["unused"])}, lambda c, b: False),
     ],
     ids=["payer", "practice", "dates of service", "payer and dates", "a payer of no claim"],
 )
