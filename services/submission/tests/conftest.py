@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sandbox.sftp_server import MailboxServer
 from sqlalchemy import insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from submission.config import SubmissionSettings
@@ -330,3 +331,20 @@ class Biller:
 def biller(sessions: Any) -> Biller:
     """A new organization to bill in (see Biller)."""
     return Biller(sessions)
+
+
+MAILBOX_PASSWORD = "mailbox-test-password"
+
+
+@pytest.fixture
+async def mailbox_server(tmp_path: Path) -> AsyncIterator[MailboxServer]:
+    """A local SFTP mailbox on 127.0.0.1 (sandbox.sftp_server) with one organization's account, `lakeside`, whose
+    password is MAILBOX_PASSWORD and whose root holds every shipped profile's folders."""
+    server = MailboxServer(tmp_path)
+    server.add_account(
+        "lakeside",
+        password=MAILBOX_PASSWORD,
+        folders=("inbound", "outbound", "to-stedi", "from-stedi", "upload", "download", "download/archive"),
+    )
+    async with server:
+        yield server
