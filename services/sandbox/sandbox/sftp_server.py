@@ -60,16 +60,24 @@ class MailboxServer:
     """An in-process asyncssh SFTP server bound to 127.0.0.1 on a free port.
 
     Each account sees only its own root folder (chroot). The host key is generated into `state_dir` (a temporary
-    folder when none is given), so a client pins `host_key_line` as it would a partner's published key.
+    folder when none is given), so a client pins `host_key_line` as it would a partner's published key. A subclass
+    of asyncssh.SFTPServer given as `file_server` can slow down or break file operations for fault tests.
     """
 
-    def __init__(self, state_dir: Path | None = None, *, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        state_dir: Path | None = None,
+        *,
+        host: str = "127.0.0.1",
+        file_server: type[asyncssh.SFTPServer] = asyncssh.SFTPServer,
+    ) -> None:
         self._temporary: tempfile.TemporaryDirectory[str] | None = None
         if state_dir is None:
             self._temporary = tempfile.TemporaryDirectory(prefix="claimflow-sftp-")
             state_dir = Path(self._temporary.name)
         self.state_dir = state_dir
         self.host = host
+        self._file_server = file_server
         self.accounts: dict[str, MailboxAccount] = {}
         self._host_key = asyncssh.generate_private_key("ssh-ed25519")
         key_path = state_dir / "host_key"
@@ -116,13 +124,13 @@ class MailboxServer:
 
     async def start(self) -> MailboxServer:
         """Listen on a free port of 127.0.0.1."""
-        accounts = self.accounts
+        accounts, file_server = self.accounts, self._file_server
         self._acceptor = await asyncssh.listen(
             self.host,
             0,
             server_host_keys=[self._host_key],
             server_factory=lambda: _AccountAuth(accounts),
-            sftp_factory=lambda channel: asyncssh.SFTPServer(
+            sftp_factory=lambda channel: file_server(
                 channel, chroot=str(accounts[channel.get_extra_info("username")].root).encode()
             ),
             allow_scp=False,

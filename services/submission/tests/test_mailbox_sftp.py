@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import socket
 import uuid
+from pathlib import Path
 
 import asyncssh
 import pytest
@@ -203,3 +205,32 @@ async def test_a_name_with_a_folder_in_it_is_refused_before_anything_is_sent(mai
         with pytest.raises(ValueError, match="not a plain file name"):
             await mailbox.upload("inbound", "../outbound/x.837", INTERCHANGE)
     assert list(mailbox_server.folder("lakeside", "outbound").iterdir()) == []
+
+
+async def test_a_server_that_never_answers_the_handshake_is_unavailable_after_the_connect_timeout() -> None:
+    silent = await asyncio.start_server(lambda reader, writer: None, "127.0.0.1", 0)
+    port = silent.sockets[0].getsockname()[1]
+    key = asyncssh.generate_private_key("ssh-ed25519").export_public_key().decode()
+    try:
+        with pytest.raises(MailboxUnavailable, match=r"within 0\.5 s"):
+            async with connect(MailboxEndpoint("127.0.0.1", port, key), account(), connect_timeout=0.5):
+                pass
+    finally:
+        silent.close()
+        await silent.wait_closed()
+
+
+class StalledWrites(asyncssh.SFTPServer):
+    """A server whose writes never complete, as a partner's stalled disk or a stuck connection looks."""
+
+    async def write(self, file_obj: object, offset: int, data: bytes) -> int:
+        await asyncio.Event().wait()
+        return 0
+
+
+async def test_an_operation_that_does_not_finish_is_unavailable_after_the_operation_timeout(tmp_path: Path) -> None:
+    server = MailboxServer(tmp_path, file_server=StalledWrites)
+    server.add_account("lakeside", password=PASSWORD)
+    async with server, connect(endpoint(server), account(), operation_timeout=0.5) as mailbox:
+        with pytest.raises(MailboxUnavailable, match=r"upload inbound/CF_x\.837 took longer than 0\.5 s"):
+            await mailbox.upload("inbound", "CF_x.837", INTERCHANGE)

@@ -6,11 +6,11 @@ import asyncio
 import hashlib
 import posixpath
 import warnings
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 with warnings.catch_warnings():
     # cryptography flags asyncssh's DSA support as deprecated at import; mailboxes here never use DSA keys.
@@ -88,8 +88,15 @@ class UploadReceipt:
 class MailboxConnection:
     """An open SFTP session with a partner's mailbox; every operation is bounded by the operation timeout."""
 
-    def __init__(self, endpoint: MailboxEndpoint, sftp: asyncssh.SFTPClient, operation_timeout: float) -> None:
+    def __init__(
+        self,
+        endpoint: MailboxEndpoint,
+        connection: asyncssh.SSHClientConnection,
+        sftp: asyncssh.SFTPClient,
+        operation_timeout: float,
+    ) -> None:
         self._endpoint = endpoint
+        self._connection = connection
         self._sftp = sftp
         self._timeout = operation_timeout
 
@@ -153,16 +160,27 @@ class MailboxConnection:
             await self._sftp.remove(target)
         await self._sftp.rename(source, target)
 
-    async def _bounded(self, operation: Awaitable[T], what: str) -> T:
+    async def _bounded(self, operation: Coroutine[Any, Any, T], what: str) -> T:
+        """Run one operation within the operation timeout. asyncssh finishes a cancelled transfer's pending requests
+        before it gives up, so a stalled one is not cancelled: the connection is aborted, which fails them."""
+        task = asyncio.ensure_future(operation)
         try:
-            async with asyncio.timeout(self._timeout):
-                return await operation
-        except TimeoutError as error:
-            raise MailboxUnavailable(f"{self._endpoint}: {what} took longer than {self._timeout:g} s") from error
+            done, _ = await asyncio.wait({task}, timeout=self._timeout)
+            if not done:
+                self._connection.abort()  # a session with a request pending cannot be trusted, nor closed politely
+                task.add_done_callback(_retrieve)  # the abort fails its pending requests, which ends it
+                raise MailboxUnavailable(f"{self._endpoint}: {what} took longer than {self._timeout:g} s")
+            return task.result()
         except asyncssh.SFTPError as error:
             raise RemoteFileError(f"{self._endpoint}: {what} refused: {error.reason}") from error
         except (asyncssh.Error, OSError) as error:
             raise MailboxUnavailable(f"{self._endpoint}: {what} failed: the connection broke ({error})") from error
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    """Collect the outcome of an abandoned operation, so it is not reported as never retrieved."""
+    if not task.cancelled():
+        task.exception()
 
 
 def _join(folder: str, name: str) -> str:
@@ -225,6 +243,6 @@ async def connect(
             except TimeoutError as error:
                 raise MailboxUnavailable(f"{endpoint}: no SFTP session within {operation_timeout:g} s") from error
             async with sftp:
-                yield MailboxConnection(endpoint, sftp, operation_timeout)
+                yield MailboxConnection(endpoint, connection, sftp, operation_timeout)
     except asyncssh.Error as error:
         raise MailboxUnavailable(f"{endpoint}: the connection broke ({error})") from error
