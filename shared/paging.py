@@ -107,3 +107,18 @@ def visible_practices(column: ColumnElement[Any], principal: Principal) -> Colum
     if not principal.practice_ids:
         return None
     return or_(column.is_(None), column.in_(sorted(principal.practice_ids)))
+
+
+def practices_of(column: ColumnElement[Any], principal: Principal) -> list[ColumnElement[bool]]:
+    """For a key limited to practices, the condition keeping rows of those practices (nothing otherwise)."""
+    return [column.in_(sorted(principal.practice_ids))] if principal.practice_ids else []
+
+
+def within(
+    column: ColumnElement[Any], first: date | None, last: date | None, *, fields: tuple[str, str]
+) -> list[ColumnElement[bool]]:
+    """Conditions keeping a date column within an inclusive range (either end open); a 422 naming the first of
+    `fields` (the range's query parameters) when the range is empty."""
+    if first is not None and last is not None and first > last:
+        raise invalid_fields([(fields[0], f"is after {fields[1]}")])
+    return [*([column >= first] if first is not None else []), *([column <= last] if last is not None else [])]

@@ -17,8 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from coding.models import care_management_minutes, care_management_months, charges, infra
 from shared.auth import Principal
 from shared.dates import CalendarDate
-from shared.paging import Order
-from shared.problems import invalid_fields
+from shared.paging import Order, practices_of, within
 from shared.replica import refuse_unknown_references
 
 DateOfService = Annotated[
@@ -58,9 +57,6 @@ class ChargeFilters:
 
     def conditions(self, principal: Principal) -> list[ColumnElement[bool]]:
         """The WHERE conditions of these filters, the caller's practices included; 422 for an empty date range."""
-        first, last = self.date_of_service_from, self.date_of_service_to
-        if first is not None and last is not None and first > last:
-            raise invalid_fields([("date_of_service_from", "is after date_of_service_to")])
         equal = {
             charges.c.practice_id: self.practice_id,
             charges.c.patient_id: self.patient_id,
@@ -70,16 +66,13 @@ class ChargeFilters:
             charges.c.review_sampled: self.review_sampled,
         }
         conditions = [column == value for column, value in equal.items() if value is not None]
-        if self.date_of_service_from is not None:
-            conditions.append(charges.c.date_of_service >= self.date_of_service_from)
-        if self.date_of_service_to is not None:
-            conditions.append(charges.c.date_of_service <= self.date_of_service_to)
-        return conditions + practices_of(charges.c.practice_id, principal)
-
-
-def practices_of(column: Any, principal: Principal) -> list[ColumnElement[bool]]:
-    """For a key limited to practices, the condition keeping rows of those practices (nothing otherwise)."""
-    return [column.in_(sorted(principal.practice_ids))] if principal.practice_ids else []
+        dates = within(
+            charges.c.date_of_service,
+            self.date_of_service_from,
+            self.date_of_service_to,
+            fields=("date_of_service_from", "date_of_service_to"),
+        )
+        return conditions + dates + practices_of(charges.c.practice_id, principal)
 
 
 async def charge_page(

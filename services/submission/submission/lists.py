@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Query
 from sqlalchemy import ColumnElement
@@ -14,8 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth import Principal
 from shared.dates import CalendarDate
-from shared.paging import Order
-from shared.problems import Problem, invalid_fields
+from shared.paging import Order, practices_of, within
 from shared.replica import refuse_unknown_references
 from submission.models import claims, infra, work_items
 
@@ -29,19 +27,6 @@ Opened = Annotated[
 # Oldest first: the order a biller works a queue in; the last column is unique, so pages never overlap.
 CLAIMS = Order("claims", ((claims.c.created_date, False), (claims.c.claim_id, False)))
 WORK_ITEMS = Order("work_items", ((work_items.c.opened_date, False), (work_items.c.id, False)))
-
-
-def _refuse_range(first_field: str, last_field: str) -> Problem:
-    """The 422 for a range whose start lies after its end."""
-    return invalid_fields([(first_field, f"is after {last_field}")])
-
-
-def _between(column: Any, first: date | None, last: date | None) -> list[ColumnElement[bool]]:
-    """Conditions keeping a date column within an inclusive range (either end open)."""
-    return [
-        *([column >= first] if first is not None else []),
-        *([column <= last] if last is not None else []),
-    ]
 
 
 @dataclass
@@ -70,9 +55,6 @@ class ClaimFilters:
     def conditions(self, principal: Principal) -> list[ColumnElement[bool]]:
         """The WHERE conditions of these filters on the claims table, the caller's practices included; 422 for an
         empty date range."""
-        first, last = self.date_of_service_from, self.date_of_service_to
-        if first is not None and last is not None and first > last:
-            raise _refuse_range("date_of_service_from", "date_of_service_to")
         equal = {
             claims.c.practice_id: self.practice_id,
             claims.c.payer_id: self.payer_id,
@@ -81,10 +63,13 @@ class ClaimFilters:
             claims.c.charge_id: self.charge_id,
         }
         conditions = [column == value for column, value in equal.items() if value is not None]
-        conditions += _between(claims.c.date_of_service, first, last)
-        if principal.practice_ids:
-            conditions.append(claims.c.practice_id.in_(sorted(principal.practice_ids)))
-        return conditions
+        dates = within(
+            claims.c.date_of_service,
+            self.date_of_service_from,
+            self.date_of_service_to,
+            fields=("date_of_service_from", "date_of_service_to"),
+        )
+        return conditions + dates + practices_of(claims.c.practice_id, principal)
 
 
 @dataclass
@@ -96,6 +81,4 @@ class OpenedFilters:
 
     def conditions(self) -> list[ColumnElement[bool]]:
         """The WHERE conditions on the work items; 422 for an empty range."""
-        if self.opened_from is not None and self.opened_to is not None and self.opened_from > self.opened_to:
-            raise _refuse_range("opened_from", "opened_to")
-        return _between(work_items.c.opened_date, self.opened_from, self.opened_to)
+        return within(work_items.c.opened_date, self.opened_from, self.opened_to, fields=("opened_from", "opened_to"))
